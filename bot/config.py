@@ -1,0 +1,538 @@
+"""Typed configuration read from TOML, with secrets also from the environment.
+
+Every problem is reported as a `ConfigError` naming the file, the key and the reason, so a bad
+file fails at start instead of half-way through the night.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+
+DEFAULTS_FILE = Path(__file__).with_name("config.example.toml")
+DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_ZALO_BASE_URL = "https://bot-api.zaloplatforms.com/bot"
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+TRACKS = ("pakn", "to-cao")
+DEFAULT_WORK_HOURS = ("07:30-11:30", "13:00-17:00")
+
+Mode = Literal["polling", "webhook"]
+
+
+class ConfigError(ValueError):
+    """A configuration problem: which file, which key, and why."""
+
+    def __init__(self, source: str, key: str, reason: str) -> None:
+        super().__init__(f"{source}: {key}: {reason}")
+        self.source = source
+        self.key = key
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A phrase that points to a category, with how strongly it does."""
+
+    phrase: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class AgencyConfig:
+    """An agency of the directory and where its staff read their tickets."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    telegram_chat_id: int | None = None
+    zalo_chat_id: str | None = None
+    supervisor: str | None = None
+
+
+@dataclass(frozen=True)
+class CategoryConfig:
+    """A complaint category: its default agency, SLA and keywords."""
+
+    id: str
+    name: str
+    agency: str | None
+    sla_hours: float
+    track: str = "pakn"
+    name_en: str = ""
+    keywords: tuple[Keyword, ...] = ()
+    negative_keywords: tuple[Keyword, ...] = ()
+
+
+@dataclass(frozen=True)
+class HotlineConfig:
+    """Who the hotline is: province, phone number, public name."""
+
+    name: str = "Tổng đài phản ánh, kiến nghị"
+    phone: str = "1022"
+    province: str = "Đồng Nai"
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Where tickets live."""
+
+    url: str = "sqlite+aiosqlite:///hotline.db"
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    """The Telegram channel."""
+
+    token: str = ""
+    base_url: str = DEFAULT_TELEGRAM_BASE_URL
+    base_file_url: str = ""
+    mode: Mode = "polling"
+    webhook_url: str = ""
+    secret_token: str = ""
+    operators_chat_id: int | None = None
+    leaders_chat_id: int | None = None
+    supervisor_chat_id: int | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Tell whether the channel has a token to run with."""
+        return bool(self.token)
+
+
+@dataclass(frozen=True)
+class ZaloConfig:
+    """The Zalo channel."""
+
+    token: str = ""
+    base_url: str = DEFAULT_ZALO_BASE_URL
+    mode: Mode = "polling"
+    webhook_url: str = ""
+    secret_token: str = ""
+    operators_chat_id: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Tell whether the channel has a token to run with."""
+        return bool(self.token)
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The HTTP server: webhooks, Open311, console, metrics."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    """Working hours and the province's own days off and make-up days."""
+
+    work_hours: tuple[tuple[time, time], ...] = ((time(7, 30), time(11, 30)), (time(13), time(17)))
+    extra_days_off: frozenset[date] = frozenset()
+    extra_working_days: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
+class TriageConfig:
+    """When the machine decides and when operators do."""
+
+    confidence_threshold: float = 0.55
+    similar_ticket_days: int = 14
+
+
+@dataclass(frozen=True)
+class DeadlinesConfig:
+    """The clocks every ticket carries."""
+
+    triage_hours: float = 4
+    accept_hours: float = 8
+    reminder_fraction: float = 0.75
+    escalate_after_hours: float = 16
+    reopen_days: int = 7
+
+
+@dataclass(frozen=True)
+class LookupConfig:
+    """Limits that keep dossier lookups from being abused."""
+
+    per_minute: int = 10
+    max_wrong_last4: int = 3
+    lockout_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of one hotline deployment."""
+
+    source: str = "<defaults>"
+    hotline: HotlineConfig = field(default_factory=HotlineConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    zalo: ZaloConfig = field(default_factory=ZaloConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    triage: TriageConfig = field(default_factory=TriageConfig)
+    deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
+    lookup: LookupConfig = field(default_factory=LookupConfig)
+    agencies: tuple[AgencyConfig, ...] = ()
+    categories: tuple[CategoryConfig, ...] = ()
+
+    def agency(self, agency_id: str) -> AgencyConfig | None:
+        """Return the agency with this id, if the directory has one."""
+        return next((a for a in self.agencies if a.id == agency_id), None)
+
+    def category(self, category_id: str) -> CategoryConfig | None:
+        """Return the category with this id, if configured."""
+        return next((c for c in self.categories if c.id == category_id), None)
+
+
+ENV_SECRETS: dict[tuple[str, str], str] = {
+    ("telegram", "token"): "HOTLINE_TELEGRAM_TOKEN",
+    ("telegram", "secret_token"): "HOTLINE_TELEGRAM_SECRET_TOKEN",
+    ("zalo", "token"): "HOTLINE_ZALO_TOKEN",
+    ("zalo", "secret_token"): "HOTLINE_ZALO_SECRET_TOKEN",
+    ("storage", "url"): "HOTLINE_STORAGE_URL",
+}
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Find the config file: $HOTLINE_CONFIG, else ./config.toml, else none (built-in defaults)."""
+    env = os.environ if environ is None else environ
+    if env.get("HOTLINE_CONFIG"):
+        return Path(env["HOTLINE_CONFIG"])
+    local = Path("config.toml")
+    return local if local.is_file() else None
+
+
+def load_config(
+    path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Load the defaults, overlay `path` (if any) and the environment's secrets, and validate."""
+    env = os.environ if environ is None else environ
+    data = _read_toml(DEFAULTS_FILE)
+    source = "<defaults>"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(source, "-", "file not found")
+        data = _merge(data, _read_toml(path))
+    for (section, key), variable in ENV_SECRETS.items():
+        if env.get(variable):
+            data.setdefault(section, {})[key] = env[variable]
+    return parse_config(data, source)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "-", f"not valid TOML ({exc})") from exc
+    except OSError as exc:
+        raise ConfigError(str(path), "-", f"cannot read ({exc.strerror})") from exc
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Overlay sections key by key; arrays of tables (agency, category) replace wholesale."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+class _Reader:
+    """Typed access to one TOML table, raising ConfigError with the full key path."""
+
+    def __init__(self, source: str, prefix: str, table: Any) -> None:
+        if not isinstance(table, dict):
+            raise ConfigError(source, prefix, "must be a table")
+        self.source, self.prefix, self.table = source, prefix, table
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, reason: str) -> ConfigError:
+        return ConfigError(self.source, self.key(name), reason)
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        value = self.table.get(name, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) and kind is not bool:
+            raise self.fail(name, f"expected {_kind_name(kind)}, got a boolean")
+        if not isinstance(value, kind):
+            raise self.fail(name, f"expected {_kind_name(kind)}, got {type(value).__name__}")
+        return value
+
+    def text(self, name: str, default: str = "", required: bool = False) -> str:
+        value = self.get(name, str, None if required else default)
+        if required and not (value or "").strip():
+            raise self.fail(name, "is required")
+        return str(value).strip()
+
+    def number(self, name: str, default: float, minimum: float = 0, maximum: float = 1e9) -> float:
+        value = float(self.get(name, (int, float), default))
+        if not minimum <= value <= maximum:
+            raise self.fail(name, f"must be between {minimum:g} and {maximum:g}")
+        return value
+
+    def chat_id(self, name: str) -> int | None:
+        value = self.table.get(name)
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            raise self.fail(name, "expected a chat id (integer)")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise self.fail(name, f"expected a chat id (integer), got {value!r}") from None
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self.get(name, list, [])
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                raise self.fail(f"{name}[{index}]", "expected a non-empty string")
+        return tuple(item.strip() for item in value)
+
+    def mode(self, name: str) -> Mode:
+        value = self.text(name, "polling")
+        if value not in ("polling", "webhook"):
+            raise self.fail(name, f"must be 'polling' or 'webhook', got {value!r}")
+        return "polling" if value == "polling" else "webhook"
+
+    def dates(self, name: str) -> frozenset[date]:
+        result = set()
+        for index, item in enumerate(self.get(name, list, [])):
+            if isinstance(item, date):
+                result.add(item)
+                continue
+            try:
+                result.add(date.fromisoformat(str(item)))
+            except ValueError:
+                raise self.fail(f"{name}[{index}]", f"not a date YYYY-MM-DD: {item!r}") from None
+        return frozenset(result)
+
+    def sub(self, name: str) -> _Reader:
+        return _Reader(self.source, self.key(name), self.table.get(name, {}))
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {"str": "a string", "int": "a number", "float": "a number", "list": "a list"}
+    return " or ".join(dict.fromkeys(names.get(k.__name__, k.__name__) for k in kinds))
+
+
+def parse_work_hours(spec: list[str] | tuple[str, ...]) -> tuple[tuple[time, time], ...]:
+    """Parse ["07:30-11:30", "13:00-17:00"] into sorted, non-overlapping windows."""
+    windows: list[tuple[time, time]] = []
+    for item in spec:
+        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", item)
+        if not match:
+            raise ValueError(f"{item!r} is not HH:MM-HH:MM")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+            raise ValueError(f"{item!r} is not a valid time range")
+        start, end = time(h1, m1), time(h2, m2)
+        if end <= start:
+            raise ValueError(f"{item!r} ends before it starts")
+        if windows and start < windows[-1][1]:
+            raise ValueError(f"{item!r} overlaps or precedes the window before it")
+        windows.append((start, end))
+    if not windows:
+        raise ValueError("at least one working window is needed")
+    return tuple(windows)
+
+
+def _keywords(reader: _Reader, name: str) -> tuple[Keyword, ...]:
+    result = []
+    for index, item in enumerate(reader.get(name, list, [])):
+        key = f"{name}[{index}]"
+        if isinstance(item, str) and item.strip():
+            result.append(Keyword(item.strip()))
+        elif isinstance(item, dict):
+            entry = _Reader(reader.source, reader.key(key), item)
+            result.append(
+                Keyword(entry.text("phrase", required=True), entry.number("weight", 1.0, -10, 10))
+            )
+        else:
+            raise reader.fail(key, 'expected a phrase or {phrase = "...", weight = N}')
+    return tuple(result)
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
+    """Validate a parsed TOML document into a Config, or raise ConfigError."""
+    root = _Reader(source, "", data)
+    hotline = root.sub("hotline")
+    storage = root.sub("storage")
+    telegram = root.sub("telegram")
+    zalo = root.sub("zalo")
+    web = root.sub("web")
+    calendar = root.sub("calendar")
+    triage = root.sub("triage")
+    deadlines = root.sub("deadlines")
+    lookup = root.sub("lookup")
+
+    url = storage.text("url", StorageConfig.url)
+    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise storage.fail("url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    try:
+        work_hours = parse_work_hours(
+            calendar.strings("work_hours") or ("07:30-11:30", "13:00-17:00")
+        )
+    except ValueError as exc:
+        raise calendar.fail("work_hours", str(exc)) from None
+
+    telegram_config = TelegramConfig(
+        token=telegram.text("token"),
+        base_url=telegram.text("base_url", DEFAULT_TELEGRAM_BASE_URL) or DEFAULT_TELEGRAM_BASE_URL,
+        base_file_url=telegram.text("base_file_url"),
+        mode=telegram.mode("mode"),
+        webhook_url=telegram.text("webhook_url"),
+        secret_token=telegram.text("secret_token"),
+        operators_chat_id=telegram.chat_id("operators_chat_id"),
+        leaders_chat_id=telegram.chat_id("leaders_chat_id"),
+        supervisor_chat_id=telegram.chat_id("supervisor_chat_id"),
+    )
+    if telegram_config.mode == "webhook" and not telegram_config.webhook_url:
+        raise telegram.fail("webhook_url", "is required when mode = 'webhook'")
+    zalo_config = ZaloConfig(
+        token=zalo.text("token"),
+        base_url=zalo.text("base_url", DEFAULT_ZALO_BASE_URL) or DEFAULT_ZALO_BASE_URL,
+        mode=zalo.mode("mode"),
+        webhook_url=zalo.text("webhook_url"),
+        secret_token=zalo.text("secret_token"),
+        operators_chat_id=zalo.text("operators_chat_id") or None,
+    )
+    if zalo_config.mode == "webhook" and not zalo_config.webhook_url:
+        raise zalo.fail("webhook_url", "is required when mode = 'webhook'")
+
+    agencies = _parse_agencies(root)
+    categories = _parse_categories(root, {a.id for a in agencies})
+    return Config(
+        source=source,
+        hotline=HotlineConfig(
+            name=hotline.text("name", HotlineConfig.name),
+            phone=hotline.text("phone", HotlineConfig.phone),
+            province=hotline.text("province", HotlineConfig.province),
+        ),
+        storage=StorageConfig(url=url),
+        telegram=telegram_config,
+        zalo=zalo_config,
+        web=WebConfig(
+            host=web.text("host", WebConfig.host),
+            port=int(web.number("port", WebConfig.port, 0, 65535)),
+        ),
+        calendar=CalendarConfig(
+            work_hours=work_hours,
+            extra_days_off=calendar.dates("extra_days_off"),
+            extra_working_days=calendar.dates("extra_working_days"),
+        ),
+        triage=TriageConfig(
+            confidence_threshold=triage.number(
+                "confidence_threshold", TriageConfig.confidence_threshold, 0, 1
+            ),
+            similar_ticket_days=int(
+                triage.number("similar_ticket_days", TriageConfig.similar_ticket_days, 0, 365)
+            ),
+        ),
+        deadlines=DeadlinesConfig(
+            triage_hours=deadlines.number(
+                "triage_hours", DeadlinesConfig.triage_hours, 0.25, 1000
+            ),
+            accept_hours=deadlines.number(
+                "accept_hours", DeadlinesConfig.accept_hours, 0.25, 1000
+            ),
+            reminder_fraction=deadlines.number(
+                "reminder_fraction", DeadlinesConfig.reminder_fraction, 0.05, 0.99
+            ),
+            escalate_after_hours=deadlines.number(
+                "escalate_after_hours", DeadlinesConfig.escalate_after_hours, 0, 1000
+            ),
+            reopen_days=int(deadlines.number("reopen_days", DeadlinesConfig.reopen_days, 0, 365)),
+        ),
+        lookup=LookupConfig(
+            per_minute=int(lookup.number("per_minute", LookupConfig.per_minute, 1, 10_000)),
+            max_wrong_last4=int(
+                lookup.number("max_wrong_last4", LookupConfig.max_wrong_last4, 1, 100)
+            ),
+            lockout_minutes=int(
+                lookup.number("lockout_minutes", LookupConfig.lockout_minutes, 1, 100_000)
+            ),
+        ),
+        agencies=agencies,
+        categories=categories,
+    )
+
+
+def _table_list(root: _Reader, name: str) -> list[_Reader]:
+    items = root.get(name, list, [])
+    return [_Reader(root.source, f"{name}[{index}]", item) for index, item in enumerate(items)]
+
+
+def _parse_agencies(root: _Reader) -> tuple[AgencyConfig, ...]:
+    agencies: list[AgencyConfig] = []
+    seen: set[str] = set()
+    readers = _table_list(root, "agency")
+    for reader in readers:
+        agency_id = reader.text("id", required=True)
+        if not ID_PATTERN.match(agency_id):
+            raise reader.fail("id", f"{agency_id!r} must be lower-case ASCII letters, digits, '-'")
+        if agency_id in seen:
+            raise reader.fail("id", f"duplicate agency id {agency_id!r}")
+        seen.add(agency_id)
+        agencies.append(
+            AgencyConfig(
+                id=agency_id,
+                name=reader.text("name", required=True),
+                aliases=reader.strings("aliases"),
+                telegram_chat_id=reader.chat_id("telegram_chat_id"),
+                zalo_chat_id=reader.text("zalo_chat_id") or None,
+                supervisor=reader.text("supervisor") or None,
+            )
+        )
+    for reader, agency in zip(readers, agencies, strict=True):
+        if agency.supervisor and agency.supervisor not in seen:
+            raise reader.fail("supervisor", f"unknown agency {agency.supervisor!r}")
+    return tuple(agencies)
+
+
+def _parse_categories(root: _Reader, agency_ids: set[str]) -> tuple[CategoryConfig, ...]:
+    categories: list[CategoryConfig] = []
+    seen: set[str] = set()
+    for reader in _table_list(root, "category"):
+        category_id = reader.text("id", required=True)
+        if not ID_PATTERN.match(category_id):
+            raise reader.fail("id", f"{category_id!r} must be lower-case ASCII, digits, '-'")
+        if category_id in seen:
+            raise reader.fail("id", f"duplicate category id {category_id!r}")
+        seen.add(category_id)
+        agency = reader.text("agency") or None
+        if agency is not None and agency not in agency_ids:
+            raise reader.fail("agency", f"unknown agency {agency!r}")
+        track = reader.text("track", "pakn")
+        if track not in TRACKS:
+            raise reader.fail("track", f"must be one of {', '.join(TRACKS)}, got {track!r}")
+        categories.append(
+            CategoryConfig(
+                id=category_id,
+                name=reader.text("name", required=True),
+                name_en=reader.text("name_en"),
+                agency=agency,
+                sla_hours=reader.number("sla_hours", 40, 0.25, 10_000),
+                track=track,
+                keywords=_keywords(reader, "keywords"),
+                negative_keywords=_keywords(reader, "negative_keywords"),
+            )
+        )
+    return tuple(categories)

@@ -1,0 +1,141 @@
+"""Ticket queries: codes, creation, events, attachments, lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import OPEN_STATES, Ticket, TicketAttachment, TicketCounter, TicketEvent
+from storage.upsert import insert_for
+
+
+def format_ticket_code(year: int, sequence: int) -> str:
+    """Format the public ticket code `PA-YYYY-NNNNNN`."""
+    return f"PA-{year:04d}-{sequence:06d}"
+
+
+async def next_ticket_code(*, session: AsyncSession, year: int) -> str:
+    """Hand out the next code of the year; safe under concurrent writers on both databases."""
+    table: Any = TicketCounter.__table__  # type: ignore[attr-defined]
+    statement = (
+        insert_for(session, table)
+        .values(year=year, last=1)
+        .on_conflict_do_update(index_elements=["year"], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
+    )
+    sequence = (await session.execute(statement)).scalar_one()
+    return format_ticket_code(year, int(sequence))
+
+
+async def add_ticket(*, session: AsyncSession, ticket: Ticket) -> Ticket:
+    """Insert a new ticket and give it its id."""
+    session.add(ticket)
+    await session.flush()
+    return ticket
+
+
+async def add_event(
+    *,
+    session: AsyncSession,
+    ticket: Ticket,
+    kind: str,
+    at: datetime,
+    actor: str = "system",
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """Append an event to the ticket's audit trail."""
+    assert ticket.id is not None, "flush the ticket before adding events"
+    event = TicketEvent(
+        ticket_id=ticket.id, kind=kind, at=at, actor=actor, note=note, data=data or {}
+    )
+    session.add(event)
+    return event
+
+
+async def add_attachments(
+    *, session: AsyncSession, ticket: Ticket, attachments: Sequence[dict[str, str]]
+) -> None:
+    """Store the files that came with the complaint."""
+    assert ticket.id is not None
+    for item in attachments:
+        session.add(
+            TicketAttachment(
+                ticket_id=ticket.id,
+                kind=item.get("kind", "document"),
+                file_id=item["file_id"],
+                file_name=item.get("file_name", ""),
+                mime_type=item.get("mime_type", ""),
+            )
+        )
+
+
+async def get_ticket_by_code(*, session: AsyncSession, code: str) -> Ticket | None:
+    """Return the ticket with this public code."""
+    query = select(Ticket).where(Ticket.code == code.strip().upper())
+    return (await session.exec(query)).first()
+
+
+async def get_ticket(*, session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """Return the ticket with this id."""
+    return await session.get(Ticket, ticket_id)
+
+
+async def list_attachments(*, session: AsyncSession, ticket_id: int) -> list[TicketAttachment]:
+    """Return a ticket's attachments in the order they came."""
+    query = (
+        select(TicketAttachment)
+        .where(TicketAttachment.ticket_id == ticket_id)
+        .order_by(col(TicketAttachment.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def list_events(*, session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
+    """Return a ticket's audit trail, oldest first."""
+    query = (
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def list_reporter_tickets(
+    *, session: AsyncSession, channel: str, chat_id: str, limit: int = 10
+) -> list[Ticket]:
+    """Return a reporter's newest tickets."""
+    query = (
+        select(Ticket)
+        .where(Ticket.channel == channel, Ticket.chat_id == chat_id)
+        .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def list_recent_open_in_category(
+    *, session: AsyncSession, category_id: str, since: datetime, limit: int = 200
+) -> list[Ticket]:
+    """Return open tickets of a category created since `since` (for duplicate offers)."""
+    query = (
+        select(Ticket)
+        .where(
+            Ticket.category_id == category_id,
+            col(Ticket.state).in_(OPEN_STATES),
+            col(Ticket.created_at) >= since,
+        )
+        .order_by(col(Ticket.created_at).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def count_tickets(*, session: AsyncSession) -> int:
+    """Return how many tickets exist."""
+    from sqlalchemy import func
+
+    result = await session.exec(select(func.count()).select_from(Ticket))
+    return int(result.one())

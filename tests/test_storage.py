@@ -1,0 +1,212 @@
+"""The storage contract, run on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from bot.config import Config
+from storage.db import Database
+from storage.dialogs import load_dialog, mark_update_processed, save_dialog
+from storage.directory import list_agencies, sync_directory
+from storage.models import OutboxStatus, Ticket, TicketState
+from storage.outbox import claim_due, enqueue, list_outbox, mark_retry, mark_sent
+from storage.tickets import (
+    add_event,
+    add_ticket,
+    get_ticket_by_code,
+    list_events,
+    list_recent_open_in_category,
+    list_reporter_tickets,
+    next_ticket_code,
+)
+
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+
+def make_ticket(code: str, **fields: object) -> Ticket:
+    values: dict[str, object] = {
+        "code": code,
+        "channel": "telegram",
+        "chat_id": "100",
+        "text": "Đường bị ổ gà",
+        "category_id": "giao-thong",
+        "agency_id": "xay-dung",
+        "created_at": NOW,
+    }
+    values.update(fields)
+    return Ticket(**values)  # type: ignore[arg-type]
+
+
+async def test_upgrade_twice_is_harmless(db: Database) -> None:
+    await db.upgrade()
+    async with db.transaction() as session:
+        version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    assert version == "0001"
+
+
+async def test_ticket_codes_are_sequential_per_year(db: Database) -> None:
+    async with db.transaction() as session:
+        first = await next_ticket_code(session=session, year=2026)
+        second = await next_ticket_code(session=session, year=2026)
+        other_year = await next_ticket_code(session=session, year=2027)
+    assert (first, second, other_year) == ("PA-2026-000001", "PA-2026-000002", "PA-2027-000001")
+
+
+async def test_ticket_codes_are_unique_under_concurrent_writers(db: Database) -> None:
+    async def one() -> str:
+        async with db.transaction() as session:
+            return await next_ticket_code(session=session, year=2026)
+
+    codes = await asyncio.gather(*(one() for _ in range(20)))
+    assert sorted(codes) == [f"PA-2026-{n:06d}" for n in range(1, 21)]
+
+
+async def test_ticket_round_trip_keeps_aware_times_and_long_text(db: Database) -> None:
+    long_text = "Phản ánh <b>dài</b> " * 400
+    async with db.transaction() as session:
+        ticket = await add_ticket(
+            session=session, ticket=make_ticket("PA-2026-000001", text=long_text)
+        )
+        await add_event(session=session, ticket=ticket, kind="created", at=NOW, actor="citizen")
+    async with db.transaction() as session:
+        loaded = await get_ticket_by_code(session=session, code="pa-2026-000001")
+        assert loaded is not None and loaded.id is not None
+        events = await list_events(session=session, ticket_id=loaded.id)
+    assert loaded.text == long_text
+    assert loaded.created_at == NOW and loaded.created_at.tzinfo is not None
+    assert loaded.state is TicketState.TRIAGE or loaded.state == "triage"
+    assert [e.kind for e in events] == ["created"]
+
+
+async def test_reporter_tickets_and_recent_open_are_filtered(db: Database) -> None:
+    async with db.transaction() as session:
+        await add_ticket(session=session, ticket=make_ticket("PA-2026-000001"))
+        await add_ticket(
+            session=session,
+            ticket=make_ticket("PA-2026-000002", state=TicketState.CLOSED, created_at=NOW),
+        )
+        await add_ticket(
+            session=session,
+            ticket=make_ticket(
+                "PA-2026-000003", chat_id="200", created_at=NOW - timedelta(days=30)
+            ),
+        )
+    async with db.transaction() as session:
+        mine = await list_reporter_tickets(session=session, channel="telegram", chat_id="100")
+        recent = await list_recent_open_in_category(
+            session=session, category_id="giao-thong", since=NOW - timedelta(days=14)
+        )
+    assert {t.code for t in mine} == {"PA-2026-000001", "PA-2026-000002"}
+    assert [t.code for t in recent] == ["PA-2026-000001"]
+
+
+async def test_dialog_state_persists_per_chat(db: Database) -> None:
+    async with db.transaction() as session:
+        dialog = await load_dialog(session=session, channel="telegram", chat_id="100")
+        assert dialog.state == ""
+        await save_dialog(
+            session=session, dialog=dialog, state="complaint:confirm", data={"t": "x"}, now=NOW
+        )
+    async with db.transaction() as session:
+        again = await load_dialog(session=session, channel="telegram", chat_id="100")
+        other = await load_dialog(session=session, channel="zalo", chat_id="100")
+    assert (again.state, again.data) == ("complaint:confirm", {"t": "x"})
+    assert other.state == ""
+
+
+async def test_processed_update_is_recorded_once(db: Database) -> None:
+    async with db.transaction() as session:
+        assert await mark_update_processed(
+            session=session, channel="telegram", update_id="7", now=NOW
+        )
+    async with db.transaction() as session:
+        assert not await mark_update_processed(
+            session=session, channel="telegram", update_id="7", now=NOW
+        )
+        assert await mark_update_processed(session=session, channel="zalo", update_id="7", now=NOW)
+
+
+async def test_outbox_idempotency_key_queues_once(db: Database) -> None:
+    async with db.transaction() as session:
+        assert await enqueue(
+            session=session,
+            channel="telegram",
+            chat_id="1",
+            payload={"text": "a"},
+            now=NOW,
+            idempotency_key="ticket:1:overdue",
+        )
+        assert not await enqueue(
+            session=session,
+            channel="telegram",
+            chat_id="1",
+            payload={"text": "a"},
+            now=NOW,
+            idempotency_key="ticket:1:overdue",
+        )
+    async with db.transaction() as session:
+        rows = await list_outbox(session=session)
+    assert len(rows) == 1
+
+
+async def test_outbox_claim_hides_rows_until_lease_expires(db: Database) -> None:
+    async with db.transaction() as session:
+        for n in range(3):
+            await enqueue(
+                session=session, channel="telegram", chat_id="1", payload={"n": n}, now=NOW
+            )
+    lease = timedelta(seconds=60)
+    async with db.transaction() as session:
+        claimed = await claim_due(session=session, now=NOW, limit=2, lease=lease)
+    async with db.transaction() as session:
+        second = await claim_due(session=session, now=NOW, limit=10, lease=lease)
+    assert [r.payload["n"] for r in claimed] == [0, 1]
+    assert [r.payload["n"] for r in second] == [2]
+    async with db.transaction() as session:
+        assert claimed[0].id is not None and claimed[1].id is not None
+        await mark_sent(session=session, outbox_id=claimed[0].id, now=NOW, message_id="9")
+        await mark_retry(
+            session=session, outbox_id=claimed[1].id, available_at=NOW, error="429 retry"
+        )
+    async with db.transaction() as session:
+        # the crashed claim (row 2) comes back after the lease; the retried one at once
+        again = await claim_due(session=session, now=NOW + lease, limit=10, lease=lease)
+        rows = await list_outbox(session=session)
+    assert sorted(r.payload["n"] for r in again) == [1, 2]
+    assert rows[0].status == OutboxStatus.SENT and rows[0].sent_message_id == "9"
+
+
+async def test_outbox_concurrent_claims_never_share_a_row(db: Database) -> None:
+    async with db.transaction() as session:
+        for n in range(40):
+            await enqueue(
+                session=session, channel="telegram", chat_id="1", payload={"n": n}, now=NOW
+            )
+
+    async def claimer() -> list[int]:
+        got: list[int] = []
+        for _ in range(10):
+            async with db.transaction() as session:
+                rows = await claim_due(session=session, now=NOW, limit=3, lease=timedelta(hours=1))
+                got.extend(r.payload["n"] for r in rows)
+        return got
+
+    results = await asyncio.gather(*(claimer() for _ in range(4)))
+    everything = [n for result in results for n in result]
+    assert sorted(everything) == list(range(40))
+
+
+async def test_sync_directory_adds_updates_and_deactivates(db: Database, config: Config) -> None:
+    async with db.transaction() as session:
+        await sync_directory(session=session, config=config)
+    smaller = Config(agencies=config.agencies[:3], categories=())
+    async with db.transaction() as session:
+        await sync_directory(session=session, config=smaller)
+    async with db.transaction() as session:
+        active = await list_agencies(session=session)
+        every = await list_agencies(session=session, active_only=False)
+    assert [a.id for a in active] == sorted(a.id for a in config.agencies[:3])
+    assert len(every) == len(config.agencies)
