@@ -965,14 +965,19 @@ class TelegramEmulator:
         app.add_routes(self.routes())
         return app
 
-    def attach_to(self, app: web.Application, *, prefix: str = "", server_url: str) -> None:
-        """Mount the emulator's routes into `app` under `prefix`, served at `server_url`.
+    def attach_to(
+        self, app: web.Application, *, prefix: str = "", server_url: str | None = None
+    ) -> None:
+        """Mount the emulator's routes into `app` (before it starts) under `prefix`.
 
-        The host app should allow large bodies (`client_max_size`) if bots upload files.
+        Give the host's root URL as `server_url` here or later with `set_server_url` (once the
+        port is known). The host app should allow large bodies (`client_max_size`) if bots
+        upload files.
         """
         app.add_routes(self.routes(prefix))
         self._prefix = prefix.rstrip("/")
-        self._server_url = server_url.rstrip("/")
+        if server_url is not None:
+            self.set_server_url(server_url)
 
         async def on_shutdown(_: web.Application) -> None:
             await self._shutdown_background()
@@ -1003,6 +1008,10 @@ class TelegramEmulator:
             web.get(api + "/requests", self._http_requests),
             web.get(api + "/files/{file_id}", self._http_file),
         ]
+
+    def set_server_url(self, server_url: str) -> None:
+        """Set the root URL of the host app the emulator was attached to."""
+        self._server_url = server_url.rstrip("/")
 
     @property
     def server_url(self) -> str:
@@ -1043,13 +1052,21 @@ class TelegramEmulator:
             return False
         return True
 
+    async def _sleep_unless_closing(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not self._closing and (remaining := deadline - loop.time()) > 0:
+            await self._wait_changed(self._changed, remaining)
+
     async def wait_until(
         self,
         condition: Callable[[], bool],
         timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's own deadline
         describe: Callable[[], str] | None = None,
+        poll_interval: float = 0.02,
     ) -> None:
-        """Wait until `condition()` holds, re-checking on every state change."""
+        """Wait until `condition()` holds, re-checking on every emulator state change and
+        every `poll_interval` seconds (for conditions on state outside the emulator)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -1057,11 +1074,10 @@ class TelegramEmulator:
             if condition():
                 return
             remaining = deadline - loop.time()
-            if remaining <= 0 or not await self._wait_changed(event, remaining):
-                if condition():
-                    return
+            if remaining <= 0:
                 detail = f": {describe()}" if describe is not None else ""
                 raise TimeoutError(f"condition not met within {timeout:g}s{detail}")
+            await self._wait_changed(event, min(remaining, poll_interval))
 
     # ---------------------------------------------------------------- HTTP: the Bot API
 
@@ -1096,7 +1112,7 @@ class TelegramEmulator:
             fault = self._take_fault(name)
             if fault is not None:
                 if fault.delay:
-                    await asyncio.sleep(fault.delay)
+                    await self._sleep_unless_closing(fault.delay)
                 if fault.disconnect:
                     record.status = 0
                     if request.transport is not None:
