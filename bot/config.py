@@ -12,8 +12,11 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+
+from bot.workdays import WorkCalendar, parse_work_hours
 
 DEFAULTS_FILE = Path(__file__).with_name("config.example.toml")
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
@@ -184,6 +187,15 @@ class Config:
     agencies: tuple[AgencyConfig, ...] = ()
     categories: tuple[CategoryConfig, ...] = ()
 
+    @cached_property
+    def work_calendar(self) -> WorkCalendar:
+        """Return the working-hour calendar of this deployment."""
+        return WorkCalendar(
+            windows=self.calendar.work_hours,
+            extra_days_off=self.calendar.extra_days_off,
+            extra_working_days=self.calendar.extra_working_days,
+        )
+
     def agency(self, agency_id: str) -> AgencyConfig | None:
         """Return the agency with this id, if the directory has one."""
         return next((a for a in self.agencies if a.id == agency_id), None)
@@ -331,27 +343,6 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     names = {"str": "a string", "int": "a number", "float": "a number", "list": "a list"}
     return " or ".join(dict.fromkeys(names.get(k.__name__, k.__name__) for k in kinds))
-
-
-def parse_work_hours(spec: list[str] | tuple[str, ...]) -> tuple[tuple[time, time], ...]:
-    """Parse ["07:30-11:30", "13:00-17:00"] into sorted, non-overlapping windows."""
-    windows: list[tuple[time, time]] = []
-    for item in spec:
-        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", item)
-        if not match:
-            raise ValueError(f"{item!r} is not HH:MM-HH:MM")
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-            raise ValueError(f"{item!r} is not a valid time range")
-        start, end = time(h1, m1), time(h2, m2)
-        if end <= start:
-            raise ValueError(f"{item!r} ends before it starts")
-        if windows and start < windows[-1][1]:
-            raise ValueError(f"{item!r} overlaps or precedes the window before it")
-        windows.append((start, end))
-    if not windows:
-        raise ValueError("at least one working window is needed")
-    return tuple(windows)
 
 
 def _keywords(reader: _Reader, name: str) -> tuple[Keyword, ...]:

@@ -133,6 +133,30 @@ async def list_recent_open_in_category(
     return list((await session.exec(query)).all())
 
 
+async def mark_reporter_unreachable(
+    *,
+    session: AsyncSession,
+    ticket_id: int,
+    channel: str,
+    chat_id: str,
+    now: datetime,
+    reason: str,
+) -> None:
+    """Record on the ticket that its reporter can no longer be messaged (blocked the bot)."""
+    ticket = await session.get(Ticket, ticket_id)
+    if (
+        ticket is None
+        or ticket.citizen_blocked
+        or (ticket.channel, ticket.chat_id) != (channel, chat_id)
+    ):
+        return
+    ticket.citizen_blocked = True
+    session.add(ticket)
+    await add_event(
+        session=session, ticket=ticket, kind="reporter_unreachable", at=now, note=reason[:500]
+    )
+
+
 async def count_tickets(*, session: AsyncSession) -> int:
     """Return how many tickets exist."""
     from sqlalchemy import func

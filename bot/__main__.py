@@ -1,0 +1,216 @@
+"""`hotline` / `python -m bot`: the command line. Sub-commands parse arguments, nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, ConfigError, default_config_path, load_config
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+log = logging.getLogger("hotline")
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="TOML config file (default: $HOTLINE_CONFIG, else ./config.toml, else built-ins)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe every sub-command and its arguments."""
+    parser = argparse.ArgumentParser(prog="hotline", description="Public-service hotline bot")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="serve the configured channels and the web server")
+    _config_option(run)
+
+    sandbox = commands.add_parser("sandbox", help="offline demo with a Telegram emulator")
+    sandbox.add_argument("--port", type=int, default=8080, help="web page port (default 8080)")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sandbox.add_argument(
+        "--database", default="sandbox.db", help="SQLite file of the demo (default sandbox.db)"
+    )
+    _config_option(sandbox)
+
+    classify = commands.add_parser("classify", help="classify complaints read from stdin")
+    _config_option(classify)
+
+    dossiers = commands.add_parser("dossiers", help="dossier operations")
+    dossier_commands = dossiers.add_subparsers(dest="dossier_command", required=True)
+    importer = dossier_commands.add_parser("import", help="upsert dossiers from CSV or JSON Lines")
+    importer.add_argument("file", type=Path)
+    _config_option(importer)
+
+    sweep = commands.add_parser("sweep", help="run the deadline sweeper")
+    sweep.add_argument("--once", action="store_true", required=True, help="run one pass")
+    sweep.add_argument("--now", default=None, help="as of this ISO 8601 instant")
+    _config_option(sweep)
+
+    database = commands.add_parser("db", help="database operations")
+    db_commands = database.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="apply database migrations")
+    _config_option(upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config if args.config else default_config_path())
+    except ConfigError as exc:
+        print(f"hotline: bad config: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    command: Callable[[argparse.Namespace, Config], int] = COMMANDS[args.command]
+    try:
+        return command(args, config)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _run_async(coro: Coroutine[Any, Any, int]) -> int:
+    return asyncio.run(coro)
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    """`hotline run`."""
+    from bot.app import HotlineApp
+
+    if not config.telegram.enabled and not config.zalo.enabled:
+        print(
+            "hotline: no channel configured: set [telegram] token (or HOTLINE_TELEGRAM_TOKEN)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+
+    async def serve() -> int:
+        async with HotlineApp(config) as app:
+            _stop_on_signals(app.stop)
+            await app.wait_until_stopped()
+        return EXIT_OK
+
+    return _run_async(serve())
+
+
+def _stop_on_signals(stop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(stop()))
+
+
+def cmd_sandbox(args: argparse.Namespace, config: Config) -> int:
+    """`hotline sandbox`."""
+    from bot.sandbox import run_sandbox
+
+    return _run_async(run_sandbox(config, host=args.host, port=args.port, database=args.database))
+
+
+def cmd_classify(args: argparse.Namespace, config: Config) -> int:
+    """`hotline classify`: one complaint per line in, one JSON decision per line out."""
+    from bot.triage import Classifier
+
+    classifier = Classifier.from_config(config)
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        decision = classifier.classify(text)
+        sys.stdout.write(json.dumps(decision.to_json(), ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def cmd_dossiers(args: argparse.Namespace, config: Config) -> int:
+    """`hotline dossiers import FILE`."""
+    from bot.dossiers import format_import_report, import_dossiers
+    from bot.inbox import system_clock
+    from storage.db import Database
+
+    if not args.file.is_file():
+        print(f"hotline: {args.file}: file not found", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    async def run() -> int:
+        db = Database(config.storage.url)
+        try:
+            await db.upgrade()
+            report = await import_dossiers(args.file, db=db, config=config, now=system_clock())
+        finally:
+            await db.dispose()
+        print(format_import_report(report))
+        return EXIT_BAD_INPUT if report.rejected else EXIT_OK
+
+    return _run_async(run())
+
+
+def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
+    """`hotline sweep --once [--now ISO]`."""
+    from bot.inbox import system_clock
+    from bot.sweeper import sweep_once
+    from storage.db import Database
+
+    now = system_clock()
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            print(f"hotline: --now {args.now!r} is not an ISO 8601 instant", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if now.tzinfo is None:
+            print("hotline: --now needs a UTC offset: 2026-11-23T09:00+07:00", file=sys.stderr)
+            return EXIT_BAD_INPUT
+
+    async def run() -> int:
+        db = Database(config.storage.url)
+        try:
+            await db.upgrade()
+            result = await sweep_once(db=db, config=config, now=now)
+        finally:
+            await db.dispose()
+        print(result)
+        return EXIT_OK
+
+    return _run_async(run())
+
+
+def cmd_db(args: argparse.Namespace, config: Config) -> int:
+    """`hotline db upgrade`."""
+    from storage.db import Database
+
+    async def run() -> int:
+        db = Database(config.storage.url)
+        try:
+            await db.upgrade()
+        finally:
+            await db.dispose()
+        print("database is up to date")
+        return EXIT_OK
+
+    return _run_async(run())
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
+    "run": cmd_run,
+    "sandbox": cmd_sandbox,
+    "classify": cmd_classify,
+    "dossiers": cmd_dossiers,
+    "sweep": cmd_sweep,
+    "db": cmd_db,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

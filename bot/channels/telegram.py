@@ -1,0 +1,224 @@
+"""Telegram wire: python-telegram-bot updates → `Incoming`; `Reply` → Bot API calls."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.channels.aiohttp_request import AiohttpRequest
+from bot.config import TelegramConfig
+from bot.outbox import DeliveryError
+from handlers.types import Attachment, Contact, Incoming, Location, Reply
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+
+Handle = Callable[[Incoming], Awaitable[Any]]
+
+COMMANDS = (
+    ("start", "Bắt đầu / Start"),
+    ("hoso", "Tra cứu hồ sơ / Look up a dossier"),
+    ("phananh", "Gửi phản ánh / File a complaint"),
+    ("theodoi", "Phản ánh của tôi / My complaints"),
+    ("lang", "Ngôn ngữ / Language: vi, en"),
+    ("huy", "Hủy thao tác / Cancel"),
+    ("help", "Hướng dẫn / Help"),
+)
+
+
+def build_application(
+    config: TelegramConfig, handle: Handle
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Build the PTB Application on the aiohttp transport, feeding every update to `handle`."""
+    base_url = config.base_url.rstrip("/")
+    base_file_url = config.base_file_url or _file_url_of(base_url)
+    builder = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(base_url)
+        .base_file_url(base_file_url)
+        .request(AiohttpRequest(connection_pool_size=16))
+        .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=40.0))
+        .arbitrary_callback_data(False)
+    )
+    if config.mode == "webhook":
+        builder = builder.updater(None)
+    application = builder.build()
+
+    async def on_update(update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not isinstance(update, Update):
+            return
+        if update.callback_query is not None:
+            # Answer at once so the client stops its spinner; the reply comes as a message.
+            try:
+                await update.callback_query.answer()
+            except TelegramError as exc:
+                log.info("could not answer a callback query: %s", exc)
+        incoming = incoming_from_update(update)
+        if incoming is not None:
+            await handle(incoming)
+
+    application.add_handler(TypeHandler(Update, on_update))
+    return application
+
+
+async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Publish the command list shown in Telegram's menu."""
+    await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+
+
+def _file_url_of(base_url: str) -> str:
+    """`https://api.telegram.org/bot` → `https://api.telegram.org/file/bot`."""
+    head, _, tail = base_url.rpartition("/")
+    return f"{head}/file/{tail}"
+
+
+def incoming_from_update(update: Update) -> Incoming | None:
+    """Turn a PTB update into the channel-neutral `Incoming` (None for what we ignore)."""
+    query = update.callback_query
+    if query is not None:
+        message = query.message
+        if message is None or query.from_user is None:
+            return None
+        return Incoming(
+            channel=CHANNEL,
+            chat_id=str(message.chat.id),
+            user_id=str(query.from_user.id),
+            update_id=str(update.update_id),
+            callback_data=query.data or "",
+            callback_message_id=str(message.message_id),
+            user_name=query.from_user.full_name,
+            language_code=query.from_user.language_code or "",
+            is_private=message.chat.type == "private",
+        )
+    msg = update.message
+    if msg is None or msg.from_user is None:
+        return None  # edits, channel posts, joins: nothing to answer
+    return Incoming(
+        channel=CHANNEL,
+        chat_id=str(msg.chat.id),
+        user_id=str(msg.from_user.id),
+        update_id=str(update.update_id),
+        text=msg.text or msg.caption or "",
+        attachments=_attachments(msg),
+        contact=_contact(msg),
+        location=Location(msg.location.latitude, msg.location.longitude) if msg.location else None,
+        user_name=msg.from_user.full_name,
+        language_code=msg.from_user.language_code or "",
+        is_private=msg.chat.type == "private",
+    )
+
+
+def _attachments(msg: Message) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    if msg.photo:
+        found.append(Attachment("photo", msg.photo[-1].file_id))
+    if msg.document:
+        doc = msg.document
+        found.append(Attachment("document", doc.file_id, doc.file_name or "", doc.mime_type or ""))
+    if msg.video:
+        found.append(Attachment("video", msg.video.file_id))
+    if msg.voice:
+        found.append(Attachment("voice", msg.voice.file_id))
+    if msg.sticker:
+        found.append(Attachment("sticker", msg.sticker.file_id))
+    return tuple(found)
+
+
+def _contact(msg: Message) -> Contact | None:
+    if msg.contact is None:
+        return None
+    contact = msg.contact
+    name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
+    return Contact(phone=contact.phone_number, name=name, user_id=str(contact.user_id or ""))
+
+
+def reply_markup(reply: Reply) -> Any:
+    """Build the keyboard for a Reply (inline buttons, a contact button, or removal)."""
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
+                for row in reply.buttons
+            ]
+        )
+    if reply.request_contact:
+        label = str(reply.extra.get("keyboard_label") or "📱")
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(label, request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    if reply.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+class TelegramSender:
+    """Delivers outbox Replies with the Application's bot."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.bot = application.bot
+
+    async def deliver(self, chat_id: str, reply: Reply) -> str | None:
+        """Send one Reply; map Telegram's errors onto retry, blocked or permanent failure."""
+        try:
+            message = await self._send(int(chat_id), reply)
+        except RetryAfter as exc:
+            retry = exc.retry_after
+            seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
+            raise DeliveryError(f"429 retry after {seconds}s", retry_after=seconds) from exc
+        except Forbidden as exc:
+            raise DeliveryError(f"403 {exc.message}", blocked=True) from exc
+        except BadRequest as exc:
+            raise DeliveryError(f"400 {exc.message}", permanent=True) from exc
+        except NetworkError as exc:  # also TimedOut and 5xx answers
+            raise DeliveryError(f"network: {exc.message}") from exc
+        except TelegramError as exc:
+            raise DeliveryError(f"telegram: {exc.message}") from exc
+        return str(message.message_id) if isinstance(message, Message) else None
+
+    async def _send(self, chat_id: int, reply: Reply) -> Message | bool | None:
+        markup = reply_markup(reply)
+        if reply.location is not None:
+            return await self.bot.send_location(
+                chat_id, latitude=reply.location.latitude, longitude=reply.location.longitude
+            )
+        if reply.attachments:
+            attachment = reply.attachments[0]
+            caption = reply.text or None
+            if attachment.kind == "photo":
+                return await self.bot.send_photo(
+                    chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML
+                )
+            return await self.bot.send_document(
+                chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML
+            )
+        if not reply.text:
+            return None
+        if reply.edit_message_id is not None:
+            return await self.bot.edit_message_text(
+                reply.text,
+                chat_id=chat_id,
+                message_id=int(reply.edit_message_id),
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if reply.buttons else None,
+            )
+        return await self.bot.send_message(
+            chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )

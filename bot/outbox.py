@@ -1,0 +1,172 @@
+"""Durable delivery: claim queued messages, send them through their channel, retry with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from handlers.types import Reply
+from storage import outbox as outbox_store
+from storage import tickets as ticket_store
+from storage.db import Database
+from storage.models import Outbox, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """A send that did not go through, and what to do about it."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        blocked: bool = False,
+        permanent: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.blocked = blocked
+        self.permanent = permanent
+
+
+class Sender(Protocol):
+    """One channel's way to deliver a Reply to a chat; returns the sent message's id."""
+
+    async def deliver(self, chat_id: str, reply: Reply) -> str | None: ...
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff for network errors: 2, 4, 8 … seconds, at most five minutes."""
+    return float(min(2 ** max(attempt, 1), 300))
+
+
+class OutboxWorker:
+    """Delivers the outbox. Several workers (in several processes) may run at once."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        senders: dict[str, Sender],
+        clock: Callable[[], datetime],
+        lease: timedelta = timedelta(seconds=120),
+        batch: int = 25,
+        max_attempts: int = 10,
+        idle_poll: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.senders = senders
+        self.clock = clock
+        self.lease = lease
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.idle_poll = idle_poll
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        """Tell the worker that something was queued."""
+        self._wakeup.set()
+
+    async def run_once(self) -> int:
+        """Deliver what is due now; return how many messages were sent."""
+        async with self.db.transaction() as session:
+            rows = await outbox_store.claim_due(
+                session=session, now=self.clock(), limit=self.batch, lease=self.lease
+            )
+        sent = 0
+        held_chats: dict[tuple[str, str], datetime] = {}
+        for row in rows:
+            assert row.id is not None
+            chat = (row.channel, row.chat_id)
+            if chat in held_chats:
+                # Keep a chat's messages in order: wait behind the one that must be retried.
+                await self._retry(row.id, held_chats[chat], "waiting behind an earlier message")
+                continue
+            sender = self.senders.get(row.channel)
+            if sender is None:
+                await self._final(row.id, OutboxStatus.FAILED, f"no sender for {row.channel}")
+                continue
+            try:
+                message_id = await sender.deliver(row.chat_id, Reply.from_payload(row.payload))
+            except DeliveryError as exc:
+                held_chats[chat] = await self._failed(row, exc)
+                continue
+            async with self.db.transaction() as session:
+                await outbox_store.mark_sent(
+                    session=session, outbox_id=row.id, now=self.clock(), message_id=message_id
+                )
+            sent += 1
+        return sent
+
+    async def _failed(self, row: Outbox, exc: DeliveryError) -> datetime:
+        """Record a failed send; return when the chat's next message may be tried."""
+        now = self.clock()
+        assert row.id is not None
+        outbox_id, attempts = row.id, row.attempts
+        if exc.blocked:
+            log.info("chat blocked the bot; outbox %s not delivered", outbox_id)
+            async with self.db.transaction() as session:
+                await outbox_store.mark_final(
+                    session=session,
+                    outbox_id=outbox_id,
+                    status=OutboxStatus.BLOCKED,
+                    error=str(exc),
+                )
+                if row.ticket_id is not None:
+                    await ticket_store.mark_reporter_unreachable(
+                        session=session,
+                        ticket_id=row.ticket_id,
+                        channel=row.channel,
+                        chat_id=row.chat_id,
+                        now=now,
+                        reason=str(exc),
+                    )
+            return now
+        if exc.permanent or attempts >= self.max_attempts:
+            log.warning("giving up on outbox %s after %s attempts: %s", outbox_id, attempts, exc)
+            await self._final(outbox_id, OutboxStatus.FAILED, str(exc))
+            return now
+        delay = exc.retry_after if exc.retry_after is not None else backoff_seconds(attempts)
+        log.info("outbox %s will be retried in %.1f s: %s", outbox_id, delay, exc)
+        retry_at = now + timedelta(seconds=delay)
+        await self._retry(outbox_id, retry_at, str(exc))
+        return retry_at
+
+    async def _retry(self, outbox_id: int, at: datetime, error: str) -> None:
+        async with self.db.transaction() as session:
+            await outbox_store.mark_retry(
+                session=session, outbox_id=outbox_id, available_at=at, error=error
+            )
+
+    async def _final(self, outbox_id: int, status: OutboxStatus, error: str) -> None:
+        async with self.db.transaction() as session:
+            await outbox_store.mark_final(
+                session=session, outbox_id=outbox_id, status=status, error=error
+            )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set, waking on `wake()` or when the next message is due."""
+        while not stop.is_set():
+            try:
+                while await self.run_once():
+                    pass
+                timeout = await self._seconds_until_next()
+            except Exception:
+                log.exception("outbox delivery pass failed; retrying shortly")
+                timeout = self.idle_poll
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+
+    async def _seconds_until_next(self) -> float:
+        async with self.db.transaction() as session:
+            at = await outbox_store.next_available_at(session=session)
+        if at is None:
+            return self.idle_poll
+        return max(0.0, min((at - self.clock()).total_seconds(), self.idle_poll))

@@ -1,0 +1,65 @@
+"""HTTP routes of `hotline run`: health and the Telegram webhook."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from telegram import Update
+
+if TYPE_CHECKING:
+    from bot.app import HotlineApp
+
+log = logging.getLogger(__name__)
+HOTLINE_APP = web.AppKey("hotline_app", object)
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def build_web_app(web_app: web.Application, hotline: HotlineApp) -> web.Application:
+    """Add the service routes to `web_app` (the sandbox adds its own beside them)."""
+    web_app[HOTLINE_APP] = hotline
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_post("/telegram/webhook", telegram_webhook)
+    return web_app
+
+
+def _hotline(request: web.Request) -> HotlineApp:
+    return request.app[HOTLINE_APP]  # type: ignore[return-value]
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Report that the process is up and its database answers."""
+    hotline = _hotline(request)
+    try:
+        async with hotline.db.transaction() as session:
+            from sqlalchemy import text
+
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:  # a health check reports failures, it does not raise them
+        log.warning("health check: database unavailable: %s", exc)
+        return web.json_response({"status": "error", "database": "unavailable"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    """Receive an update from Telegram; it is stored before 200 is answered."""
+    hotline = _hotline(request)
+    application = hotline.telegram
+    expected = hotline.config.telegram.secret_token
+    given = request.headers.get(TELEGRAM_SECRET_HEADER, "")
+    if application is None:
+        return web.json_response({"error": "telegram channel is not enabled"}, status=404)
+    if expected and not hmac.compare_digest(given.encode(), expected.encode()):
+        log.warning("telegram webhook call with a wrong secret token from %s", request.remote)
+        return web.json_response({"error": "forbidden"}, status=403)
+    try:
+        data: Any = await request.json()
+        update = Update.de_json(data, application.bot)
+    except (ValueError, TypeError, KeyError) as exc:
+        return web.json_response({"error": f"not a Telegram update: {exc}"}, status=400)
+    if update is None:
+        return web.json_response({"error": "empty update"}, status=400)
+    await application.process_update(update)
+    return web.json_response({"ok": True})

@@ -1,0 +1,587 @@
+"""Every text the bot says, in Vietnamese and English, so wording is reviewed in one file.
+
+Texts are HTML in Telegram's subset. Values passed to `t()` are escaped unless they are marked
+safe with `Safe(...)`; so user text can never break the markup or inject a link.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+LANGUAGES = ("vi", "en")
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class Safe(str):
+    """A value already in HTML, inserted into a text as it is."""
+
+    __slots__ = ()
+
+
+def escape(value: object) -> str:
+    """Escape a value for Telegram's HTML parse mode."""
+    return html.escape(str(value), quote=False)
+
+
+def fmt_date(value: datetime | None) -> str:
+    """Format as dd/mm/yyyy in the province's time zone."""
+    return value.astimezone(LOCAL_TZ).strftime("%d/%m/%Y") if value else "—"
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    """Format as HH:MM dd/mm/yyyy in the province's time zone."""
+    return value.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y") if value else "—"
+
+
+def t(key: str, lang: str = "vi", /, **values: Any) -> str:
+    """Return the text `key` in `lang` (Vietnamese if missing), with escaped values filled in."""
+    entry = TEXTS[key]
+    template = entry.get(lang) or entry["vi"]
+    safe = {name: v if isinstance(v, Safe) else escape(v) for name, v in values.items()}
+    return template.format(**safe)
+
+
+def language_of(code: str | None) -> str:
+    """Map a client language code to a supported language (default Vietnamese)."""
+    return "en" if (code or "").lower().startswith("en") else "vi"
+
+
+TEXTS: dict[str, dict[str, str]] = {
+    # --- general -------------------------------------------------------------------------
+    "start": {
+        "vi": (
+            "Xin chào! Đây là <b>{hotline}</b> của tỉnh {province}.\n"
+            "Tôi có thể giúp bạn tra cứu hồ sơ thủ tục hành chính và tiếp nhận phản ánh, kiến "
+            "nghị gửi tới cơ quan có thẩm quyền.\nBạn cần gì?"
+        ),
+        "en": (
+            "Hello! This is the <b>{hotline}</b> of {province} province.\n"
+            "I can look up your administrative dossier and take your complaints and "
+            "suggestions to the agency in charge.\nWhat do you need?"
+        ),
+    },
+    "menu.lookup": {"vi": "🔎 Tra cứu hồ sơ", "en": "🔎 Look up a dossier"},
+    "menu.complain": {"vi": "📝 Gửi phản ánh", "en": "📝 File a complaint"},
+    "menu.track": {"vi": "📋 Phản ánh của tôi", "en": "📋 My complaints"},
+    "menu.help": {"vi": "❓ Hướng dẫn", "en": "❓ Help"},
+    "help": {
+        "vi": (
+            "<b>Hướng dẫn sử dụng</b>\n"
+            "/hoso MÃ_HỒ_SƠ [4 số cuối] — tra cứu hồ sơ (4 số cuối CCCD hoặc điện thoại của "
+            "người nộp để xem thông tin cá nhân)\n"
+            "/phananh [nội dung] — gửi phản ánh, kiến nghị\n"
+            "/theodoi [MÃ_PHẢN_ÁNH] — theo dõi phản ánh của bạn\n"
+            "/lang en — English\n"
+            "/huy — thoát thao tác đang làm\n\n"
+            "Bạn cũng có thể gõ thẳng mã hồ sơ hoặc nội dung phản ánh.\n"
+            "Tổng đài: <b>{phone}</b>.\n"
+            "⚠️ Bot không tiếp nhận tin báo khẩn cấp: gọi 113 (công an), 114 (cứu hỏa), "
+            "115 (cấp cứu)."
+        ),
+        "en": (
+            "<b>How to use this bot</b>\n"
+            "/lookup DOSSIER_CODE [last 4 digits] — look up a dossier (the last 4 digits of the "
+            "applicant's ID or phone unlock personal details)\n"
+            "/complain [text] — file a complaint or suggestion\n"
+            "/track [TICKET] — follow your complaints\n"
+            "/lang vi — Tiếng Việt\n"
+            "/cancel — leave the current step\n\n"
+            "You can also just type a dossier code or your complaint.\n"
+            "Hotline: <b>{phone}</b>.\n"
+            "⚠️ This bot does not handle emergencies: call 113 (police), 114 (fire), "
+            "115 (ambulance)."
+        ),
+    },
+    "lang.set": {"vi": "Đã chuyển sang tiếng Việt.", "en": "The bot will now speak English."},
+    "lang.usage": {"vi": "Dùng: /lang vi hoặc /lang en", "en": "Usage: /lang vi or /lang en"},
+    "cancelled": {
+        "vi": "Đã hủy. Bạn có thể bắt đầu lại bất cứ lúc nào: /start",
+        "en": "Cancelled. You can start again at any time: /start",
+    },
+    "nothing_to_cancel": {
+        "vi": "Không có thao tác nào đang làm dở.",
+        "en": "There is nothing to cancel.",
+    },
+    "unknown_command": {
+        "vi": "Tôi chưa hiểu lệnh này. Xem hướng dẫn dưới đây.",
+        "en": "I don't know that command. Here is how to use the bot.",
+    },
+    "empty_message": {
+        "vi": (
+            "Tôi chỉ đọc được tin nhắn chữ, ảnh, tài liệu, vị trí và số điện thoại. Hãy gõ nội "
+            "dung phản ánh hoặc mã hồ sơ, hoặc gõ /help."
+        ),
+        "en": (
+            "I can read text, photos, documents, locations and phone numbers. Type your "
+            "complaint or a dossier code, or /help."
+        ),
+    },
+    "too_short": {
+        "vi": (
+            "Bạn muốn tra cứu hồ sơ hay gửi phản ánh? Hãy gõ mã hồ sơ, hoặc mô tả sự việc "
+            "cụ thể hơn (vài câu), hoặc chọn bên dưới."
+        ),
+        "en": (
+            "Do you want to look up a dossier or file a complaint? Type a dossier code, "
+            "describe the matter in a few sentences, or choose below."
+        ),
+    },
+    "stale_button": {
+        "vi": "Nút này thuộc một thao tác cũ đã kết thúc. Gõ /start để bắt đầu lại.",
+        "en": "That button belongs to a step that has ended. Type /start to begin again.",
+    },
+    "not_allowed": {
+        "vi": "Nhóm này không có quyền thực hiện thao tác đó.",
+        "en": "This chat is not allowed to do that.",
+    },
+    "dialog.press_button": {
+        "vi": "Vui lòng chọn một nút ở tin nhắn trên, hoặc gõ /huy để thoát.",
+        "en": "Please press one of the buttons above, or type /cancel to stop.",
+    },
+    "operator.help": {
+        "vi": (
+            "Đây là nhóm tổng đài viên. Phản ánh cần phân loại sẽ được gửi vào đây kèm gợi ý; "
+            "phản ánh quá hạn và bị đùn đẩy cũng được báo tại đây."
+        ),
+        "en": (
+            "This is the operators' group. Complaints to triage arrive here with suggestions; "
+            "overdue and passed-around complaints are reported here too."
+        ),
+    },
+    "agency.help": {
+        "vi": (
+            "Đây là nhóm của cơ quan xử lý. Phản ánh được giao sẽ được gửi vào đây kèm hạn giải "
+            "quyết; nhắc hạn và quá hạn cũng được báo tại đây."
+        ),
+        "en": (
+            "This is the agency's group. Complaints assigned to the agency arrive here with "
+            "their deadlines; reminders and overdue notices too."
+        ),
+    },
+    "group_unknown": {
+        "vi": "Nhóm này chưa được khai báo với tổng đài. Liên hệ quản trị viên.",
+        "en": "This group is not registered with the hotline. Contact the administrator.",
+    },
+    # --- dossiers (bot/dossiers.py, handlers/citizen.py) ----------------------------------
+    # DOSSIER TEXTS START
+    "dossier.ask_code": {
+        "vi": (
+            "Vui lòng gõ mã hồ sơ, ví dụ <code>/hoso H23.22-230825-0001</code>. Mã hồ sơ in ở "
+            "đầu Giấy tiếp nhận hồ sơ và hẹn trả kết quả. Thêm 4 số cuối CCCD hoặc số điện "
+            "thoại của người nộp để xem thông tin cá nhân và nhận thông báo: "
+            "<code>/hoso H23.22-230825-0001 1234</code>."
+        ),
+        "en": (
+            "Please type the dossier code, e.g. <code>/lookup H23.22-230825-0001</code>. The "
+            "code is printed at the top of the dossier receipt (Giấy tiếp nhận hồ sơ và hẹn trả "
+            "kết quả). Add the last 4 digits of the applicant's ID number or phone to see "
+            "personal details and get updates: <code>/lookup H23.22-230825-0001 1234</code>."
+        ),
+    },
+    "dossier.card": {
+        "vi": (
+            "📁 <b>Hồ sơ {code}</b>\n"
+            "Thủ tục: {procedure}\n"
+            "Cơ quan giải quyết: {agency}\n"
+            "Ngày tiếp nhận: {received}\n"
+            "Ngày hẹn trả: {due}\n"
+            "Trạng thái: <b>{status}</b>"
+        ),
+        "en": (
+            "📁 <b>Dossier {code}</b>\n"
+            "Procedure: {procedure}\n"
+            "Handled by: {agency}\n"
+            "Received: {received}\n"
+            "Due: {due}\n"
+            "Status: <b>{status}</b>"
+        ),
+    },
+    "dossier.card.late": {
+        "vi": "⚠️ <b>Trễ hạn {days} ngày làm việc</b>",
+        "en": "⚠️ <b>Late by {days} working day(s)</b>",
+    },
+    "dossier.card.completed": {"vi": "Ngày hoàn thành: {date}", "en": "Completed: {date}"},
+    "dossier.card.completed_late": {
+        "vi": "⚠️ Hoàn thành trễ hạn {days} ngày làm việc",
+        "en": "⚠️ Completed {days} working day(s) late",
+    },
+    "dossier.card.on_time": {"vi": "✅ Hoàn thành đúng hạn", "en": "✅ Completed on time"},
+    "dossier.card.new_due": {
+        "vi": "📅 Hẹn trả mới: <b>{date}</b> (đã có Phiếu xin lỗi và hẹn lại ngày trả kết quả)",
+        "en": "📅 New due date: <b>{date}</b> (an apology slip with a new date was issued)",
+    },
+    "dossier.card.applicant": {"vi": "👤 Người nộp: {name}", "en": "👤 Applicant: {name}"},
+    "dossier.card.apology_reason": {
+        "vi": "Lý do hẹn lại: {reason}",
+        "en": "Reason for the new date: {reason}",
+    },
+    "dossier.card.officer": {
+        "vi": "Cán bộ xử lý: {officer}",
+        "en": "Officer in charge: {officer}",
+    },
+    "dossier.card.verified": {
+        "vi": "✅ Đã xác minh người nộp hồ sơ.",
+        "en": "✅ Verified as the applicant.",
+    },
+    "dossier.verify_hint": {
+        "vi": (
+            "🔒 Để xem thông tin người nộp và nhận thông báo khi hồ sơ thay đổi, gõ "
+            "<code>/hoso {code} 1234</code> (thay 1234 bằng 4 số cuối CCCD hoặc số điện thoại "
+            "của người nộp)."
+        ),
+        "en": (
+            "🔒 To see the applicant's details and get notified of changes, type "
+            "<code>/lookup {code} 1234</code> (1234 being the last 4 digits of the applicant's "
+            "ID number or phone)."
+        ),
+    },
+    "dossier.status.1": {"vi": "Mới đăng ký", "en": "Newly registered"},
+    "dossier.status.2": {"vi": "Được tiếp nhận", "en": "Received"},
+    "dossier.status.3": {"vi": "Không được tiếp nhận", "en": "Not accepted"},
+    "dossier.status.4": {"vi": "Đang xử lý", "en": "In progress"},
+    "dossier.status.5": {"vi": "Yêu cầu bổ sung", "en": "Additional documents requested"},
+    "dossier.status.6": {
+        "vi": "Yêu cầu thực hiện nghĩa vụ tài chính",
+        "en": "Fees or taxes to be paid",
+    },
+    "dossier.status.7": {
+        "vi": "Công dân yêu cầu rút hồ sơ",
+        "en": "Withdrawn at the applicant's request",
+    },
+    "dossier.status.8": {"vi": "Dừng xử lý", "en": "Processing stopped"},
+    "dossier.status.9": {"vi": "Đã xử lý xong", "en": "Processed"},
+    "dossier.status.10": {"vi": "Đã trả kết quả", "en": "Result returned"},
+    "dossier.not_found": {
+        "vi": (
+            "❓ Không tìm thấy hồ sơ <b>{code}</b>.\n"
+            "Vui lòng kiểm tra lại mã: mã hồ sơ in ở đầu Giấy tiếp nhận hồ sơ và hẹn trả kết "
+            "quả, gồm mã cơ quan – ngày tiếp nhận (năm, tháng, ngày: YYMMDD) – số thứ tự, ví dụ "
+            "<code>H23.22-230825-0001</code> hoặc <code>000.00.12.H23-230825-0001</code>. "
+            "Hồ sơ vừa nộp có thể chưa kịp cập nhật. Cần hỗ trợ, vui lòng gọi {phone}."
+        ),
+        "en": (
+            "❓ No dossier <b>{code}</b> was found.\n"
+            "Please check the code: it is printed at the top of the dossier receipt and reads "
+            "agency code – date received (YYMMDD) – sequence number, e.g. "
+            "<code>H23.22-230825-0001</code> or <code>000.00.12.H23-230825-0001</code>. "
+            "A dossier filed today may not be listed yet. For help, call {phone}."
+        ),
+    },
+    "dossier.bad_code": {
+        "vi": (
+            "“{text}” không phải là mã hồ sơ. Mã hồ sơ in ở đầu Giấy tiếp nhận hồ sơ và hẹn "
+            "trả kết quả, dạng <code>H23.22-230825-0001</code> hoặc "
+            "<code>000.00.12.H23-230825-0001</code>."
+        ),
+        "en": (
+            "“{text}” is not a dossier code. The code is printed at the top of the dossier "
+            "receipt and looks like <code>H23.22-230825-0001</code> or "
+            "<code>000.00.12.H23-230825-0001</code>."
+        ),
+    },
+    "dossier.bad_last4": {
+        "vi": (
+            "Mã xác minh phải gồm đúng 4 chữ số (4 số cuối CCCD hoặc số điện thoại của người "
+            "nộp), ví dụ <code>/hoso {code} 1234</code>."
+        ),
+        "en": (
+            "The verification code is exactly 4 digits (the last 4 of the applicant's ID "
+            "number or phone), e.g. <code>/lookup {code} 1234</code>."
+        ),
+    },
+    "dossier.wrong_last4": {
+        "vi": "❌ 4 số cuối chưa đúng. Bạn còn {left} lần thử.",
+        "en": "❌ Those 4 digits do not match. {left} tries left.",
+    },
+    "dossier.locked": {
+        "vi": "🔒 Bạn đã nhập sai quá nhiều lần. Việc xác minh hồ sơ này tạm khóa đến {until}.",
+        "en": "🔒 Too many wrong tries. Verification for this dossier is locked until {until}.",
+    },
+    "dossier.no_verify_data": {
+        "vi": (
+            "Hồ sơ này chưa có thông tin để xác minh qua tổng đài. Vui lòng liên hệ bộ phận "
+            "một cửa nơi bạn nộp hồ sơ."
+        ),
+        "en": (
+            "This dossier has no details to verify you with. Please contact the one-stop desk "
+            "where you filed it."
+        ),
+    },
+    "dossier.rate_limited": {
+        "vi": "⏳ Bạn tra cứu quá nhiều lần. Vui lòng thử lại sau {seconds} giây.",
+        "en": "⏳ Too many lookups. Please try again in {seconds} seconds.",
+    },
+    "dossier.button.subscribe": {"vi": "🔔 Theo dõi hồ sơ này", "en": "🔔 Follow this dossier"},
+    "dossier.button.unsubscribe": {"vi": "🔕 Bỏ theo dõi", "en": "🔕 Stop following"},
+    "dossier.subscribed": {
+        "vi": (
+            "🔔 Đã đăng ký theo dõi hồ sơ <b>{code}</b>. Bạn sẽ được báo khi hồ sơ chuyển "
+            "trạng thái, có ngày hẹn trả mới hoặc bị trễ hạn."
+        ),
+        "en": (
+            "🔔 You now follow dossier <b>{code}</b>. You will be told when its status "
+            "changes, when it gets a new due date, or when it runs late."
+        ),
+    },
+    "dossier.already_subscribed": {
+        "vi": "Bạn đang theo dõi hồ sơ <b>{code}</b>.",
+        "en": "You already follow dossier <b>{code}</b>.",
+    },
+    "dossier.unsubscribed": {
+        "vi": "🔕 Đã bỏ theo dõi hồ sơ <b>{code}</b>.",
+        "en": "🔕 You no longer follow dossier <b>{code}</b>.",
+    },
+    "dossier.not_subscribed": {
+        "vi": "Bạn chưa theo dõi hồ sơ <b>{code}</b>.",
+        "en": "You do not follow dossier <b>{code}</b>.",
+    },
+    "dossier.subscribe_needs_verify": {
+        "vi": (
+            "Để theo dõi hồ sơ <b>{code}</b>, vui lòng xác minh trước: gõ "
+            "<code>/hoso {code} 1234</code> (4 số cuối CCCD hoặc số điện thoại của người nộp), "
+            "rồi bấm nút 🔔 Theo dõi hồ sơ này."
+        ),
+        "en": (
+            "To follow dossier <b>{code}</b>, please verify first: type "
+            "<code>/lookup {code} 1234</code> (the last 4 digits of the applicant's ID number "
+            "or phone), then press 🔔 Follow this dossier."
+        ),
+    },
+    "dossier.notice.new_due": {
+        "vi": "🔔 Hồ sơ <b>{code}</b> ({procedure}) có ngày hẹn trả kết quả mới: <b>{date}</b>.",
+        "en": "🔔 Dossier <b>{code}</b> ({procedure}) has a new due date: <b>{date}</b>.",
+    },
+    "dossier.notice.reason": {"vi": "Lý do: {reason}", "en": "Reason: {reason}"},
+    "dossier.notice.status": {
+        "vi": "🔔 Hồ sơ <b>{code}</b> ({procedure}) đã chuyển trạng thái: {old} → <b>{new}</b>.",
+        "en": "🔔 Dossier <b>{code}</b> ({procedure}) changed status: {old} → <b>{new}</b>.",
+    },
+    "dossier.notice.hint.3": {
+        "vi": "Hồ sơ không được tiếp nhận; vui lòng liên hệ bộ phận một cửa để biết lý do.",
+        "en": "The dossier was not accepted; please ask the one-stop desk for the reason.",
+    },
+    "dossier.notice.hint.5": {
+        "vi": "Vui lòng bổ sung giấy tờ theo yêu cầu của cơ quan giải quyết.",
+        "en": "Please provide the additional documents the agency asked for.",
+    },
+    "dossier.notice.hint.6": {
+        "vi": "Vui lòng nộp phí, lệ phí hoặc thuế theo thông báo của cơ quan giải quyết.",
+        "en": "Please pay the fees or taxes the agency notified you of.",
+    },
+    "dossier.notice.hint.9": {
+        "vi": "Hồ sơ đã giải quyết xong; bạn có thể đến nhận kết quả theo giấy hẹn.",
+        "en": "The dossier is processed; you may collect the result as the receipt says.",
+    },
+    "dossier.notice.more": {
+        "vi": "Xem chi tiết: <code>/hoso {code}</code>",
+        "en": "Details: <code>/lookup {code}</code>",
+    },
+    # DOSSIER TEXTS END
+    # --- complaints ----------------------------------------------------------------------
+    # COMPLAINT TEXTS START
+    "complaint.ask_text": {
+        "vi": (
+            "Vui lòng mô tả sự việc bạn muốn phản ánh: ở đâu, khi nào, cơ quan hay cán bộ nào, "
+            "mã hồ sơ nếu có. Bạn có thể gửi kèm ảnh, tài liệu và vị trí. Gõ /huy để thoát."
+        ),
+        "en": (
+            "Please describe what you want to report: where, when, which agency or official, "
+            "the dossier code if any. You may attach photos, documents and a location. "
+            "Type /cancel to stop."
+        ),
+    },
+    "complaint.proposal": {
+        "vi": (
+            "<b>Phản ánh của bạn</b>\n"
+            "Lĩnh vực: <b>{category}</b>\n"
+            "Cơ quan xử lý: <b>{agency}</b>\n"
+            "Hạn giải quyết dự kiến: <b>{due}</b>\n"
+            "{evidence}{extras}\n"
+            "Bạn có thể gửi thêm ảnh, tài liệu hoặc vị trí trước khi bấm <b>Gửi</b>."
+        ),
+        "en": (
+            "<b>Your complaint</b>\n"
+            "Category: <b>{category}</b>\n"
+            "Handled by: <b>{agency}</b>\n"
+            "Expected resolution by: <b>{due}</b>\n"
+            "{evidence}{extras}\n"
+            "You may add photos, documents or a location before pressing <b>Send</b>."
+        ),
+    },
+    "complaint.evidence": {
+        "vi": "Căn cứ: <i>{phrases}</i>\n",
+        "en": "Matched: <i>{phrases}</i>\n",
+    },
+    "complaint.extras": {
+        "vi": "Đính kèm: {files} tệp{location}\n",
+        "en": "Attached: {files} file(s){location}\n",
+    },
+    "complaint.extras_location": {"vi": ", có vị trí", "en": ", with a location"},
+    "complaint.triage_agency": {
+        "vi": "Tổng đài viên sẽ chuyển đến cơ quan phù hợp",
+        "en": "An operator will pick the right agency",
+    },
+    "complaint.ward_agency": {"vi": "UBND {ward}", "en": "People's Committee of {ward}"},
+    "complaint.button.send": {"vi": "✅ Gửi", "en": "✅ Send"},
+    "complaint.button.change": {"vi": "🔄 Chọn lĩnh vực khác", "en": "🔄 Other category"},
+    "complaint.button.cancel": {"vi": "❌ Hủy", "en": "❌ Cancel"},
+    "complaint.choose_category": {
+        "vi": "Chọn lĩnh vực phù hợp nhất với phản ánh của bạn:",
+        "en": "Choose the category that fits your complaint best:",
+    },
+    "complaint.attached": {
+        "vi": "Đã nhận {what}. Bấm <b>Gửi</b> ở tin nhắn trên khi đã xong.",
+        "en": "Got the {what}. Press <b>Send</b> on the message above when you are done.",
+    },
+    "complaint.attached.photo": {"vi": "ảnh", "en": "photo"},
+    "complaint.attached.document": {"vi": "tài liệu", "en": "document"},
+    "complaint.attached.location": {"vi": "vị trí", "en": "location"},
+    "complaint.attached.text": {"vi": "nội dung bổ sung", "en": "additional text"},
+    "complaint.similar": {
+        "vi": (
+            "Đã có một phản ánh tương tự đang được xử lý: <b>{code}</b> ({category}, gửi ngày "
+            "{date}).\n<i>{excerpt}</i>\nBạn muốn theo dõi phản ánh đó hay vẫn gửi phản ánh mới?"
+        ),
+        "en": (
+            "A similar complaint is already being handled: <b>{code}</b> ({category}, filed on "
+            "{date}).\n<i>{excerpt}</i>\nFollow that one, or send yours anyway?"
+        ),
+    },
+    "complaint.button.follow_similar": {
+        "vi": "👀 Theo dõi phản ánh đó",
+        "en": "👀 Follow that one",
+    },
+    "complaint.button.send_anyway": {"vi": "📨 Vẫn gửi phản ánh mới", "en": "📨 Send mine anyway"},
+    "complaint.following_similar": {
+        "vi": "Bạn sẽ được báo khi phản ánh {code} có kết quả. Phản ánh của bạn không gửi lại.",
+        "en": "You will be told when {code} is resolved. Your complaint was not sent again.",
+    },
+    "complaint.ask_contact": {
+        "vi": (
+            "Để cơ quan có thể liên hệ và phản hồi, hãy bấm <b>Chia sẻ số điện thoại</b> bên "
+            "dưới, hoặc gõ họ tên và số điện thoại (ví dụ: Nguyễn Văn A 0912345678)."
+        ),
+        "en": (
+            "So that the agency can reach you, press <b>Share my phone number</b> below, or "
+            "type your name and phone number (e.g. Nguyen Van A 0912345678)."
+        ),
+    },
+    "complaint.share_phone": {"vi": "📱 Chia sẻ số điện thoại", "en": "📱 Share my phone number"},
+    "complaint.or_anonymous": {
+        "vi": "Không muốn để lại thông tin? Bạn vẫn có thể gửi ẩn danh.",
+        "en": "Rather not leave your details? You can still send anonymously.",
+    },
+    "complaint.button.anonymous": {"vi": "🕶 Gửi ẩn danh", "en": "🕶 Send anonymously"},
+    "complaint.bad_contact": {
+        "vi": (
+            "Tôi chưa thấy số điện thoại hợp lệ. Gõ họ tên và số điện thoại (ví dụ: Nguyễn Văn A "
+            "0912345678), bấm nút chia sẻ số điện thoại, hoặc chọn gửi ẩn danh."
+        ),
+        "en": (
+            "I could not find a valid phone number. Type your name and phone number (e.g. "
+            "Nguyen Van A 0912345678), press the share button, or choose to send anonymously."
+        ),
+    },
+    "complaint.ask_privacy": {
+        "vi": "Đã ghi nhận liên hệ: {name} {phone}.\nAi được biết danh tính của bạn?",
+        "en": "Contact noted: {name} {phone}.\nWho may see your identity?",
+    },
+    "complaint.privacy.agency": {"vi": "🏛 Cơ quan xử lý", "en": "🏛 The handling agency"},
+    "complaint.privacy.operators": {"vi": "🎧 Chỉ tổng đài viên", "en": "🎧 Operators only"},
+    "complaint.privacy.anonymous": {"vi": "🕶 Không ai (ẩn danh)", "en": "🕶 Nobody (anonymous)"},
+    "complaint.privacy.recommended": {"vi": " (khuyến nghị)", "en": " (recommended)"},
+    "complaint.created": {
+        "vi": (
+            "✅ Đã tiếp nhận phản ánh <b>{code}</b>.\n"
+            "Lĩnh vực: {category}\nCơ quan xử lý: {agency}\nHạn giải quyết: <b>{due}</b>\n"
+            "Bạn sẽ nhận thông báo khi có tiến triển. Xem lại: /theodoi {code}"
+        ),
+        "en": (
+            "✅ Complaint <b>{code}</b> received.\n"
+            "Category: {category}\nHandled by: {agency}\nDue by: <b>{due}</b>\n"
+            "You will be told of every step. Check it: /track {code}"
+        ),
+    },
+    "complaint.keyboard_closed": {"vi": "Đang gửi phản ánh…", "en": "Sending your complaint…"},
+    "card.header": {
+        "vi": "📥 <b>Phản ánh {code}</b>\nLĩnh vực: {category}\nHạn giải quyết: <b>{due}</b>\n",
+        "en": "📥 <b>Complaint {code}</b>\nCategory: {category}\nDue by: <b>{due}</b>\n",
+    },
+    "card.triage_header": {
+        "vi": (
+            "🧭 <b>Cần phân loại: {code}</b>\nMáy đề xuất: {category}\n"
+            "Hạn phân loại: <b>{due}</b>\nGợi ý: {suggestions}\n"
+        ),
+        "en": (
+            "🧭 <b>To triage: {code}</b>\nMachine's guess: {category}\n"
+            "Triage by: <b>{due}</b>\nSuggestions: {suggestions}\n"
+        ),
+    },
+    "card.ward": {"vi": "Địa bàn: {ward}\n", "en": "Commune/ward: {ward}\n"},
+    "card.dossier": {"vi": "Hồ sơ liên quan: {dossier}\n", "en": "Related dossier: {dossier}\n"},
+    "card.subject": {
+        "vi": "Cơ quan bị phản ánh: {subject}\n",
+        "en": "Agency complained about: {subject}\n",
+    },
+    "card.reporter": {
+        "vi": "Người phản ánh: {name} — {phone}\n",
+        "en": "Reporter: {name} — {phone}\n",
+    },
+    "card.reporter_hidden": {
+        "vi": "Người phản ánh: <i>được bảo mật ({who})</i>\n",
+        "en": "Reporter: <i>withheld ({who})</i>\n",
+    },
+    "card.hidden.operators": {"vi": "chỉ tổng đài viên biết", "en": "known to operators only"},
+    "card.hidden.anonymous": {"vi": "ẩn danh", "en": "anonymous"},
+    "card.attachments": {
+        "vi": "Đính kèm: {count} tệp (gửi ngay sau)\n",
+        "en": "Attachments: {count} file(s) (follow)\n",
+    },
+    "card.location": {"vi": "Vị trí: {lat}, {lon}\n", "en": "Location: {lat}, {lon}\n"},
+    "card.body": {"vi": "\n<b>Nội dung:</b>\n{text}", "en": "\n<b>Text:</b>\n{text}"},
+    "card.continued": {
+        "vi": "<i>(tiếp theo, {code})</i>\n{text}",
+        "en": "<i>(continued, {code})</i>\n{text}",
+    },
+    "track.none": {
+        "vi": "Bạn chưa gửi phản ánh nào. Gửi phản ánh: /phananh",
+        "en": "You have not filed any complaint yet. File one: /complain",
+    },
+    "track.list_header": {"vi": "<b>Phản ánh của bạn</b>", "en": "<b>Your complaints</b>"},
+    "track.item": {
+        "vi": "• <b>{code}</b> — {state} — {category}, hạn {due}",
+        "en": "• <b>{code}</b> — {state} — {category}, due {due}",
+    },
+    "track.detail": {
+        "vi": (
+            "<b>{code}</b>\nTrạng thái: <b>{state}</b>\nLĩnh vực: {category}\n"
+            "Cơ quan xử lý: {agency}\nNgày gửi: {created}\nHạn giải quyết: {due}\n"
+            "<b>Nội dung:</b> {excerpt}{answer}"
+        ),
+        "en": (
+            "<b>{code}</b>\nStatus: <b>{state}</b>\nCategory: {category}\n"
+            "Handled by: {agency}\nFiled: {created}\nDue by: {due}\n"
+            "<b>Text:</b> {excerpt}{answer}"
+        ),
+    },
+    "track.answer": {"vi": "\n<b>Trả lời:</b> {answer}", "en": "\n<b>Answer:</b> {answer}"},
+    "track.not_found": {
+        "vi": "Không tìm thấy phản ánh {code} của bạn. Xem danh sách: /theodoi",
+        "en": "No complaint {code} of yours was found. See the list: /track",
+    },
+    "state.triage": {"vi": "Đang phân loại", "en": "Being triaged"},
+    "state.routed": {"vi": "Đã chuyển cơ quan xử lý", "en": "Sent to the agency"},
+    "state.accepted": {"vi": "Đang xử lý", "en": "In progress"},
+    "state.waiting_citizen": {"vi": "Chờ bạn bổ sung thông tin", "en": "Waiting for your reply"},
+    "state.resolved": {"vi": "Đã giải quyết", "en": "Resolved"},
+    "state.closed": {"vi": "Đã đóng", "en": "Closed"},
+    "state.spam": {"vi": "Không hợp lệ", "en": "Rejected"},
+    "state.merged": {"vi": "Đã gộp với phản ánh khác", "en": "Merged with another"},
+    # COMPLAINT TEXTS END
+    # --- deadlines and notices (bot/sweeper.py) ------------------------------------------
+    # NOTICE TEXTS START
+    # NOTICE TEXTS END
+}

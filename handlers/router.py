@@ -1,0 +1,115 @@
+"""The one registration point: commands, buttons and dialog states → handler functions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.config import Config
+from handlers import agency, citizen, operator
+from handlers.context import Context
+from handlers.messages import t
+from handlers.types import Incoming, Reply, Role
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Context, Incoming], Awaitable[list[Reply]]]
+
+CITIZEN_COMMANDS: dict[str, Handler] = {
+    "start": citizen.start,
+    "help": citizen.help_,
+    "trogiup": citizen.help_,
+    "hoso": citizen.lookup,
+    "lookup": citizen.lookup,
+    "phananh": citizen.complain,
+    "complain": citizen.complain,
+    "theodoi": citizen.track,
+    "track": citizen.track,
+    "lang": citizen.set_language,
+    "huy": citizen.cancel,
+    "cancel": citizen.cancel,
+}
+
+CITIZEN_BUTTONS: dict[str, Handler] = {
+    "m": citizen.menu,
+    "c": citizen.complaint_button,
+    "dsub": citizen.subscribe_dossier,
+}
+
+CITIZEN_STATES: dict[str, Handler] = {
+    citizen.WRITING: citizen.complaint_text,
+    citizen.CONFIRMING: citizen.complaint_more,
+    citizen.CHOOSING: citizen.complaint_more,
+    citizen.CONTACT: citizen.complaint_contact,
+    citizen.SIMILAR: citizen.press_a_button,
+    citizen.PRIVACY: citizen.press_a_button,
+}
+
+
+def role_of(config: Config, msg: Incoming) -> tuple[Role, str | None]:
+    """Decide who is speaking from the chat: a private chat is a citizen; groups are looked up."""
+    if msg.is_private:
+        return Role.CITIZEN, None
+    chat = msg.chat_id
+    if msg.channel == "telegram":
+        if config.telegram.operators_chat_id is not None and chat == str(
+            config.telegram.operators_chat_id
+        ):
+            return Role.OPERATOR, None
+        if config.telegram.leaders_chat_id is not None and chat == str(
+            config.telegram.leaders_chat_id
+        ):
+            return Role.LEADER, None
+        for item in config.agencies:
+            if item.telegram_chat_id is not None and chat == str(item.telegram_chat_id):
+                return Role.AGENCY, item.id
+    elif msg.channel == "zalo":
+        if config.zalo.operators_chat_id and chat == config.zalo.operators_chat_id:
+            return Role.OPERATOR, None
+        for item in config.agencies:
+            if item.zalo_chat_id and chat == item.zalo_chat_id:
+                return Role.AGENCY, item.id
+    return Role.UNKNOWN, None
+
+
+async def route(ctx: Context, msg: Incoming) -> list[Reply]:
+    """Send the message to the handler for its role, command, button or dialog state."""
+    if msg.role == Role.CITIZEN:
+        return await _route_citizen(ctx, msg)
+    if msg.role == Role.OPERATOR:
+        return await operator.route(ctx, msg)
+    if msg.role == Role.AGENCY:
+        return await agency.route(ctx, msg)
+    if msg.callback_data is not None:
+        log.warning(
+            "refused a button from chat %s on %s (role %s)", msg.chat_id, msg.channel, msg.role
+        )
+        return [Reply(t("not_allowed", ctx.lang))]
+    if msg.command in ("start", "help"):
+        return [Reply(t("group_unknown", ctx.lang))]
+    return []  # ordinary chatter in a group the hotline does not know
+
+
+async def _route_citizen(ctx: Context, msg: Incoming) -> list[Reply]:
+    if msg.callback_data is not None:
+        prefix = msg.callback_data.split(":", 1)[0]
+        handler = CITIZEN_BUTTONS.get(prefix)
+        if handler is None:
+            if prefix in operator.BUTTON_PREFIXES or prefix in agency.BUTTON_PREFIXES:
+                log.warning("refused a staff button from private chat %s", msg.chat_id)
+                return [Reply(t("not_allowed", ctx.lang))]
+            return [Reply(t("stale_button", ctx.lang))]
+        return await handler(ctx, msg)
+    command = msg.command
+    if command is not None:
+        return await CITIZEN_COMMANDS.get(command, citizen.unknown_command)(ctx, msg)
+    state_handler = CITIZEN_STATES.get(ctx.state)
+    if state_handler is not None:
+        return await state_handler(ctx, msg)
+    if msg.text.strip():
+        return await citizen.free_text(ctx, msg)
+    if msg.attachments and any(a.kind in ("photo", "document") for a in msg.attachments):
+        return await citizen.complaint_text(ctx, msg)
+    if msg.location is not None:
+        return await citizen.complaint_text(ctx, msg)
+    return await citizen.nothing_readable(ctx, msg)

@@ -1,0 +1,250 @@
+"""Dossier queries: lookups, upserts for imports, lookup attempts, subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Dossier, DossierSubscription, LookupAttempt
+from storage.upsert import insert_for
+
+# Keeps IN (...) lists and multi-row inserts well under both drivers' parameter limits.
+CHUNK = 500
+
+# Columns an import may write; `code` is the natural key.
+DOSSIER_COLUMNS = (
+    "code",
+    "procedure",
+    "agency_id",
+    "applicant_name",
+    "applicant_id",
+    "phone",
+    "officer",
+    "received_at",
+    "due_at",
+    "status",
+    "completed_at",
+    "new_due_at",
+    "apology_reason",
+    "updated_at",
+    "watch_at",
+)
+
+
+def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def get_dossier(*, session: AsyncSession, code: str) -> Dossier | None:
+    """Return the dossier with this (normalised) code."""
+    return (await session.exec(select(Dossier).where(Dossier.code == code))).first()
+
+
+async def get_dossiers_for_update(
+    *, session: AsyncSession, codes: Sequence[str]
+) -> dict[str, Dossier]:
+    """Return the existing dossiers among `codes`, row-locked until the transaction ends.
+
+    The lock (PostgreSQL; SQLite holds the database write lock already) makes two concurrent
+    imports of the same file see each other's changes, so a change is announced once.
+    """
+    found: dict[str, Dossier] = {}
+    for chunk in _chunks(list(dict.fromkeys(codes))):
+        query = select(Dossier).where(col(Dossier.code).in_(chunk)).with_for_update()
+        for row in (await session.exec(query)).all():
+            found[row.code] = row
+    return found
+
+
+async def upsert_dossiers(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert new dossiers (a concurrent insert of the same code is overwritten, not an error)."""
+    table: Any = Dossier.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(rows), CHUNK):
+        chunk = [dict(row) for row in rows[start : start + CHUNK]]
+        statement = insert_for(session, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["code"],
+            set_={name: statement.excluded[name] for name in DOSSIER_COLUMNS if name != "code"},
+        )
+        await session.execute(statement, chunk)
+
+
+async def save_dossier(*, session: AsyncSession, dossier: Dossier) -> None:
+    """Stage changes to a dossier loaded in this session."""
+    session.add(dossier)
+
+
+async def set_watch_at(*, session: AsyncSession, dossier: Dossier, at: datetime | None) -> None:
+    """Set when the dossier watch must next look at this dossier."""
+    dossier.watch_at = at
+    session.add(dossier)
+
+
+async def list_watch_due(*, session: AsyncSession, now: datetime, limit: int) -> list[Dossier]:
+    """Return dossiers whose watch instant has come, earliest first, row-locked (skip locked)."""
+    query = (
+        select(Dossier)
+        .where(col(Dossier.watch_at).is_not(None), col(Dossier.watch_at) <= now)
+        .order_by(col(Dossier.watch_at), col(Dossier.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.exec(query)).all())
+
+
+# -- lookup attempts ------------------------------------------------------------------------
+
+
+async def record_attempt(
+    *, session: AsyncSession, channel: str, user_id: str, code: str, outcome: str, at: datetime
+) -> None:
+    """Append one lookup or verification try."""
+    session.add(
+        LookupAttempt(channel=channel, user_id=user_id, code=code[:64], outcome=outcome, at=at)
+    )
+    await session.flush()
+
+
+async def recent_attempt_times(
+    *,
+    session: AsyncSession,
+    channel: str,
+    user_id: str,
+    since: datetime,
+    exclude: Sequence[str] = (),
+) -> list[datetime]:
+    """Return when this user tried lookups after `since` (excluded), oldest first."""
+    query = select(LookupAttempt.at).where(
+        LookupAttempt.channel == channel,
+        LookupAttempt.user_id == user_id,
+        col(LookupAttempt.at) > since,
+    )
+    if exclude:
+        query = query.where(col(LookupAttempt.outcome).not_in(list(exclude)))
+    rows = (await session.exec(query.order_by(col(LookupAttempt.at)))).all()
+    return [at for at in rows if at is not None]
+
+
+async def code_attempts(
+    *,
+    session: AsyncSession,
+    channel: str,
+    user_id: str,
+    code: str,
+    since: datetime,
+    outcomes: Sequence[str],
+) -> list[tuple[str, datetime]]:
+    """Return this user's tries of the given outcomes on one code since `since`, oldest first."""
+    query = (
+        select(LookupAttempt.outcome, LookupAttempt.at)
+        .where(
+            LookupAttempt.channel == channel,
+            LookupAttempt.user_id == user_id,
+            LookupAttempt.code == code,
+            col(LookupAttempt.outcome).in_(list(outcomes)),
+            col(LookupAttempt.at) >= since,
+        )
+        .order_by(col(LookupAttempt.at), col(LookupAttempt.id))
+    )
+    return [(outcome, at) for outcome, at in (await session.exec(query)).all() if at is not None]
+
+
+async def forget_attempts(*, session: AsyncSession, before: datetime) -> int:
+    """Delete lookup attempts older than `before`; return how many."""
+    statement = delete(LookupAttempt).where(col(LookupAttempt.at) < before)
+    result: Any = await session.execute(statement)
+    return int(result.rowcount or 0)
+
+
+# -- subscriptions --------------------------------------------------------------------------
+
+
+async def add_subscription(
+    *,
+    session: AsyncSession,
+    code: str,
+    channel: str,
+    chat_id: str,
+    language: str,
+    now: datetime,
+) -> bool:
+    """Subscribe a chat to a dossier; return False if it already was (its language is updated)."""
+    table: Any = DossierSubscription.__table__  # type: ignore[attr-defined]
+    statement = insert_for(session, table).values(
+        dossier_code=code, channel=channel, chat_id=chat_id, language=language, created_at=now
+    )
+    statement = statement.on_conflict_do_nothing(
+        index_elements=["dossier_code", "channel", "chat_id"]
+    )
+    result: Any = await session.execute(statement)
+    if result.rowcount:
+        return True
+    existing = await get_subscription(session=session, code=code, channel=channel, chat_id=chat_id)
+    if existing is not None and existing.language != language:
+        existing.language = language
+        session.add(existing)
+    return False
+
+
+async def get_subscription(
+    *, session: AsyncSession, code: str, channel: str, chat_id: str
+) -> DossierSubscription | None:
+    """Return the chat's subscription to a dossier, if any."""
+    query = select(DossierSubscription).where(
+        DossierSubscription.dossier_code == code,
+        DossierSubscription.channel == channel,
+        DossierSubscription.chat_id == chat_id,
+    )
+    return (await session.exec(query)).first()
+
+
+async def remove_subscription(
+    *, session: AsyncSession, code: str, channel: str, chat_id: str
+) -> bool:
+    """Unsubscribe a chat from a dossier; return False if it was not subscribed."""
+    statement = delete(DossierSubscription).where(
+        col(DossierSubscription.dossier_code) == code,
+        col(DossierSubscription.channel) == channel,
+        col(DossierSubscription.chat_id) == chat_id,
+    )
+    result: Any = await session.execute(statement)
+    return bool(result.rowcount)
+
+
+async def list_subscribers(
+    *, session: AsyncSession, codes: Sequence[str]
+) -> dict[str, list[DossierSubscription]]:
+    """Return the subscriptions of each of `codes` (codes without any are absent)."""
+    found: dict[str, list[DossierSubscription]] = {}
+    for chunk in _chunks(list(dict.fromkeys(codes))):
+        query = (
+            select(DossierSubscription)
+            .where(col(DossierSubscription.dossier_code).in_(chunk))
+            .order_by(col(DossierSubscription.id))
+        )
+        for row in (await session.exec(query)).all():
+            found.setdefault(row.dossier_code, []).append(row)
+    return found
+
+
+async def list_chat_subscriptions(
+    *, session: AsyncSession, channel: str, chat_id: str
+) -> list[DossierSubscription]:
+    """Return the dossiers a chat follows, oldest subscription first."""
+    query = (
+        select(DossierSubscription)
+        .where(DossierSubscription.channel == channel, DossierSubscription.chat_id == chat_id)
+        .order_by(col(DossierSubscription.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def count_dossiers(*, session: AsyncSession) -> int:
+    """Return how many dossiers are stored."""
+    return int((await session.exec(select(func.count()).select_from(Dossier))).one())
