@@ -336,3 +336,27 @@ async def test_bot_uses_both_request_objects_concurrently() -> None:
             updates = await poll
         assert sent.text == "Xin chào"
         assert [update.message.text for update in updates if update.message] == ["Chào bot"]
+
+
+async def test_do_request_goes_through_configured_proxy() -> None:
+    seen: list[tuple[str, str]] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        seen.append((request.method, request.headers.get("Host", "")))
+        return web.json_response({"ok": True, "result": "via proxy"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", proxy)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with AiohttpRequest(proxy=f"http://127.0.0.1:{port}") as request:
+            # The target name never resolves: only the proxy is contacted.
+            result = await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe")
+    finally:
+        await runner.cleanup()
+    assert result == "via proxy"
+    assert seen == [("POST", "api.telegram.invalid")]

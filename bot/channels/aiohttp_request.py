@@ -33,7 +33,7 @@ def redact_token(text: str) -> str:
 
 def _endpoint(url: str) -> str:
     """Return the last path segment of a Bot API URL (the method name), never the token."""
-    return url.rsplit("/", 1)[-1].split("?", 1)[0]
+    return redact_token(url.rsplit("/", 1)[-1].split("?", 1)[0])
 
 
 class AiohttpRequest(BaseRequest):
@@ -219,7 +219,13 @@ class AiohttpRequest(BaseRequest):
             deadline = connect + write + read
         async with asyncio.timeout(deadline):
             response = await session.request(
-                method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+                method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                proxy=self._proxy,
             )
         async with response:
             # Past the headers only sock_read applies, like a per-chunk read timeout.

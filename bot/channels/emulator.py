@@ -2229,11 +2229,7 @@ class TelegramEmulator:
 
     async def _api_get_updates(self, params: _Params) -> list[dict[str, Any]]:
         if self._webhook_url is not None:
-            raise ApiError(
-                409,
-                "Conflict: can't use getUpdates method while webhook is active; "
-                "use deleteWebhook to delete the webhook first",
-            )
+            raise self._webhook_conflict()
         offset = params.integer("offset")
         limit = min(max(params.integer("limit") or 100, 1), 100)
         timeout = max(params.number("timeout") or 0.0, 0.0)
@@ -2254,6 +2250,8 @@ class TelegramEmulator:
             event = self._changed
             if self._closing:
                 return []
+            if self._webhook_url is not None:
+                raise self._webhook_conflict()
             if generation != self._poll_generation:
                 raise ApiError(
                     409,
@@ -2266,6 +2264,14 @@ class TelegramEmulator:
                 self._delivered_ids.extend(update["update_id"] for update in updates)
                 return updates
             await self._wait_changed(event, remaining)
+
+    @staticmethod
+    def _webhook_conflict() -> ApiError:
+        return ApiError(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active; "
+            "use deleteWebhook to delete the webhook first",
+        )
 
     def _confirm(self, offset: int) -> None:
         before = len(self._updates)
@@ -2725,7 +2731,7 @@ class TelegramEmulator:
             wait = min(float(request.query.get("wait", "0")), 30.0)
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await self.wait_until(lambda: self._version > since, wait)
+                    await self.wait_until(lambda: self._version > since, wait, poll_interval=wait)
             return {
                 "version": self._version,
                 **self._chat_view(chat),
