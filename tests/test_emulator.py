@@ -856,6 +856,47 @@ async def test_group_messages_come_from_members(emulator: TelegramEmulator) -> N
         await emulator.send_text(GROUP, "xin chào", user_id=CITIZEN)
 
 
+async def test_edit_message_caption_applies_to_media_only(emulator: TelegramEmulator) -> None:
+    async with bot_for(emulator) as bot:
+        photo = await bot.send_photo(CITIZEN, png(10, 10), caption="Trước")
+        edited = await bot.edit_message_caption(
+            CITIZEN, photo.message_id, caption="<i>Sau</i>", parse_mode="HTML"
+        )
+        text = await bot.send_message(CITIZEN, "Chữ")
+        with pytest.raises(BadRequest, match="There is no caption in the message to edit"):
+            await bot.edit_message_caption(CITIZEN, text.message_id, caption="x")
+    assert not isinstance(edited, bool)
+    assert edited.caption == "Sau"
+    assert emulator.message(CITIZEN, photo.message_id)["source_text"] == "<i>Sau</i>"
+
+
+async def test_send_long_text_splits_like_telegram_clients(emulator: TelegramEmulator) -> None:
+    with pytest.raises(ValueError, match="send_long_text"):
+        await emulator.send_text(CITIZEN, "a" * 4097)
+    messages = await emulator.send_long_text(CITIZEN, "ư" * 9000)
+    assert [len(message["text"]) for message in messages] == [4096, 4096, 808]
+
+
+async def test_pending_long_poll_ends_in_conflict_when_webhook_is_set(
+    emulator: TelegramEmulator,
+) -> None:
+    async with bot_for(emulator) as poller, bot_for(emulator) as other:
+        poll = asyncio.create_task(poller.get_updates(timeout=5))
+        await asyncio.sleep(0.05)
+        await other.set_webhook("https://hotline.example.gov.vn/telegram/webhook")
+        with pytest.raises(Conflict, match="webhook is active"):
+            await poll
+        await other.delete_webhook()
+
+
+async def test_wait_idle_times_out_while_updates_are_unconfirmed(
+    emulator: TelegramEmulator,
+) -> None:
+    await emulator.send_text(CITIZEN, "Không ai đọc")
+    with pytest.raises(TimeoutError, match="1 update"):
+        await emulator.wait_idle(timeout=0.05)
+
+
 # -- waiting helpers -----------------------------------------------------------------------------
 
 
@@ -888,6 +929,9 @@ async def test_injection_http_api_drives_a_chat(emulator: TelegramEmulator) -> N
             f"{api}/chats", json={"type": "private", "user_id": 3001, "first_name": "Hoa"}
         ) as response:
             assert (await response.json())["first_name"] == "Hoa"
+        async with session.get(f"{api}/state") as response:
+            state = await response.json()
+            assert 3001 in [chat["chat"]["id"] for chat in state["chats"]]
         async with session.get(f"{api}/chats/3001/history") as response:
             version = (await response.json())["version"]
         waiting = asyncio.create_task(
