@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import struct
 import time
 import zlib
@@ -1038,10 +1037,15 @@ def test_emulator_rejects_malformed_tokens() -> None:
         TelegramEmulator(token="not-a-token")
 
 
-def test_request_log_decodes_json_parameters() -> None:
-    # Form-encoded reply_markup arrives as a JSON string; the log keeps it as an object.
-    emu = TelegramEmulator(token=TOKEN)
-    assert emu.requests() == []
-    decoded = emu._decoded_param("reply_markup", json.dumps({"remove_keyboard": True}))
-    assert decoded == {"remove_keyboard": True}
-    assert emu._decoded_param("text", '{"a": 1}') == '{"a": 1}'
+async def test_request_log_decodes_json_parameters(emulator: TelegramEmulator) -> None:
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Có", callback_data="yes")]])
+    async with bot_for(emulator) as bot:
+        await bot.send_message(CITIZEN, '{"a": 1}', reply_markup=keyboard)
+    [record] = emulator.requests("sendmessage")
+    # Form fields arrive as strings; JSON-typed ones are logged as objects.
+    assert record.params["chat_id"] == str(CITIZEN)
+    assert record.params["text"] == '{"a": 1}'
+    assert record.params["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Có", "callback_data": "yes"}]]
+    }
+    assert record.http_method == "POST" and record.ok
