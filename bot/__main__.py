@@ -89,6 +89,8 @@ def _run_async(coro: Coroutine[Any, Any, int]) -> int:
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """`hotline run`."""
+    from telegram.error import TelegramError
+
     from bot.app import HotlineApp
 
     if not config.telegram.enabled and not config.zalo.enabled:
@@ -99,9 +101,17 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         return EXIT_BAD_INPUT
 
     async def serve() -> int:
-        async with HotlineApp(config) as app:
-            _stop_on_signals(app.stop)
-            await app.wait_until_stopped()
+        try:
+            async with HotlineApp(config) as app:
+                _stop_on_signals(app.stop)
+                await app.wait_until_stopped()
+        except TelegramError as exc:
+            # PTB's messages never include the token; the base URL is shown without it.
+            print(
+                f"hotline: cannot start the Telegram channel at {config.telegram.base_url}: {exc}",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
         return EXIT_OK
 
     return _run_async(serve())
@@ -135,7 +145,7 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_dossiers(args: argparse.Namespace, config: Config) -> int:
     """`hotline dossiers import FILE`."""
-    from bot.dossiers import format_import_report, import_dossiers
+    from bot.dossiers import DossierImportError, format_import_report, import_dossiers
     from bot.inbox import system_clock
     from storage.db import Database
 
@@ -148,6 +158,9 @@ def cmd_dossiers(args: argparse.Namespace, config: Config) -> int:
         try:
             await db.upgrade()
             report = await import_dossiers(args.file, db=db, config=config, now=system_clock())
+        except DossierImportError as exc:
+            print(f"hotline: {args.file}: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         finally:
             await db.dispose()
         print(format_import_report(report))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.channels import telegram as telegram_channel
@@ -50,7 +52,13 @@ class HotlineApp:
         self.db = Database(config.storage.url)
         self.classifier = Classifier.from_config(config)
         self.senders: dict[str, Sender] = {}
-        self.outbox = OutboxWorker(db=self.db, senders=self.senders, clock=clock)
+        self.outbox = OutboxWorker(
+            db=self.db,
+            senders=self.senders,
+            clock=clock,
+            lease=timedelta(seconds=config.delivery.lease_seconds),
+            max_attempts=config.delivery.max_attempts,
+        )
         self.inbox = Inbox(
             db=self.db,
             config=config,
@@ -78,7 +86,14 @@ class HotlineApp:
         await self.stop()
 
     async def start(self) -> None:
-        """Prepare storage, then start every part."""
+        """Prepare storage, then start every part (whatever started is stopped on failure)."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         quiet_noisy_loggers()
         await self.db.upgrade()
         async with self.db.transaction() as session:
@@ -96,7 +111,11 @@ class HotlineApp:
 
     async def _start_telegram(self) -> None:
         application = telegram_channel.build_application(self.config.telegram, self.inbox.handle)
-        await application.initialize()
+        try:
+            await application.initialize()
+        except TelegramError:
+            await telegram_channel.close_transports(application)
+            raise
         await application.start()
         self.telegram = application
         self.senders["telegram"] = telegram_channel.TelegramSender(application)

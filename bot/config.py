@@ -162,6 +162,16 @@ class DeadlinesConfig:
 
 
 @dataclass(frozen=True)
+class DeliveryConfig:
+    """How the outbox delivers."""
+
+    # A message claimed by a sender that died becomes deliverable again after this long;
+    # it must exceed the longest send (network timeouts), or a slow send could be doubled.
+    lease_seconds: float = 60
+    max_attempts: int = 10
+
+
+@dataclass(frozen=True)
 class LookupConfig:
     """Limits that keep dossier lookups from being abused."""
 
@@ -184,6 +194,7 @@ class Config:
     triage: TriageConfig = field(default_factory=TriageConfig)
     deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
     lookup: LookupConfig = field(default_factory=LookupConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     agencies: tuple[AgencyConfig, ...] = ()
     categories: tuple[CategoryConfig, ...] = ()
 
@@ -373,6 +384,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     triage = root.sub("triage")
     deadlines = root.sub("deadlines")
     lookup = root.sub("lookup")
+    delivery = root.sub("delivery")
 
     url = storage.text("url", StorageConfig.url)
     if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -460,6 +472,10 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
             lockout_minutes=int(
                 lookup.number("lockout_minutes", LookupConfig.lockout_minutes, 1, 100_000)
             ),
+        ),
+        delivery=DeliveryConfig(
+            lease_seconds=delivery.number("lease_seconds", DeliveryConfig.lease_seconds, 1, 3600),
+            max_attempts=int(delivery.number("max_attempts", DeliveryConfig.max_attempts, 1, 100)),
         ),
         agencies=agencies,
         categories=categories,

@@ -98,11 +98,10 @@ async def menu(ctx: Context, msg: Incoming) -> list[Reply]:
 
 async def lookup(ctx: Context, msg: Incoming) -> list[Reply]:
     """`/hoso CODE [LAST4]`: show the dossier's card."""
-    codes = dossiers.find_dossier_codes(msg.args)
-    if not codes:
+    code, last4 = dossiers.parse_lookup_args(msg.args)
+    if code is None:
         return [Reply(t("dossier.ask_code", ctx.lang))]
-    last4 = _last4_after(msg.args)
-    return await _answer_lookup(ctx, msg, codes[0], last4)
+    return await _answer_lookup(ctx, msg, code, last4)
 
 
 async def _answer_lookup(ctx: Context, msg: Incoming, code: str, last4: str | None) -> list[Reply]:
@@ -119,11 +118,6 @@ async def _answer_lookup(ctx: Context, msg: Incoming, code: str, last4: str | No
     )
 
 
-def _last4_after(text: str) -> str | None:
-    match = re.search(r"(?:^|\s)(\d{4})\s*$", text.strip())
-    return match.group(1) if match else None
-
-
 async def subscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
     """The [Theo dõi hồ sơ này] button of a verified card."""
     code = (msg.callback_data or "").removeprefix("dsub:")
@@ -134,6 +128,18 @@ async def subscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
         user_id=msg.user_id,
         code=code,
         now=ctx.now,
+        lang=ctx.lang,
+        config=ctx.config,
+    )
+
+
+async def unsubscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
+    """The [🔕] button of a dossier card or notice."""
+    return await dossiers.unsubscribe(
+        session=ctx.session,
+        channel=msg.channel,
+        chat_id=msg.chat_id,
+        code=(msg.callback_data or "").removeprefix("dunsub:"),
         lang=ctx.lang,
     )
 
@@ -146,8 +152,9 @@ async def free_text(ctx: Context, msg: Incoming) -> list[Reply]:
     if not msg.text.strip():
         return [Reply(t("empty_message", ctx.lang))]
     codes = dossiers.find_dossier_codes(msg.text)
-    if codes and len(msg.text.split()) <= 3:
-        return await _answer_lookup(ctx, msg, codes[0], _last4_after(msg.text))
+    if codes and len(msg.text.split()) <= 6:
+        code, last4 = dossiers.parse_lookup_args(msg.text)
+        return await _answer_lookup(ctx, msg, code or codes[0], last4)
     if len(msg.text.split()) < MIN_COMPLAINT_WORDS and not codes:
         return [Reply(t("too_short", ctx.lang), buttons=main_menu(ctx.lang))]
     return await _propose(ctx, msg, msg.text, attachments=[], location=None)
@@ -550,6 +557,7 @@ async def track(ctx: Context, msg: Incoming) -> list[Reply]:
             code=codes[0],
             now=ctx.now,
             lang=ctx.lang,
+            config=ctx.config,
         )
     return await _list_tickets(ctx, msg)
 

@@ -34,6 +34,7 @@ CITIZEN_BUTTONS: dict[str, Handler] = {
     "m": citizen.menu,
     "c": citizen.complaint_button,
     "dsub": citizen.subscribe_dossier,
+    "dunsub": citizen.unsubscribe_dossier,
 }
 
 CITIZEN_STATES: dict[str, Handler] = {

@@ -27,6 +27,7 @@ from handlers.types import Attachment, Contact, Incoming, Location, Reply
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+TRANSPORTS = "hotline.transports"
 
 Handle = Callable[[Incoming], Awaitable[Any]]
 
@@ -47,13 +48,17 @@ def build_application(
     """Build the PTB Application on the aiohttp transport, feeding every update to `handle`."""
     base_url = config.base_url.rstrip("/")
     base_file_url = config.base_file_url or _file_url_of(base_url)
+    transports = (
+        AiohttpRequest(connection_pool_size=16),
+        AiohttpRequest(connection_pool_size=2, read_timeout=40.0),
+    )
     builder = (
         ApplicationBuilder()
         .token(config.token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .request(AiohttpRequest(connection_pool_size=16))
-        .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=40.0))
+        .request(transports[0])
+        .get_updates_request(transports[1])
         .arbitrary_callback_data(False)
     )
     if config.mode == "webhook":
@@ -74,7 +79,14 @@ def build_application(
             await handle(incoming)
 
     application.add_handler(TypeHandler(Update, on_update))
+    application.bot_data[TRANSPORTS] = transports
     return application
+
+
+async def close_transports(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Close the HTTP sessions of an application whose initialize() failed (PTB skips them)."""
+    for transport in application.bot_data.get(TRANSPORTS, ()):
+        await transport.shutdown()
 
 
 async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
