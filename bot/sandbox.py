@@ -1,0 +1,364 @@
+"""`hotline sandbox`: the real bot against the built-in Telegram emulator, with a web chat page.
+
+Everything runs in one process on one port: the Bot API emulator (under `/bot…`, `/file/bot…`
+and `/_emulator/…`), the sandbox page (`/`, `/sandbox/…`) and the service routes of `hotline run`
+(`/healthz`, …). The bot polls the emulator over loopback HTTP exactly as it polls Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import ipaddress
+import logging
+import signal
+import socket
+import sys
+import time
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from bot.app import HotlineApp
+from bot.channels.emulator import MAX_UPLOAD_BYTES, TelegramEmulator
+from bot.config import Config, StorageConfig, TelegramConfig, WebConfig, ZaloConfig
+from bot.demo_data import DEMO_DOSSIERS, demo_rows, seed_demo
+from bot.inbox import Clock, system_clock
+from bot.web import sandbox_page
+from bot.web.sandbox_page import DemoHint, SandboxChat
+from bot.web.server import HOTLINE_APP
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILURE = 0, 1
+SANDBOX_TOKEN = "1022000000:sandbox-offline-token"
+BOT_USERNAME = "hotline_sandbox_bot"
+
+# Fixed ids, so tickets filed in one run still belong to the same chats after a restart.
+CITIZEN_USER_ID = 10_001
+CITIZEN_NAME = "Nguyễn Văn An"
+CITIZEN_PHONE = "0912345678"
+OPERATORS_CHAT_ID = -100_001
+OPERATOR_USER_ID = 20_001
+OPERATOR_NAME = "Trần Thị Bình"
+LEADERS_CHAT_ID = -100_002
+LEADER_USER_ID = 20_002
+LEADER_NAME = "Lê Minh Châu"
+AGENCY_CHAT_BASE = -100_100
+AGENCY_USER_BASE = 30_000
+
+# Biên Hòa, Đồng Nai: the "share my location" button sends this point.
+DEMO_LOCATION = (10.9574, 106.8427)
+DEMO_LOCATION_LABEL = "Phường Trấn Biên, Biên Hòa"
+
+
+def agency_chat_id(index: int) -> int:
+    """Return the sandbox group id of the index-th agency of the directory."""
+    return AGENCY_CHAT_BASE - index
+
+
+def sandbox_chats(config: Config) -> tuple[SandboxChat, ...]:
+    """Return the chats of the demo: the citizen, the operators, the leaders, every agency."""
+    chats = [
+        SandboxChat(
+            chat_id=CITIZEN_USER_ID,
+            title=CITIZEN_NAME,
+            role="citizen",
+            user_id=CITIZEN_USER_ID,
+            user_name=CITIZEN_NAME,
+            phone=CITIZEN_PHONE,
+        ),
+        SandboxChat(
+            chat_id=OPERATORS_CHAT_ID,
+            title="Tổng đài viên",
+            role="operators",
+            user_id=OPERATOR_USER_ID,
+            user_name=OPERATOR_NAME,
+        ),
+        SandboxChat(
+            chat_id=LEADERS_CHAT_ID,
+            title="Lãnh đạo UBND tỉnh",
+            role="leaders",
+            user_id=LEADER_USER_ID,
+            user_name=LEADER_NAME,
+        ),
+    ]
+    for index, agency in enumerate(config.agencies):
+        chats.append(
+            SandboxChat(
+                chat_id=agency_chat_id(index),
+                title=agency.name,
+                role="agency",
+                user_id=AGENCY_USER_BASE + index,
+                user_name=f"Cán bộ {agency.name}",
+                agency_id=agency.id,
+            )
+        )
+    return tuple(chats)
+
+
+def connect_host(host: str) -> str:
+    """Return the host part of a URL that reaches a server listening on `host` from here."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return f"[{address}]" if address.version == 6 else host
+
+
+def sandbox_config(config: Config, *, host: str, port: int, database: str) -> Config:
+    """Wire `config` to the emulator served at host:port and to the demo's SQLite file."""
+    server = f"http://{connect_host(host)}:{port}"
+    telegram = TelegramConfig(
+        token=SANDBOX_TOKEN,
+        base_url=server + "/bot",
+        base_file_url=server + "/file/bot",
+        mode="polling",
+        operators_chat_id=OPERATORS_CHAT_ID,
+        leaders_chat_id=LEADERS_CHAT_ID,
+    )
+    agencies = tuple(
+        dataclasses.replace(agency, telegram_chat_id=agency_chat_id(index), zalo_chat_id=None)
+        for index, agency in enumerate(config.agencies)
+    )
+    return dataclasses.replace(
+        config,
+        storage=StorageConfig(url=f"sqlite+aiosqlite:///{database}"),
+        telegram=telegram,
+        zalo=ZaloConfig(),  # the sandbox is offline: no Zalo
+        web=WebConfig(host=host, port=port),
+        agencies=agencies,
+    )
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind a listening TCP socket (port 0 picks a free port) before anything needs its URL."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host or "0.0.0.0", port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class PortUnavailable(OSError):
+    """The sandbox's port cannot be bound."""
+
+
+def situation_label(template: dict[str, Any]) -> str:
+    """Describe in Vietnamese what a demo dossier shows (late, on time, done, apology)."""
+    if template.get("completed_at") is not None:
+        return "đã có kết quả"
+    if template.get("apology_reason"):
+        return "có phiếu xin lỗi, hẹn lại"
+    if (template.get("due_at") or 0) < 0:
+        return "trễ hạn"
+    return "đang xử lý, đúng hạn"
+
+
+async def seed_demo_dossiers(*, db: Database, config: Config, now: datetime) -> list[DemoHint]:
+    """Upsert the demo dossiers; return how to look each one up (code, LAST4, situation)."""
+    codes = set(await seed_demo(db=db, config=config, now=now))
+    hints = []
+    for template, row in zip(DEMO_DOSSIERS, demo_rows(config=config, now=now), strict=True):
+        if row["code"] in codes:
+            hints.append(
+                DemoHint(
+                    code=row["code"],
+                    last4=row["applicant_id"][-4:],
+                    label=situation_label(template),
+                )
+            )
+    return hints
+
+
+class Sandbox:
+    """The running demo: emulator, bot, database and page on one port.
+
+    `async with Sandbox(config, host=..., port=0, database=...) as sandbox:` then open
+    `sandbox.url`. Port 0 picks a free port.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        database: str = "sandbox.db",
+        clock: Clock = system_clock,
+    ) -> None:
+        self.base_config = config
+        self.host = host
+        self.requested_port = port
+        self.database = database
+        self.clock = clock
+        self.port = port
+        self.config: Config | None = None
+        self.emulator: TelegramEmulator | None = None
+        self.hotline: HotlineApp | None = None
+        self.chats: tuple[SandboxChat, ...] = ()
+        self.hints: list[DemoHint] = []
+        self._runner: web.AppRunner | None = None
+
+    async def __aenter__(self) -> Sandbox:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def url(self) -> str:
+        """Return the address of the sandbox page."""
+        return f"http://{connect_host(self.host)}:{self.port}/"
+
+    async def start(self) -> None:
+        """Bind the port, start the emulator and the page, then the bot, then seed the demo."""
+        try:
+            sock = bind_socket(self.host, self.requested_port)
+        except OSError as exc:
+            raise PortUnavailable(exc.errno, exc.strerror) from exc
+        self.port = int(sock.getsockname()[1])
+        config = sandbox_config(
+            self.base_config, host=self.host, port=self.port, database=self.database
+        )
+        self.config = config
+        self.chats = sandbox_chats(config)
+        # Update ids only grow across runs: the inbox skips ids it has already processed.
+        emulator = TelegramEmulator(
+            SANDBOX_TOKEN,
+            bot_username=BOT_USERNAME,
+            bot_first_name=f"Tổng đài {config.hotline.phone}",
+            first_update_id=int(time.time() * 1000),
+        )
+        self.emulator = emulator
+        await self._register_chats(emulator)
+
+        hotline = HotlineApp(config, clock=self.clock, web_app=web.Application(), serve_web=False)
+        self.hotline = hotline
+        page = sandbox_page.SandboxPage(
+            emulator=emulator,
+            chats=self.chats,
+            bot_name=emulator.bot_first_name,
+            hotline_name=config.hotline.name,
+            demo_location=DEMO_LOCATION,
+            demo_location_label=DEMO_LOCATION_LABEL,
+        )
+        app = web.Application(
+            client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024,
+            middlewares=[sandbox_page.make_guard(loopback_only=is_loopback(self.host))],
+        )
+        app[HOTLINE_APP] = hotline
+        page.add_routes(app)
+        emulator.attach_to(app, server_url=config.telegram.base_url.removesuffix("/bot"))
+        # Last: anything else goes to the service routes `hotline run` serves (/healthz, …).
+        page.add_fallback(app, hotline.web_app)
+
+        # The web server must answer before the bot starts: PTB calls getMe on start.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        self._runner = runner
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        await hotline.start()
+        self.hints = await seed_demo_dossiers(db=hotline.db, config=config, now=self.clock())
+        page.set_hints(self.hints)
+        log.info("sandbox ready at %s (database %s)", self.url, self.database)
+
+    async def _register_chats(self, emulator: TelegramEmulator) -> None:
+        for chat in self.chats:
+            if chat.role == "citizen":
+                await emulator.register_private_chat(
+                    chat.user_id, chat.user_name, username="nguyenvanan", language_code="vi"
+                )
+            else:
+                await emulator.register_private_chat(
+                    chat.user_id, chat.user_name, language_code="vi", started=False
+                )
+                await emulator.register_group(chat.chat_id, chat.title, members=[chat.user_id])
+
+    async def stop(self) -> None:
+        """Stop the bot first (its last getUpdates needs the emulator), then the server."""
+        hotline, self.hotline = self.hotline, None
+        if hotline is not None:
+            await hotline.stop()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+
+def _banner(sandbox: Sandbox) -> str:
+    lines = [
+        "",
+        "  Hotline sandbox: the bot, a Telegram emulator and demo data, offline.",
+        f"  Open {sandbox.url} in a browser.",
+        f"  Database: {sandbox.database}  ·  Press Ctrl+C to stop.",
+        "",
+    ]
+    if not is_loopback(sandbox.host):
+        lines.insert(
+            -1,
+            "  Warning: listening beyond this machine; the demo page has no login.",
+        )
+    return "\n".join(lines) + "\n"
+
+
+async def run_sandbox(config: Config, *, host: str, port: int, database: str) -> int:
+    """Run the sandbox until SIGINT or SIGTERM; return the exit status."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        try:
+            sandbox = Sandbox(config, host=host, port=port, database=database)
+            async with sandbox:
+                sys.stdout.write(_banner(sandbox))
+                sys.stdout.flush()
+                await stop.wait()
+                sys.stdout.write("  Stopping…\n")
+                sys.stdout.flush()
+        except PortUnavailable as exc:
+            sys.stderr.write(
+                f"hotline sandbox: cannot listen on {host}:{port}: {exc.strerror or exc}"
+                " (try another --port)\n"
+            )
+            return EXIT_FAILURE
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+    return EXIT_OK
