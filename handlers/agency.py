@@ -1,24 +1,206 @@
-"""What agency staff can do from their agency's group chat."""
+"""What agency staff can do from their agency's group chat: accept, return, ask, resolve.
+
+The buttons under a ticket's card carry `ag:<ticket id>:<action>`. Accepting takes effect at
+once; returning, asking the citizen and resolving need a text, so the bot asks for it and the
+next message of the same staff member in the group is taken as the reason, the question or the
+answer (the group chat's dialog state, kept in the database). Only the agency holding the
+ticket may act on it; a press from another agency's chat is refused and logged.
+"""
 
 from __future__ import annotations
 
+import logging
+
+from bot.tickets import (
+    Action,
+    TransitionError,
+    accept_ticket,
+    ask_citizen,
+    check_agency_action,
+    load_for_change,
+    resolve_ticket,
+    return_ticket,
+)
 from handlers.context import Context
-from handlers.messages import t
+from handlers.messages import fmt_datetime, t
 from handlers.types import Button, Incoming, Reply
-from storage.models import Ticket
+from storage.models import Ticket, TicketState
+
+log = logging.getLogger(__name__)
 
 BUTTON_PREFIXES = frozenset({"ag"})
+TEXT_ACTIONS = (Action.RETURN, Action.ASK, Action.RESOLVE)
+# Dialog states of a group chat waiting for a staff member's text.
+PENDING: dict[str, Action] = {f"agency:{action.value}": action for action in TEXT_ACTIONS}
+CANCEL_COMMANDS = ("huy", "cancel")
 
 
 async def route(ctx: Context, msg: Incoming) -> list[Reply]:
     """Handle a message or button in an agency's chat."""
+    if msg.callback_data is not None:
+        return await _button(ctx, msg)
     if msg.command in ("start", "help"):
         return [Reply(t("agency.help", ctx.lang))]
-    if msg.callback_data is not None:
+    action = PENDING.get(ctx.state)
+    if action is None or msg.user_id != ctx.data.get("user_id"):
+        return []  # conversation between staff is not for the bot
+    code = str(ctx.data.get("code", ""))
+    if msg.command in CANCEL_COMMANDS:
+        ctx.reset()
+        return [Reply(t("agency.cancelled", ctx.lang, code=code))]
+    if msg.command is not None:
+        return []
+    text = msg.text.strip()
+    if not text:
+        return [Reply(t("agency.need_text", ctx.lang, code=code))]
+    return await _complete(ctx, msg, action, text)
+
+
+def error_reply(exc: TransitionError, lang: str) -> Reply:
+    """Explain why a ticket cannot be changed that way now."""
+    ticket = exc.ticket
+    return Reply(
+        t(
+            f"ticket.error.{exc.reason}",
+            lang,
+            code=ticket.code,
+            state=t(f"state.{ticket.state.value}", lang),
+        )
+    )
+
+
+def _parse(data: str) -> tuple[int, Action] | None:
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != "ag" or not parts[1].isdigit():
+        return None
+    try:
+        action = Action(parts[2])
+    except ValueError:
+        return None
+    if action == Action.ROUTE:
+        return None
+    return int(parts[1]), action
+
+
+async def _button(ctx: Context, msg: Incoming) -> list[Reply]:
+    parsed = _parse(msg.callback_data or "")
+    if parsed is None:
         return [Reply(t("stale_button", ctx.lang))]
-    return []  # conversation between staff is not for the bot
+    ticket_id, action = parsed
+    ticket = await load_for_change(session=ctx.session, ticket_id=ticket_id)
+    if ticket is None:
+        return [Reply(t("ticket.error.not_found", ctx.lang))]
+    try:
+        check_agency_action(ticket, action, msg.agency_id)
+    except TransitionError as exc:
+        _log_refusal(exc, msg, action)
+        return [error_reply(exc, ctx.lang)]
+    if action == Action.ACCEPT:
+        notices = await accept_ticket(
+            session=ctx.session,
+            config=ctx.config,
+            ticket=ticket,
+            agency_id=msg.agency_id,
+            user_id=msg.user_id,
+            now=ctx.now,
+        )
+        confirmation = t(
+            "agency.accepted", ctx.lang, code=ticket.code, due=fmt_datetime(ticket.resolve_due_at)
+        )
+        return [Reply(confirmation, ticket_id=ticket.id), *notices]
+    ctx.enter(f"agency:{action.value}", ticket_id=ticket_id, code=ticket.code, user_id=msg.user_id)
+    prompt = t(
+        f"agency.prompt.{action.value}", ctx.lang, code=ticket.code, name=msg.user_name or "—"
+    )
+    # force_reply lets the answer reach the bot even with Telegram's group privacy mode on.
+    return [Reply(prompt, extra={"force_reply": True})]
+
+
+def _log_refusal(exc: TransitionError, msg: Incoming, action: Action) -> None:
+    if exc.reason == "not_holder":
+        log.warning(
+            "refused %s on ticket %s from chat %s (agency %s, user %s); held by %s",
+            action.value,
+            exc.ticket.code,
+            msg.chat_id,
+            msg.agency_id,
+            msg.user_id,
+            exc.ticket.agency_id,
+        )
+    else:
+        log.info("%s on ticket %s not allowed: %s", action.value, exc.ticket.code, exc.reason)
+
+
+async def _complete(ctx: Context, msg: Incoming, action: Action, text: str) -> list[Reply]:
+    ticket_id = int(ctx.data.get("ticket_id", 0))
+    ctx.reset()
+    ticket = await load_for_change(session=ctx.session, ticket_id=ticket_id)
+    if ticket is None:
+        return [Reply(t("ticket.error.not_found", ctx.lang))]
+    session, config, agency_id, user, now = (
+        ctx.session,
+        ctx.config,
+        msg.agency_id,
+        msg.user_id,
+        ctx.now,
+    )
+    try:
+        if action == Action.RETURN:
+            notices = await return_ticket(
+                session=session,
+                config=config,
+                ticket=ticket,
+                agency_id=agency_id,
+                user_id=user,
+                reason=text,
+                now=now,
+            )
+            confirmation = t("agency.returned", ctx.lang, code=ticket.code)
+        elif action == Action.ASK:
+            notices = await ask_citizen(
+                session=session,
+                config=config,
+                ticket=ticket,
+                agency_id=agency_id,
+                user_id=user,
+                question=text,
+                now=now,
+            )
+            key = "agency.asked" if notices else "agency.asked_unreachable"
+            confirmation = t(key, ctx.lang, code=ticket.code)
+        else:
+            notices = await resolve_ticket(
+                session=session,
+                config=config,
+                ticket=ticket,
+                agency_id=agency_id,
+                user_id=user,
+                answer=text,
+                now=now,
+            )
+            confirmation = t("agency.resolved", ctx.lang, code=ticket.code)
+    except TransitionError as exc:
+        _log_refusal(exc, msg, action)
+        return [error_reply(exc, ctx.lang)]
+    return [Reply(confirmation, ticket_id=ticket.id), *notices]
 
 
 def card_buttons(ticket: Ticket, lang: str = "vi") -> tuple[tuple[Button, ...], ...]:
     """Return the action buttons under a ticket's card in the agency's chat."""
-    return ()
+    if ticket.id is None or ticket.state not in (
+        TicketState.ROUTED,
+        TicketState.ACCEPTED,
+        TicketState.WAITING_CITIZEN,
+    ):
+        return ()
+    prefix = f"ag:{ticket.id}"
+    first: list[Button] = []
+    if ticket.state == TicketState.ROUTED:
+        first.append(Button(t("button.accept", lang), f"{prefix}:accept"))
+        if not (ticket.deemed_accepted or ticket.passed_around):
+            first.append(Button(t("button.return", lang), f"{prefix}:return"))
+    second = (
+        Button(t("button.ask", lang), f"{prefix}:ask"),
+        Button(t("button.resolve", lang), f"{prefix}:resolve"),
+    )
+    return (tuple(first), second) if first else (second,)

@@ -1,0 +1,486 @@
+"""The deadline sweeper: claims due tickets and dossiers from the database and queues notices.
+
+One pass (`sweep_once`) works in batches, one transaction each: claim the rows whose indexed
+due instant has come (FOR UPDATE SKIP LOCKED), work out which ladder milestones fell in
+[due instant, now] (`bot.tickets.due_milestones`, `bot.dossiers.watch_milestones`), apply the
+one state change among them (deemed acceptance), record the events, write the notices to the
+outbox and move each row's due instant past `now`, then commit. Every notice carries the
+idempotency key (ticket or dossier, milestone, due instant, audience), so even two sweepers
+that somehow handled the same milestone, or a pass repeated after a crash, queue it once.
+
+`Sweeper.run` repeats passes inside `hotline run`; `hotline sweep --once [--now ISO]` runs one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot import dossiers as dossier_rules
+from bot.config import Config
+from bot.tickets import (
+    Milestone,
+    Rung,
+    addressed,
+    agency_name,
+    agency_target,
+    citizen_target,
+    clip,
+    deem_accepted,
+    due_milestones,
+    first_milestone_after,
+    operators_target,
+    supervisor_of,
+)
+from handlers import operator
+from handlers.messages import fmt_datetime, t
+from handlers.types import Button, Reply
+from storage import dossiers as dossier_store
+from storage import sweeps as sweep_store
+from storage import tickets as ticket_store
+from storage.db import Database
+from storage.models import Dossier, DossierSubscription, Ticket, TicketState
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+RETRY_AFTER_ERROR = timedelta(minutes=15)
+MAX_KEY = 200  # the outbox's idempotency_key column
+
+
+@dataclass
+class SweepResult:
+    """What one pass did; str() is a one-line summary."""
+
+    now: datetime
+    tickets: int = 0
+    dossiers: int = 0
+    notices: int = 0
+    already_queued: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    milestones: Counter[str] = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        handled = ", ".join(f"{name} {count}" for name, count in sorted(self.milestones.items()))
+        return (
+            f"sweep as of {self.now.isoformat(timespec='seconds')}: "
+            f"{self.tickets} tickets and {self.dossiers} dossiers due, "
+            f"milestones: {handled or 'none'}; {self.notices} notices queued, "
+            f"{self.already_queued} already queued, {self.errors} errors, {self.seconds:.2f} s"
+        )
+
+
+def notice_key(*parts: object) -> str:
+    """Join an idempotency key; hash it if it would not fit the outbox column."""
+    key = ":".join(str(part) for part in parts)
+    return key if len(key) <= MAX_KEY else "h:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def stamp(value: datetime) -> str:
+    """Return a compact UTC form of an instant for idempotency keys."""
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+# --- tickets ---------------------------------------------------------------------------------
+
+
+@dataclass
+class TicketPlan:
+    """What a pass does to one due ticket."""
+
+    handled: list[Milestone] = field(default_factory=list)
+    notices: list[Reply] = field(default_factory=list)
+
+
+def plan_ticket(ticket: Ticket, config: Config, now: datetime) -> TicketPlan:
+    """Handle the ticket's milestones in [next_check_at, now] and schedule the next one."""
+    plan = TicketPlan()
+    since = ticket.next_check_at or now
+    for milestone in due_milestones(ticket, config, since=since, until=now):
+        if milestone.rung == Rung.DEEMED_ACCEPTED:
+            if ticket.state != TicketState.ROUTED:
+                continue
+            deem_accepted(ticket)
+        plan.handled.append(milestone)
+        plan.notices.extend(ticket_notices(ticket, milestone, config, now))
+    ticket.next_check_at = first_milestone_after(ticket, config, now)
+    return plan
+
+
+def ticket_notices(
+    ticket: Ticket, milestone: Milestone, config: Config, now: datetime
+) -> list[Reply]:
+    """Build the notices of one milestone, each keyed (ticket, milestone, due, audience)."""
+    calendar = config.work_calendar
+    rung, due = milestone.rung, milestone.due
+    agency = agency_name(config, ticket.agency_id)
+    operators = operators_target(config)
+    agency_chat = agency_target(config, ticket.agency_id)
+    supervisor_chat, supervisor = supervisor_of(config, ticket.agency_id)
+    category = config.category(ticket.category_id)
+    category_name = category.name if category else ticket.category_id
+    excerpt = clip(ticket.text, 600)
+    notices: list[Reply] = []
+
+    def send(target: tuple[str, str] | None, audience: str, reply: Reply) -> None:
+        key = notice_key("t", ticket.id, rung.value, stamp(due), audience)
+        notices.extend(addressed(target, reply, ticket=ticket, key=key))
+
+    if rung == Rung.TRIAGE_OVERDUE:
+        escalate = calendar.add_working_hours(due, config.deadlines.triage_hours)
+        text = t(
+            "notice.operators.triage_overdue",
+            "vi",
+            code=ticket.code,
+            due=fmt_datetime(due),
+            escalate=fmt_datetime(escalate),
+            supervisor=supervisor,
+        )
+        send(operators, "operators", Reply(text, buttons=operator.card_buttons(ticket)))
+    elif rung == Rung.TRIAGE_ESCALATED:
+        text = t(
+            "notice.supervisor.triage_escalated",
+            "vi",
+            code=ticket.code,
+            due=fmt_datetime(due),
+            category=category_name,
+            excerpt=excerpt,
+        )
+        send(supervisor_chat, "supervisor", Reply(text))
+    elif rung == Rung.DEEMED_ACCEPTED:
+        text = t(
+            "notice.agency.deemed_accepted",
+            "vi",
+            code=ticket.code,
+            due=fmt_datetime(due),
+            resolve_due=fmt_datetime(ticket.resolve_due_at),
+        )
+        send(agency_chat, "agency", Reply(text))
+        lang = ticket.language
+        citizen_text = t(
+            "notice.citizen.accepted",
+            lang,
+            code=ticket.code,
+            agency=agency_name(config, ticket.agency_id, lang),
+            due=fmt_datetime(ticket.resolve_due_at),
+        )
+        send(citizen_target(ticket), "citizen", Reply(citizen_text))
+    elif rung == Rung.REMINDER:
+        left = max(0.0, calendar.working_hours_between(now, due))
+        text = t(
+            "notice.agency.reminder",
+            "vi",
+            code=ticket.code,
+            due=fmt_datetime(due),
+            left=f"{left:.1f}".rstrip("0").rstrip("."),
+        )
+        send(agency_chat, "agency", Reply(text))
+    elif rung == Rung.OVERDUE:
+        escalate = calendar.add_working_hours(due, config.deadlines.escalate_after_hours)
+        values: dict[str, Any] = {
+            "code": ticket.code,
+            "agency": agency,
+            "due": fmt_datetime(due),
+            "escalate": fmt_datetime(escalate),
+            "supervisor": supervisor,
+        }
+        if agency_chat != operators:
+            send(agency_chat, "agency", Reply(t("notice.agency.overdue", "vi", **values)))
+        send(operators, "operators", Reply(t("notice.operators.overdue", "vi", **values)))
+        lang = ticket.language
+        citizen_text = t(
+            "notice.citizen.overdue",
+            lang,
+            code=ticket.code,
+            agency=agency_name(config, ticket.agency_id, lang),
+            due=fmt_datetime(due),
+            expected=fmt_datetime(escalate),
+            supervisor=supervisor,
+        )
+        send(citizen_target(ticket), "citizen", Reply(citizen_text))
+    elif rung == Rung.ESCALATED:
+        late = max(0.0, calendar.working_hours_between(due, now))
+        text = t(
+            "notice.supervisor.escalated",
+            "vi",
+            code=ticket.code,
+            agency=agency,
+            late=f"{late:.0f}",
+            due=fmt_datetime(due),
+            category=category_name,
+            excerpt=excerpt,
+        )
+        send(supervisor_chat, "supervisor", Reply(text))
+        lang = ticket.language
+        citizen_text = t(
+            "notice.citizen.escalated",
+            lang,
+            code=ticket.code,
+            due=fmt_datetime(due),
+            supervisor=supervisor,
+        )
+        send(citizen_target(ticket), "citizen", Reply(citizen_text))
+    return notices
+
+
+_LADDER_FIELDS = ("state", "deemed_accepted", "accepted_at", "next_check_at")
+
+
+async def _sweep_ticket_batch(
+    *, db: Database, config: Config, now: datetime, batch: int, result: SweepResult
+) -> int:
+    async with db.transaction() as session:
+        tickets = await sweep_store.claim_due_tickets(session=session, now=now, limit=batch)
+        queued: list[sweep_store.QueuedNotice] = []
+        for ticket in tickets:
+            before = {name: getattr(ticket, name) for name in _LADDER_FIELDS}
+            try:
+                plan = plan_ticket(ticket, config, now)
+            except Exception:
+                # One bad ticket must not stall the others: put it back and look again later.
+                log.exception("sweeper could not handle ticket %s", ticket.code)
+                for name, value in before.items():
+                    setattr(ticket, name, value)
+                ticket.next_check_at = now + RETRY_AFTER_ERROR
+                result.errors += 1
+                continue
+            for milestone in plan.handled:
+                result.milestones[milestone.rung.value] += 1
+                await ticket_store.add_event(
+                    session=session,
+                    ticket=ticket,
+                    kind=milestone.rung.value,
+                    at=now,
+                    actor="system",
+                    data={"due": milestone.due.isoformat(), "at": milestone.at.isoformat()},
+                )
+            queued.extend(_queued(plan.notices))
+            session.add(ticket)
+        written = await sweep_store.enqueue_notices(session=session, notices=queued, now=now)
+    result.tickets += len(tickets)
+    result.notices += written
+    result.already_queued += len(queued) - written
+    return len(tickets)
+
+
+def _queued(replies: Sequence[Reply]) -> list[sweep_store.QueuedNotice]:
+    return [
+        sweep_store.QueuedNotice(
+            channel=reply.channel or "",
+            chat_id=reply.chat_id or "",
+            payload=reply.to_payload(),
+            idempotency_key=reply.idempotency_key or "",
+            ticket_id=reply.ticket_id,
+        )
+        for reply in replies
+        if reply.channel and reply.chat_id and reply.idempotency_key
+    ]
+
+
+# --- dossiers --------------------------------------------------------------------------------
+
+
+@dataclass
+class DossierPlan:
+    """What a pass does to one watched dossier."""
+
+    handled: list[tuple[dossier_rules.WatchKind, datetime]] = field(default_factory=list)
+    notices: list[Reply] = field(default_factory=list)
+
+
+def plan_dossier(
+    dossier: Dossier,
+    subscribers: Sequence[DossierSubscription],
+    config: Config,
+    now: datetime,
+) -> DossierPlan:
+    """Handle the dossier's watch milestones in [watch_at, now] and schedule the next one.
+
+    Only the latest milestone that has come is announced: a late dossier makes the apology
+    reminder moot, and a dossier late past its new date makes the first lateness old news.
+    """
+    plan = DossierPlan()
+    calendar = config.work_calendar
+    rules: dict[str, Any] = {
+        "status": dossier.status,
+        "due_at": dossier.due_at,
+        "new_due_at": dossier.new_due_at,
+        "calendar": calendar,
+    }
+    since = dossier.watch_at or now
+    came = [
+        (kind, at) for kind, at in dossier_rules.watch_milestones(**rules) if since <= at <= now
+    ]
+    for kind, at in came[-1:]:
+        plan.handled.append((kind, at))
+        plan.notices.extend(dossier_notices(dossier, subscribers, kind, at, config))
+    dossier.watch_at = dossier_rules.watch_after(**rules, after=now)
+    return plan
+
+
+def dossier_notices(
+    dossier: Dossier,
+    subscribers: Sequence[DossierSubscription],
+    kind: dossier_rules.WatchKind,
+    at: datetime,
+    config: Config,
+) -> list[Reply]:
+    """Build a watch milestone's notices, keyed (dossier, milestone, due, recipient chat)."""
+    notices: list[Reply] = []
+    procedure = dossier.procedure or "—"
+    if kind == dossier_rules.WatchKind.APOLOGY_DUE:
+        target = agency_target(config, dossier.agency_id)
+        if target is None:
+            return []
+        text = t(
+            "notice.dossier.apology_due",
+            "vi",
+            code=dossier.code,
+            procedure=procedure,
+            agency=agency_name(config, dossier.agency_id),
+            due=fmt_datetime(dossier.due_at),
+        )
+        key = notice_key("d", dossier.code, kind.value, stamp(at), *target)
+        return addressed(target, Reply(text), ticket=None, key=key)
+    text_key = (
+        "notice.dossier.late"
+        if kind == dossier_rules.WatchKind.LATE
+        else "notice.dossier.late_new_due"
+    )
+    for subscription in subscribers:
+        lang = subscription.language
+        text = t(
+            text_key,
+            lang,
+            code=dossier.code,
+            procedure=procedure,
+            agency=agency_name(config, dossier.agency_id, lang),
+            due=fmt_datetime(at),
+        )
+        button = Button(
+            t("dossier.button.unsubscribe", lang),
+            dossier_rules.unsubscribe_callback(dossier.code),
+        )
+        target = (subscription.channel, subscription.chat_id)
+        key = notice_key("d", dossier.code, kind.value, stamp(at), *target)
+        notices.extend(addressed(target, Reply(text, buttons=((button,),)), ticket=None, key=key))
+    return notices
+
+
+async def _sweep_dossier_batch(
+    *, db: Database, config: Config, now: datetime, batch: int, result: SweepResult
+) -> int:
+    async with db.transaction() as session:
+        dossiers = await sweep_store.claim_due_dossiers(session=session, now=now, limit=batch)
+        subscribers = await dossier_store.list_subscribers(
+            session=session, codes=[d.code for d in dossiers]
+        )
+        queued: list[sweep_store.QueuedNotice] = []
+        for dossier in dossiers:
+            before = dossier.watch_at
+            try:
+                plan = plan_dossier(dossier, subscribers.get(dossier.code, []), config, now)
+            except Exception:
+                log.exception("sweeper could not handle dossier %s", dossier.code)
+                dossier.watch_at = (before or now) + RETRY_AFTER_ERROR
+                result.errors += 1
+                continue
+            for kind, _at in plan.handled:
+                result.milestones[f"dossier_{kind.value}"] += 1
+            queued.extend(_queued(plan.notices))
+            session.add(dossier)
+        written = await sweep_store.enqueue_notices(session=session, notices=queued, now=now)
+    result.dossiers += len(dossiers)
+    result.notices += written
+    result.already_queued += len(queued) - written
+    return len(dossiers)
+
+
+# --- passes and the loop ---------------------------------------------------------------------
+
+
+async def sweep_once(
+    *, db: Database, config: Config, now: datetime, batch: int = BATCH
+) -> SweepResult:
+    """Run one pass as of `now`: every due ticket and dossier, batch by batch."""
+    if now.tzinfo is None:
+        raise ValueError("the sweeper needs an aware instant")
+    started = time.perf_counter()
+    result = SweepResult(now=now)
+    while await _sweep_ticket_batch(db=db, config=config, now=now, batch=batch, result=result):
+        pass
+    while await _sweep_dossier_batch(db=db, config=config, now=now, batch=batch, result=result):
+        pass
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+class Sweeper:
+    """Runs passes until stopped: when work falls due, and at least every `interval` seconds."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        config: Config,
+        clock: Callable[[], datetime],
+        interval: float = 60.0,
+        on_queued: Callable[[], None] = lambda: None,
+        batch: int = BATCH,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.interval = interval
+        self.on_queued = on_queued
+        self.batch = batch
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask for a pass now (e.g. after clocks changed)."""
+        self._wakeup.set()
+
+    async def run_once(self) -> SweepResult:
+        """Run one pass as of the clock's now, and wake the outbox if it queued anything."""
+        result = await sweep_once(
+            db=self.db, config=self.config, now=self.clock(), batch=self.batch
+        )
+        if result.notices:
+            self.on_queued()
+        if result.tickets or result.dossiers or result.errors:
+            log.info("%s", result)
+        return result
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sweep until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await self.run_once()
+                delay = await self._seconds_until_next()
+            except Exception:
+                log.exception("deadline sweep failed; trying again in %.0f s", self.interval)
+                delay = self.interval
+            self._wakeup.clear()
+            waiters = {
+                asyncio.ensure_future(stop.wait()),
+                asyncio.ensure_future(self._wakeup.wait()),
+            }
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    async def _seconds_until_next(self) -> float:
+        async with self.db.transaction() as session:
+            at = await sweep_store.next_due_at(session=session)
+        if at is None:
+            return self.interval
+        return max(0.5, min((at - self.clock()).total_seconds(), self.interval))

@@ -1,0 +1,168 @@
+"""Deadline queries: claiming due tickets and dossiers, queueing notices in bulk, row locks.
+
+Claims read the indexed due instants (`ticket.next_check_at`, `dossier.watch_at`) in time
+order with FOR UPDATE SKIP LOCKED: on PostgreSQL several sweepers take disjoint batches without
+waiting for each other; SQLite has no row locks and ignores the clause, but its writer lock
+(taken at BEGIN IMMEDIATE, see storage/db.py) makes every sweeper's transaction run alone.
+A claim lasts as long as its transaction: the caller moves each claimed row's due instant past
+`now` and writes its notices before committing, so a crash before the commit leaves everything
+to be claimed again and a crash after it has the notices safe in the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from storage.models import Dossier, Outbox, OutboxStatus, Ticket, TicketEvent, TicketState
+from storage.upsert import insert_for
+
+# Rows per multi-row INSERT: 10 columns each stays far below both drivers' parameter limits.
+INSERT_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class QueuedNotice:
+    """One outbox row to write: where, what, and the key that makes it happen once."""
+
+    channel: str
+    chat_id: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    ticket_id: int | None = None
+
+
+def claim_tickets_query(now: datetime, limit: int) -> SelectOfScalar[Ticket]:
+    """Return the claim statement for tickets due by `now` (also used to EXPLAIN it)."""
+    return (
+        select(Ticket)
+        .where(col(Ticket.next_check_at) <= now)
+        .order_by(col(Ticket.next_check_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def claim_dossiers_query(now: datetime, limit: int) -> SelectOfScalar[Dossier]:
+    """Return the claim statement for dossiers whose watch instant has come."""
+    return (
+        select(Dossier)
+        .where(col(Dossier.watch_at) <= now)
+        .order_by(col(Dossier.watch_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+async def claim_due_tickets(*, session: AsyncSession, now: datetime, limit: int) -> list[Ticket]:
+    """Claim up to `limit` tickets due by `now`, earliest first, locked for this transaction."""
+    return list((await session.exec(claim_tickets_query(now, limit))).all())
+
+
+async def claim_due_dossiers(*, session: AsyncSession, now: datetime, limit: int) -> list[Dossier]:
+    """Claim up to `limit` dossiers due by `now`, earliest first, locked for this transaction."""
+    return list((await session.exec(claim_dossiers_query(now, limit))).all())
+
+
+async def next_due_at(*, session: AsyncSession) -> datetime | None:
+    """Return the earliest instant a ticket or dossier will need the sweeper (index-only)."""
+    ticket_at = (await session.exec(select(func.min(Ticket.next_check_at)))).one()
+    dossier_at = (await session.exec(select(func.min(Dossier.watch_at)))).one()
+    present = [at for at in (ticket_at, dossier_at) if at is not None]
+    if not present:
+        return None
+    # min() over the raw column bypasses the column type on SQLite: normalise to aware UTC.
+    return min(_aware(at) for at in present)
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+async def enqueue_notices(
+    *, session: AsyncSession, notices: Sequence[QueuedNotice], now: datetime
+) -> int:
+    """Write notices to the outbox in bulk, skipping keys already queued; return how many new."""
+    table: Any = Outbox.__table__  # type: ignore[attr-defined]
+    written = 0
+    for start in range(0, len(notices), INSERT_CHUNK):
+        chunk = notices[start : start + INSERT_CHUNK]
+        rows = [
+            {
+                "channel": notice.channel,
+                "chat_id": notice.chat_id,
+                "payload": notice.payload,
+                "idempotency_key": notice.idempotency_key,
+                "ticket_id": notice.ticket_id,
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "available_at": now,
+                "created_at": now,
+                "last_error": "",
+            }
+            for notice in chunk
+        ]
+        statement = (
+            insert_for(session, table)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.id)
+        )
+        written += len((await session.execute(statement)).all())
+    return written
+
+
+async def lock_ticket(*, session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """Return the ticket row-locked until the transaction ends, read fresh from the database."""
+    query = (
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(query)).first()
+
+
+async def lock_waiting_ticket(
+    *, session: AsyncSession, channel: str, chat_id: str
+) -> Ticket | None:
+    """Return the reporter's ticket that waits for their answer (the latest asked), locked."""
+    query = (
+        select(Ticket)
+        .where(
+            Ticket.channel == channel,
+            Ticket.chat_id == chat_id,
+            Ticket.state == TicketState.WAITING_CITIZEN,
+        )
+        .order_by(col(Ticket.paused_at).desc(), col(Ticket.id).desc())
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(query)).first()
+
+
+async def returning_agencies(*, session: AsyncSession, ticket_id: int | None) -> list[str]:
+    """Return the agencies that returned the ticket, in the order they did."""
+    if ticket_id is None:
+        return []
+    query = (
+        select(TicketEvent.data)
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "returned")
+        .order_by(col(TicketEvent.id))
+    )
+    agencies: list[str] = []
+    for data in (await session.exec(query)).all():
+        agency = (data or {}).get("agency")
+        if agency and agency not in agencies:
+            agencies.append(str(agency))
+    return agencies
