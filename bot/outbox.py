@@ -153,6 +153,8 @@ class OutboxWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, waking on `wake()` or when the next message is due."""
         while not stop.is_set():
+            # Cleared before the pass, so a wake-up that arrives during it is not lost.
+            self._wakeup.clear()
             try:
                 while await self.run_once():
                     pass
@@ -160,7 +162,8 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox delivery pass failed; retrying shortly")
                 timeout = self.idle_poll
-            self._wakeup.clear()
+            if stop.is_set():
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
 
