@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from bot.sandbox import Sandbox
+from bot.sandbox import CITIZEN_USER_ID, SANDBOX_TOKEN, Sandbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -148,3 +148,31 @@ async def test_photo_and_demo_location_are_sent_from_the_composer(page: Page) ->
     await page.click("#demo-location")
     await expect(page.locator(".from-me .text", has_text="📍 10.95740, 106.84270")).to_be_visible()
     await expect(page.locator("#location-panel")).to_be_hidden()
+
+
+async def test_bot_html_keeps_only_the_allowed_tags_and_safe_links(page: Page) -> None:
+    sandbox_url = page.url.rstrip("/")
+    html = (
+        "<b>đậm</b> <i>nghiêng</i> <u>gạch dưới</u> <s>gạch ngang</s> <code>mã</code>\n"
+        '<pre><code class="language-text">khối mã</code></pre>\n'
+        '<a href="https://dichvucong.gov.vn/">cổng dịch vụ công</a> '
+        '<a href="javascript:document.title=1">bẫy</a> '
+        "<blockquote>trích dẫn</blockquote> <tg-spoiler>ẩn</tg-spoiler> &lt;script&gt;"
+    )
+    response = await page.request.post(
+        f"{sandbox_url}/bot{SANDBOX_TOKEN}/sendMessage",
+        data={"chat_id": CITIZEN_USER_ID, "text": html, "parse_mode": "HTML"},
+    )
+    assert response.ok, await response.text()
+    text = page.locator(".from-bot .text").last
+    await expect(text).to_contain_text("<script>")
+    for tag, content in (("b", "đậm"), ("i", "nghiêng"), ("u", "gạch dưới"), ("s", "gạch ngang")):
+        await expect(text.locator(tag)).to_have_text(content)
+    await expect(text.locator("pre code")).to_have_text("khối mã")
+    link = text.locator("a")
+    await expect(link).to_have_count(1)
+    await expect(link).to_have_attribute("href", "https://dichvucong.gov.vn/")
+    await expect(link).to_have_attribute("rel", "noopener noreferrer")
+    assert await text.locator("blockquote, script, tg-spoiler, span.tg-spoiler").count() == 0
+    await expect(text).to_contain_text("bẫy")
+    assert await page.title() != "1"
