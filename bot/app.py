@@ -18,6 +18,7 @@ from bot.channels import telegram as telegram_channel
 from bot.config import Config
 from bot.inbox import Clock, Inbox, system_clock
 from bot.outbox import OutboxWorker, Sender
+from bot.sweeper import Sweeper
 from bot.triage import Classifier
 from bot.web.server import build_web_app
 from storage.db import Database
@@ -66,6 +67,8 @@ class HotlineApp:
             clock=clock,
             on_queued=self.outbox.wake,
         )
+        # The deadline sweeper (bot/sweeper.py): runs beside the outbox and wakes it.
+        self.sweeper = Sweeper(db=self.db, config=config, clock=clock, on_queued=self.outbox.wake)
         self.telegram: Application[Any, Any, Any, Any, Any, Any] | None = None
         self.web_app = web_app if web_app is not None else web.Application()
         self.serve_web = serve_web
@@ -108,6 +111,7 @@ class HotlineApp:
             await site.start()
             log.info("web server on http://%s:%s/", self.config.web.host, self.config.web.port)
         self._tasks.append(asyncio.create_task(self.outbox.run(self._stop), name="outbox"))
+        self._tasks.append(asyncio.create_task(self.sweeper.run(self._stop), name="sweeper"))
 
     async def _start_telegram(self) -> None:
         application = telegram_channel.build_application(self.config.telegram, self.inbox.handle)

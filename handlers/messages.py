@@ -583,5 +583,393 @@ TEXTS: dict[str, dict[str, str]] = {
     # COMPLAINT TEXTS END
     # --- deadlines and notices (bot/sweeper.py) ------------------------------------------
     # NOTICE TEXTS START
+    "notice.name.operators": {"vi": "tổng đài viên", "en": "the operators"},
+    "notice.name.supervisor": {"vi": "lãnh đạo phụ trách", "en": "the supervising leader"},
+    "notice.excerpt": {
+        "vi": "\n<b>Nội dung:</b> <i>{text}</i>",
+        "en": "\n<b>Text:</b> <i>{text}</i>",
+    },
+    "notice.continued": {
+        "vi": "<i>(tiếp theo, {code})</i>\n{text}",
+        "en": "<i>(continued, {code})</i>\n{text}",
+    },
+    "notice.attachment_of": {
+        "vi": "<i>Tệp đính kèm của người phản ánh, {code}</i>",
+        "en": "<i>File sent by the reporter, {code}</i>",
+    },
+    # To the citizen, in their language.
+    "notice.citizen.routed": {
+        "vi": (
+            "📨 Phản ánh <b>{code}</b> đã được chuyển tới <b>{agency}</b>.\n"
+            "Hạn giải quyết: <b>{due}</b>. Bạn sẽ được báo khi cơ quan tiếp nhận và khi có kết quả."
+        ),
+        "en": (
+            "📨 Complaint <b>{code}</b> has been sent to <b>{agency}</b>.\n"
+            "Due by: <b>{due}</b>. You will be told when the agency takes it up and when it is "
+            "resolved."
+        ),
+    },
+    "notice.citizen.accepted": {
+        "vi": (
+            "📌 <b>{agency}</b> đã tiếp nhận phản ánh <b>{code}</b>.\n"
+            "Hạn giải quyết: <b>{due}</b>. Bạn sẽ được báo khi có kết quả."
+        ),
+        "en": (
+            "📌 <b>{agency}</b> has taken up complaint <b>{code}</b>.\n"
+            "Due by: <b>{due}</b>. You will be told when it is resolved."
+        ),
+    },
+    "notice.citizen.question": {
+        "vi": (
+            "❓ <b>{agency}</b> cần bạn bổ sung thông tin cho phản ánh <b>{code}</b>:\n"
+            "<i>{question}</i>\n\n"
+            "Hãy trả lời bằng tin nhắn tiếp theo (có thể kèm ảnh, tài liệu). Thời hạn giải quyết "
+            "tạm dừng cho đến khi bạn trả lời."
+        ),
+        "en": (
+            "❓ <b>{agency}</b> needs more information about complaint <b>{code}</b>:\n"
+            "<i>{question}</i>\n\n"
+            "Please answer in your next message (photos and documents are welcome). The deadline "
+            "is paused until you answer."
+        ),
+    },
+    "notice.citizen.resolved": {
+        "vi": (
+            "✅ Phản ánh <b>{code}</b> đã được giải quyết.\n<b>Trả lời của {agency}:</b>\n{answer}"
+        ),
+        "en": "✅ Complaint <b>{code}</b> has been resolved.\n<b>Answer from {agency}:</b>\n{answer}",
+    },
+    "notice.citizen.overdue": {
+        "vi": (
+            "🙏 Chúng tôi thành thật xin lỗi: phản ánh <b>{code}</b> của bạn chưa được giải quyết "
+            "đúng hạn ({due}).\nTổng đài đã đôn đốc <b>{agency}</b> trả lời trước <b>{expected}</b>; "
+            "quá thời điểm đó, phản ánh sẽ được báo cáo lên {supervisor}. Bạn sẽ được báo ngay khi "
+            "có kết quả."
+        ),
+        "en": (
+            "🙏 We apologise: your complaint <b>{code}</b> was not resolved by its deadline "
+            "({due}).\nThe hotline has urged <b>{agency}</b> to answer by <b>{expected}</b>; after "
+            "that it will be reported to {supervisor}. You will be told as soon as there is an "
+            "answer."
+        ),
+    },
+    "notice.citizen.escalated": {
+        "vi": (
+            "🔺 Phản ánh <b>{code}</b> đã quá hạn giải quyết ({due}) nên đã được báo cáo lên "
+            "<b>{supervisor}</b> để chỉ đạo giải quyết. Chúng tôi xin lỗi vì sự chậm trễ và sẽ báo "
+            "bạn khi có kết quả."
+        ),
+        "en": (
+            "🔺 Complaint <b>{code}</b> is past its deadline ({due}) and has been reported to "
+            "<b>{supervisor}</b> for action. We apologise for the delay and will tell you when "
+            "there is an answer."
+        ),
+    },
+    "followup.answer_sent": {
+        "vi": (
+            "Đã chuyển câu trả lời của bạn tới <b>{agency}</b> (phản ánh <b>{code}</b>). "
+            "Thời hạn giải quyết tiếp tục; hạn mới: <b>{due}</b>."
+        ),
+        "en": (
+            "Your answer has been passed to <b>{agency}</b> (complaint <b>{code}</b>). The "
+            "deadline runs again; new due date: <b>{due}</b>."
+        ),
+    },
+    # To the agency's group.
+    "notice.agency.reminder": {
+        "vi": (
+            "⏰ <b>Nhắc hạn:</b> phản ánh <b>{code}</b> cần được giải quyết trước <b>{due}</b> "
+            "(còn khoảng {left} giờ làm việc). Quá hạn, tổng đài viên và người phản ánh sẽ được "
+            "thông báo."
+        ),
+        "en": (
+            "⏰ <b>Reminder:</b> complaint <b>{code}</b> must be resolved by <b>{due}</b> (about "
+            "{left} working hours left). Once overdue, the operators and the reporter are told."
+        ),
+    },
+    "notice.agency.overdue": {
+        "vi": (
+            "⚠️ <b>Quá hạn:</b> phản ánh <b>{code}</b> đã quá hạn giải quyết ({due}). Đề nghị trả "
+            "lời người dân ngay; nếu đến <b>{escalate}</b> chưa giải quyết, phản ánh sẽ được báo "
+            "cáo lên {supervisor}."
+        ),
+        "en": (
+            "⚠️ <b>Overdue:</b> complaint <b>{code}</b> is past its deadline ({due}). Please answer "
+            "the citizen now; if it is not resolved by <b>{escalate}</b> it will be reported to "
+            "{supervisor}."
+        ),
+    },
+    "notice.agency.deemed_accepted": {
+        "vi": (
+            "📌 Phản ánh <b>{code}</b> không được tiếp nhận hay trả lại trước {due} nên được coi "
+            "là cơ quan đã tiếp nhận; cơ quan không thể trả lại phản ánh này nữa.\n"
+            "Hạn giải quyết: <b>{resolve_due}</b>."
+        ),
+        "en": (
+            "📌 Complaint <b>{code}</b> was neither accepted nor returned by {due}, so the agency "
+            "is deemed to have accepted it and can no longer return it.\n"
+            "Due by: <b>{resolve_due}</b>."
+        ),
+    },
+    "notice.agency.citizen_answer": {
+        "vi": (
+            "💬 Người phản ánh đã trả lời câu hỏi về phản ánh <b>{code}</b>:\n<i>{answer}</i>\n"
+            "Tệp kèm theo: {files}. Thời hạn giải quyết tiếp tục; hạn mới: <b>{due}</b>."
+        ),
+        "en": (
+            "💬 The reporter answered the question about complaint <b>{code}</b>:\n"
+            "<i>{answer}</i>\nFiles: {files}. The deadline runs again; new due date: "
+            "<b>{due}</b>."
+        ),
+    },
+    # To the operators' group.
+    "notice.operators.overdue": {
+        "vi": (
+            "⚠️ Phản ánh <b>{code}</b> giao <b>{agency}</b> đã quá hạn giải quyết ({due}). Nếu đến "
+            "{escalate} chưa giải quyết, phản ánh sẽ được báo cáo lên {supervisor}."
+        ),
+        "en": (
+            "⚠️ Complaint <b>{code}</b> held by <b>{agency}</b> is past its deadline ({due}). If "
+            "not resolved by {escalate} it will be reported to {supervisor}."
+        ),
+    },
+    "notice.operators.triage_overdue": {
+        "vi": (
+            "🧭 Phản ánh <b>{code}</b> chờ phân loại đã quá hạn ({due}). Vui lòng chọn cơ quan xử "
+            "lý; nếu đến {escalate} chưa phân loại, phản ánh sẽ được báo cáo lên {supervisor}."
+        ),
+        "en": (
+            "🧭 Complaint <b>{code}</b> is past its triage deadline ({due}). Please pick the "
+            "agency; if it is not routed by {escalate} it will be reported to {supervisor}."
+        ),
+    },
+    "notice.operators.returned": {
+        "vi": (
+            "↩️ <b>{agency}</b> trả lại phản ánh <b>{code}</b> (lần trả lại thứ {count}).\n"
+            "Lý do: <i>{reason}</i>\nVui lòng chuyển cơ quan xử lý trước <b>{due}</b>."
+        ),
+        "en": (
+            "↩️ <b>{agency}</b> returned complaint <b>{code}</b> (return number {count}).\n"
+            "Reason: <i>{reason}</i>\nPlease route it again by <b>{due}</b>."
+        ),
+    },
+    "notice.passed_around": {
+        "vi": (
+            "🔁 <b>Đùn đẩy:</b> phản ánh <b>{code}</b> đã bị trả lại {count} lần ({agencies}). "
+            "Đề nghị chỉ định cơ quan chịu trách nhiệm; cơ quan được chỉ định lần này không được "
+            "trả lại."
+        ),
+        "en": (
+            "🔁 <b>Passed around:</b> complaint <b>{code}</b> has been returned {count} times "
+            "({agencies}). Please name the agency responsible; the agency named this time may not "
+            "return it."
+        ),
+    },
+    # To the supervisor's chat.
+    "notice.supervisor.escalated": {
+        "vi": (
+            "🔺 <b>Báo cáo quá hạn:</b> phản ánh <b>{code}</b> giao <b>{agency}</b> đã quá hạn "
+            "{late} giờ làm việc (hạn {due}).\nLĩnh vực: {category}\nNội dung: <i>{excerpt}</i>\n"
+            "Đề nghị chỉ đạo giải quyết."
+        ),
+        "en": (
+            "🔺 <b>Overdue report:</b> complaint <b>{code}</b> held by <b>{agency}</b> is {late} "
+            "working hours past its deadline ({due}).\nCategory: {category}\nText: "
+            "<i>{excerpt}</i>\nPlease direct its resolution."
+        ),
+    },
+    "notice.supervisor.triage_escalated": {
+        "vi": (
+            "🔺 Phản ánh <b>{code}</b> chờ tổng đài phân loại đã quá hạn (hạn {due}) mà chưa được "
+            "chuyển cơ quan xử lý.\nLĩnh vực (máy đề xuất): {category}\nNội dung: <i>{excerpt}</i>"
+        ),
+        "en": (
+            "🔺 Complaint <b>{code}</b> is past its triage deadline ({due}) and has not been "
+            "routed to an agency.\nCategory (machine's guess): {category}\nText: <i>{excerpt}</i>"
+        ),
+    },
+    # Dossier watch.
+    "notice.dossier.apology_due": {
+        "vi": (
+            "📄 Hồ sơ <b>{code}</b> ({procedure}) hẹn trả kết quả lúc <b>{due}</b> nhưng chưa "
+            "hoàn thành. Nếu không kịp hạn, cơ quan phải gửi <b>Phiếu xin lỗi và hẹn lại ngày trả "
+            "kết quả</b> cho người nộp trước thời hạn (Nghị định 118/2025/NĐ-CP) và cập nhật ngày "
+            "hẹn mới vào hệ thống một cửa."
+        ),
+        "en": (
+            "📄 Dossier <b>{code}</b> ({procedure}) is due at <b>{due}</b> and is not done yet. If "
+            "it cannot be done in time, the agency must send the applicant an apology slip with a "
+            "new date (Phiếu xin lỗi và hẹn lại ngày trả kết quả, Decree 118/2025/NĐ-CP) before "
+            "the due date and record the new date in the one-stop system."
+        ),
+    },
+    "notice.dossier.late": {
+        "vi": (
+            "⏳ Hồ sơ <b>{code}</b> ({procedure}) đã quá hạn trả kết quả ({due}) mà chưa hoàn "
+            "thành. Chúng tôi xin lỗi vì sự chậm trễ; bạn sẽ được báo khi hồ sơ có ngày hẹn mới "
+            "hoặc có kết quả. Muốn phản ánh việc trễ hạn: /phananh"
+        ),
+        "en": (
+            "⏳ Dossier <b>{code}</b> ({procedure}) is past its due date ({due}) and not done "
+            "yet. We apologise for the delay; you will be told when it gets a new date or a "
+            "result. To complain about the delay: /complain"
+        ),
+    },
+    "notice.dossier.late_new_due": {
+        "vi": (
+            "⏳ Hồ sơ <b>{code}</b> ({procedure}) đã quá cả ngày hẹn mới ({due}) mà chưa hoàn "
+            "thành. Chúng tôi xin lỗi; bạn sẽ được báo khi có kết quả. Muốn phản ánh việc trễ hạn: "
+            "/phananh"
+        ),
+        "en": (
+            "⏳ Dossier <b>{code}</b> ({procedure}) is past its new date ({due}) too and not done "
+            "yet. We apologise; you will be told when there is a result. To complain about the "
+            "delay: /complain"
+        ),
+    },
+    # Agency group dialogs (handlers/agency.py).
+    "button.accept": {"vi": "✅ Tiếp nhận", "en": "✅ Accept"},
+    "button.return": {"vi": "↩️ Trả lại", "en": "↩️ Return"},
+    "button.ask": {"vi": "❓ Hỏi người dân", "en": "❓ Ask the citizen"},
+    "button.resolve": {"vi": "✔️ Trả lời, hoàn thành", "en": "✔️ Answer and resolve"},
+    "agency.accepted": {
+        "vi": "✅ Đã tiếp nhận phản ánh <b>{code}</b>. Hạn giải quyết: <b>{due}</b>.",
+        "en": "✅ Complaint <b>{code}</b> accepted. Due by: <b>{due}</b>.",
+    },
+    "agency.prompt.return": {
+        "vi": (
+            "↩️ {name}, vui lòng nhập <b>lý do trả lại</b> phản ánh <b>{code}</b> trong tin nhắn "
+            "tiếp theo (gõ /huy để thôi)."
+        ),
+        "en": (
+            "↩️ {name}, please type the <b>reason for returning</b> complaint <b>{code}</b> in "
+            "your next message (/cancel to stop)."
+        ),
+    },
+    "agency.prompt.ask": {
+        "vi": (
+            "❓ {name}, vui lòng nhập <b>câu hỏi gửi người phản ánh</b> về phản ánh <b>{code}</b> "
+            "trong tin nhắn tiếp theo. Thời hạn giải quyết sẽ tạm dừng cho đến khi người dân trả "
+            "lời (gõ /huy để thôi)."
+        ),
+        "en": (
+            "❓ {name}, please type the <b>question for the reporter</b> of complaint "
+            "<b>{code}</b> in your next message. The deadline pauses until they answer "
+            "(/cancel to stop)."
+        ),
+    },
+    "agency.prompt.resolve": {
+        "vi": (
+            "✔️ {name}, vui lòng nhập <b>nội dung trả lời người dân</b> về phản ánh <b>{code}</b> "
+            "trong tin nhắn tiếp theo; phản ánh sẽ được đánh dấu đã giải quyết (gõ /huy để thôi)."
+        ),
+        "en": (
+            "✔️ {name}, please type the <b>answer to the citizen</b> for complaint <b>{code}</b> "
+            "in your next message; the complaint will be marked resolved (/cancel to stop)."
+        ),
+    },
+    "agency.need_text": {
+        "vi": "Vui lòng nhập nội dung bằng chữ cho phản ánh {code}, hoặc gõ /huy để thôi.",
+        "en": "Please type the text for complaint {code}, or /cancel to stop.",
+    },
+    "agency.cancelled": {
+        "vi": "Đã hủy thao tác với phản ánh {code}.",
+        "en": "Cancelled the action on complaint {code}.",
+    },
+    "agency.returned": {
+        "vi": "↩️ Đã trả lại phản ánh <b>{code}</b> cho tổng đài viên kèm lý do.",
+        "en": "↩️ Complaint <b>{code}</b> returned to the operators with your reason.",
+    },
+    "agency.asked": {
+        "vi": (
+            "❓ Đã gửi câu hỏi tới người phản ánh <b>{code}</b>. Thời hạn giải quyết tạm dừng; "
+            "câu trả lời sẽ được chuyển vào nhóm này."
+        ),
+        "en": (
+            "❓ The question was sent to the reporter of <b>{code}</b>. The deadline is paused; "
+            "their answer will be posted in this group."
+        ),
+    },
+    "agency.asked_unreachable": {
+        "vi": (
+            "❓ Đã ghi nhận câu hỏi về phản ánh <b>{code}</b>, nhưng người phản ánh đã chặn bot "
+            "nên không nhận được tin nhắn. Vui lòng liên hệ qua điện thoại nếu có."
+        ),
+        "en": (
+            "❓ The question about <b>{code}</b> was recorded, but the reporter has blocked the "
+            "bot and will not receive it. Please call them if a phone number is available."
+        ),
+    },
+    "agency.resolved": {
+        "vi": "✔️ Đã gửi kết quả giải quyết phản ánh <b>{code}</b> tới người dân. Cảm ơn!",
+        "en": "✔️ The answer to complaint <b>{code}</b> was sent to the citizen. Thank you!",
+    },
+    "ticket.error.not_found": {
+        "vi": "Không tìm thấy phản ánh này.",
+        "en": "That complaint was not found.",
+    },
+    "ticket.error.not_holder": {
+        "vi": "Phản ánh {code} không do cơ quan này xử lý nên không thể thao tác.",
+        "en": "Complaint {code} is not held by this agency, so it cannot act on it.",
+    },
+    "ticket.error.already_accepted": {
+        "vi": "Phản ánh {code} đã được tiếp nhận trước đó.",
+        "en": "Complaint {code} was already accepted.",
+    },
+    "ticket.error.deemed_accepted": {
+        "vi": (
+            "Phản ánh {code} đã quá thời hạn tiếp nhận nên được coi là cơ quan đã tiếp nhận; "
+            "không thể trả lại."
+        ),
+        "en": (
+            "Complaint {code} is past its acceptance deadline, so the agency is deemed to have "
+            "accepted it; it can no longer be returned."
+        ),
+    },
+    "ticket.error.final_owner": {
+        "vi": (
+            "Phản ánh {code} đã bị đùn đẩy nhiều lần và được tổng đài chỉ định cơ quan xử lý; "
+            "không thể trả lại."
+        ),
+        "en": (
+            "Complaint {code} was passed around and the operators named this agency to handle "
+            "it; it can no longer be returned."
+        ),
+    },
+    "ticket.error.accepted_no_return": {
+        "vi": "Phản ánh {code} đã được tiếp nhận nên không thể trả lại.",
+        "en": "Complaint {code} has been accepted, so it can no longer be returned.",
+    },
+    "ticket.error.wrong_state": {
+        "vi": "Phản ánh {code} đang ở trạng thái “{state}”, không thể thực hiện thao tác này.",
+        "en": "Complaint {code} is “{state}”; that action is not possible now.",
+    },
+    "ticket.error.not_waiting": {
+        "vi": "Phản ánh {code} không chờ người dân trả lời.",
+        "en": "Complaint {code} is not waiting for the citizen.",
+    },
+    "ticket.error.unknown_agency": {
+        "vi": "Cơ quan này không có trong danh mục; không thể chuyển phản ánh {code}.",
+        "en": "That agency is not in the directory; complaint {code} was not routed.",
+    },
+    "ticket.error.same_agency": {
+        "vi": "Phản ánh {code} đang do chính cơ quan này xử lý.",
+        "en": "Complaint {code} is already with that agency.",
+    },
+    # Operators' group (handlers/operator.py).
+    "button.route_to": {"vi": "➡️ {agency}", "en": "➡️ {agency}"},
+    "button.route_other": {"vi": "🏛 Chọn cơ quan khác…", "en": "🏛 Another agency…"},
+    "operator.pick_agency": {
+        "vi": "Chọn cơ quan xử lý phản ánh <b>{code}</b>:",
+        "en": "Choose the agency for complaint <b>{code}</b>:",
+    },
+    "operator.routed": {
+        "vi": "➡️ Đã chuyển phản ánh <b>{code}</b> tới <b>{agency}</b>. Hạn giải quyết: <b>{due}</b>.",
+        "en": "➡️ Complaint <b>{code}</b> sent to <b>{agency}</b>. Due by: <b>{due}</b>.",
+    },
+    "operator.routed_final": {
+        "vi": "\nPhản ánh đã bị đùn đẩy: cơ quan được chỉ định lần này không được trả lại.",
+        "en": "\nThis complaint was passed around: the agency named now may not return it.",
+    },
     # NOTICE TEXTS END
 }
