@@ -250,6 +250,21 @@ class Sandbox:
             sock = bind_socket(self.host, self.requested_port)
         except OSError as exc:
             raise PortUnavailable(exc.errno, exc.strerror) from exc
+        try:
+            page = await self._serve(sock)
+        except BaseException:
+            sock.close()
+            raise
+        hotline = self.hotline
+        config = self.config
+        assert hotline is not None and config is not None
+        await hotline.start()
+        self.hints = await seed_demo_dossiers(db=hotline.db, config=config, now=self.clock())
+        page.set_hints(self.hints)
+        log.info("sandbox ready at %s (database %s)", self.url, self.database)
+
+    async def _serve(self, sock: socket.socket) -> sandbox_page.SandboxPage:
+        """Register the demo chats and serve the page and the emulator on `sock`."""
         self.port = int(sock.getsockname()[1])
         config = sandbox_config(
             self.base_config, host=self.host, port=self.port, database=self.database
@@ -291,10 +306,7 @@ class Sandbox:
         self._runner = runner
         await runner.setup()
         await web.SockSite(runner, sock).start()
-        await hotline.start()
-        self.hints = await seed_demo_dossiers(db=hotline.db, config=config, now=self.clock())
-        page.set_hints(self.hints)
-        log.info("sandbox ready at %s (database %s)", self.url, self.database)
+        return page
 
     async def _register_chats(self, emulator: TelegramEmulator) -> None:
         for chat in self.chats:
