@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILURE = 0, 1
 SANDBOX_TOKEN = "1022000000:sandbox-offline-token"
 BOT_USERNAME = "hotline_sandbox_bot"
+# At stop, open pages still hold history long-polls: cut them short rather than wait them out.
+SHUTDOWN_GRACE_SECONDS = 0.25
 
 # Fixed ids, so tickets filed in one run still belong to the same chats after a restart.
 CITIZEN_USER_ID = 10_001
@@ -302,7 +304,7 @@ class Sandbox:
         page.add_fallback(app, hotline.web_app)
 
         # The web server must answer before the bot starts: PTB calls getMe on start.
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
         self._runner = runner
         await runner.setup()
         await web.SockSite(runner, sock).start()
