@@ -101,15 +101,16 @@ class HotlineApp:
         await self.db.upgrade()
         async with self.db.transaction() as session:
             await sync_directory(session=session, config=self.config)
-        if self.config.telegram.enabled:
-            await self._start_telegram()
         build_web_app(self.web_app, self)
         if self.serve_web:
+            # Serving first: a webhook must be reachable before Telegram is told about it.
             self._runner = web.AppRunner(self.web_app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.config.web.host, self.config.web.port)
             await site.start()
             log.info("web server on http://%s:%s/", self.config.web.host, self.config.web.port)
+        if self.config.telegram.enabled:
+            await self._start_telegram()
         self._tasks.append(asyncio.create_task(self.outbox.run(self._stop), name="outbox"))
         self._tasks.append(asyncio.create_task(self.sweeper.run(self._stop), name="sweeper"))
 
