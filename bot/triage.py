@@ -1,0 +1,650 @@
+"""Complaint triage: which category, which agency, and whether the machine should decide at all.
+
+The classifier matches the weighted keyword phrases of every category against a normalised
+complaint (see `bot.text`), token by token on the folded form so that text typed without
+diacritics matches, with partial credit where typed diacritics contradict the phrase ("thuê" is
+not "thuế"), one skipped word inside a phrase, and spelling repair of tokens that are not
+Vietnamese syllables. Matching is on whole tokens, never inside a word. It also finds named
+agencies (names and aliases from the directory) and named communes/wards of the configured
+province, then applies the routing rules of the taxonomy:
+
+1. conflict of interest: the agency accused is never the one a complaint is routed to;
+2. a late dossier known to the system goes to the agency holding it;
+3. commune matters go to the commune named, else to the operators;
+4. below the confidence threshold, the operators decide, with the top suggestions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from bot.config import AgencyConfig, CategoryConfig, Config
+from bot.text import NormalizedText, fold_diacritics, is_syllable, marks_compatible, normalize
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TRIAGE", "Classifier", "Decision", "WardIndex"]
+
+TRIAGE = "triage"
+COMMUNE_AGENCY = "ubnd-xa"
+FALLBACK_CATEGORY = "khac"
+DOSSIER_CATEGORY = "tre-han"
+# Categories about an official's conduct: the agency named is the subject, not the recipient.
+CONFLICT_CATEGORIES = frozenset({"nhung-nhieu", "dun-day", "thai-do"})
+# A one-stop desk named together with a commune is that commune's desk.
+COMMUNE_LEVEL_OF = {"trung-tam-hcc": COMMUNE_AGENCY}
+
+# Scoring constants. A phrase of n tokens counts LENGTH_FACTOR[min(n, 4)] times its weight.
+LENGTH_FACTOR = (0.0, 0.6, 1.0, 1.15, 1.3)
+CONFIDENCE_PRIOR = 0.45  # evidence needed before the top score alone earns confidence
+MIN_EVIDENCE = 0.3  # below this the complaint is "khac"
+# A phrase matched with one extra word inside it ("chắn [ngay] lối"), by phrase length.
+SKIP_PENALTY = {2: 0.6, 3: 0.85}
+SPELLING_CREDIT = 0.8  # a token repaired by spelling correction
+CONFLICTING_MARKS_CREDIT = 0.25  # typed diacritics that contradict the phrase ("thuê"/"thuế")
+MISSING_MARKS_CREDIT = 0.9  # typed with some diacritics left out
+MIN_SIMILARITY = 0.5  # weaker phrase matches are ignored
+MAX_SPELLING_LOOKUPS = 64  # per complaint, so that a 100 KB paste stays fast
+MENTION_MIN_SIMILARITY = 0.74
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a complaint goes, how sure the classifier is, and why."""
+
+    category: str
+    agency: str
+    confidence: float
+    track: str
+    ward: str | None = None
+    subject_agency: str | None = None
+    evidence: tuple[str, ...] = ()
+    alternatives: tuple[tuple[str, str, float], ...] = ()
+
+    @property
+    def needs_triage(self) -> bool:
+        """Tell whether the operators must route this complaint."""
+        return self.agency == TRIAGE
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the `hotline classify` JSON object (SPEC §5) plus the alternatives."""
+        return {
+            "category": self.category,
+            "agency": self.agency,
+            "confidence": round(self.confidence, 3),
+            "track": self.track,
+            "ward": self.ward,
+            "subject_agency": self.subject_agency,
+            "evidence": list(self.evidence),
+            "alternatives": [
+                {"category": c, "agency": a, "score": round(s, 3)} for c, a, s in self.alternatives
+            ],
+        }
+
+
+# --- phrase index ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One configured phrase, normalised."""
+
+    phrase: str
+    owner: str
+    weight: float
+    tokens: tuple[str, ...]
+
+
+class _Node:
+    __slots__ = ("children", "entries")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.entries: list[_Entry] = []
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    start: int
+    end: int
+    entry: _Entry
+    similarity: float
+    exact: bool = True
+
+
+class _PhraseIndex:
+    """A token trie over folded phrases, matched on whole tokens."""
+
+    def __init__(self) -> None:
+        self.root = _Node()
+        self.vocabulary: set[str] = set()
+
+    def add(self, phrase: str, owner: str, weight: float) -> None:
+        norm = normalize(phrase)
+        if not norm.tokens:
+            return
+        node = self.root
+        for key in norm.folded_tokens:
+            node = node.children.setdefault(key, _Node())
+        node.entries.append(_Entry(phrase, owner, weight, norm.tokens))
+        self.vocabulary.update(norm.folded_tokens)
+
+    def scan(
+        self, text: NormalizedText, keys: Sequence[str], credits: Sequence[float]
+    ) -> list[_Match]:
+        """Find every phrase occurrence, allowing one extra word inside a phrase."""
+        matches: list[_Match] = []
+        count = len(keys)
+        root = self.root.children
+        for start in range(count):
+            node = root.get(keys[start])
+            if node is None:
+                continue
+            # (node, next position, skipped position or -1)
+            stack = [(node, start + 1, -1)]
+            while stack:
+                node, position, skipped = stack.pop()
+                for entry in node.entries:
+                    similarity = _similarity(text, credits, entry.tokens, start, position, skipped)
+                    if similarity >= MIN_SIMILARITY:
+                        matches.append(_Match(start, position, entry, similarity, skipped < 0))
+                if position < count:
+                    child = node.children.get(keys[position])
+                    if child is not None:
+                        stack.append((child, position + 1, skipped))
+                    if skipped < 0 and position + 1 < count:
+                        child = node.children.get(keys[position + 1])
+                        if child is not None:
+                            stack.append((child, position + 2, position))
+        return matches
+
+
+def _token_similarity(typed: str, folded: str, reference: str) -> float:
+    if typed == reference or typed == folded:
+        return 1.0
+    if marks_compatible(typed, reference):
+        return MISSING_MARKS_CREDIT
+    return CONFLICTING_MARKS_CREDIT
+
+
+def _similarity(
+    text: NormalizedText,
+    credits: Sequence[float],
+    reference: tuple[str, ...],
+    start: int,
+    end: int,
+    skipped: int,
+) -> float:
+    total = 0.0
+    index = 0
+    for position in range(start, end):
+        if position == skipped:
+            continue
+        credit = credits[position]
+        if credit < 1.0:
+            total += credit
+        else:
+            total += _token_similarity(
+                text.tokens[position], text.folded_tokens[position], reference[index]
+            )
+        index += 1
+    similarity = total / len(reference)
+    if skipped >= 0:
+        similarity *= SKIP_PENALTY[min(len(reference), 3)]
+    return similarity
+
+
+def _keep_longest(matches: list[_Match]) -> list[_Match]:
+    """Drop matches lying inside a longer match (a phrase inside a longer phrase).
+
+    Matches of the same span all stay (a phrase may belong to several categories), except that
+    a match with a skipped word yields to an exact match covering it.
+    """
+    if len(matches) < 2:
+        return matches
+    ordered = sorted(matches, key=lambda m: (m.end - m.start, m.exact), reverse=True)
+    covered: set[int] = set()
+    kept: list[_Match] = []
+    pending: list[_Match] = []
+    rank: tuple[int, bool] | None = None
+    for match in ordered:
+        current = (match.end - match.start, match.exact)
+        if current != rank:
+            for member in pending:
+                covered.update(range(member.start, member.end))
+            pending = []
+            rank = current
+        if covered.issuperset(range(match.start, match.end)):
+            continue
+        kept.append(match)
+        pending.append(match)
+    kept.sort(key=lambda m: m.start)
+    return kept
+
+
+def _contains(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
+    size = len(inner)
+    return size < len(outer) and any(
+        outer[i : i + size] == inner for i in range(len(outer) - size + 1)
+    )
+
+
+# --- wards -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Ward:
+    name: str
+    division: str
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WardMention:
+    """A commune/ward of the province named in a complaint."""
+
+    name: str
+    start: int
+    end: int
+    strong: bool
+
+
+# Words that introduce a commune name: folded tokens -> (accented tokens, strong, division)
+_WARD_PREFIXES: dict[tuple[str, ...], tuple[tuple[str, ...], bool, str | None]] = {
+    ("xa",): (("xã",), True, "xã"),
+    ("x",): (("x",), True, "xã"),
+    ("phuong",): (("phường",), True, "phường"),
+    ("p",): (("p",), True, "phường"),
+    ("thi", "tran"): (("thị", "trấn"), True, "xã"),
+    ("dac", "khu"): (("đặc", "khu"), True, "đặc khu"),
+    ("thi", "xa"): (("thị", "xã"), True, "phường"),
+    ("o",): (("ở",), False, None),
+    ("tai",): (("tại",), False, None),
+    ("huyen",): (("huyện",), False, None),
+    ("thanh", "pho"): (("thành", "phố"), False, "phường"),
+}
+_WARD_PREFIX_LENGTHS = sorted({len(k) for k in _WARD_PREFIXES}, reverse=True)
+
+
+def _typed_as(typed: Sequence[str], reference: Sequence[str]) -> bool:
+    """Tell whether typed tokens can be the reference tokens written with fewer diacritics."""
+    return all(
+        t == r or t.isascii() or marks_compatible(t, r)
+        for t, r in zip(typed, reference, strict=True)
+    )
+
+
+class WardIndex:
+    """The communes and wards of one province, matched the way people write them."""
+
+    def __init__(self, wards: Iterable[tuple[str, str]]) -> None:
+        self.by_folded: dict[tuple[str, ...], list[_Ward]] = {}
+        self.max_length = 0
+        for name, division in wards:
+            bare = name
+            for prefix in ("Phường ", "Xã ", "Đặc khu ", "Thị trấn "):
+                if name.startswith(prefix):
+                    bare = name[len(prefix) :]
+            norm = normalize(bare)
+            if not norm.tokens:
+                continue
+            ward = _Ward(name, division, norm.tokens)
+            self.by_folded.setdefault(norm.folded_tokens, []).append(ward)
+            self.max_length = max(self.max_length, len(norm.tokens))
+
+    @classmethod
+    def for_province(cls, province: str) -> WardIndex:
+        """Build the index from the `vietnam-provinces` data; empty if the province is unknown."""
+        from vietnam_provinces import Province, Ward
+
+        wanted = _province_key(province)
+        for candidate in Province.iter_all():
+            if _province_key(candidate.name) == wanted:
+                wards = Ward.iter_by_province(candidate.code)
+                return cls((w.name, w.division_type.value) for w in wards)
+        logger.warning("province %s not found in vietnam-provinces; no ward matching", province)
+        return cls(())
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.by_folded.values())
+
+    def find(self, text: NormalizedText) -> WardMention | None:
+        """Return the first commune/ward named (introduced by xã/phường first, else ở/tại)."""
+        weak: WardMention | None = None
+        tokens, folded = text.tokens, text.folded_tokens
+        count = len(tokens)
+        position = 0
+        while position < count:
+            found = self._at(tokens, folded, position)
+            if found is not None:
+                if found.strong:
+                    return found
+                if weak is None:
+                    weak = found
+                position = found.end
+            else:
+                position += 1
+        return weak
+
+    def _at(
+        self, tokens: tuple[str, ...], folded: tuple[str, ...], start: int
+    ) -> WardMention | None:
+        for length in _WARD_PREFIX_LENGTHS:
+            key = folded[start : start + length]
+            spec = _WARD_PREFIXES.get(key)
+            if spec is None or len(key) < length:
+                continue
+            accented, strong, division = spec
+            if not _typed_as(tokens[start : start + length], accented):
+                continue
+            name_start = start + length
+            for size in range(min(self.max_length, len(folded) - name_start), 0, -1):
+                wards = self.by_folded.get(folded[name_start : name_start + size])
+                if not wards:
+                    continue
+                typed = tokens[name_start : name_start + size]
+                fitting = [w for w in wards if _typed_as(typed, w.tokens)]
+                if not fitting:
+                    continue
+                same_kind = [w for w in fitting if w.division == division]
+                ward = (same_kind or fitting)[0]
+                return WardMention(ward.name, start, name_start + size, strong)
+        return None
+
+
+def _province_key(name: str) -> str:
+    key = fold_diacritics(name).lower().strip()
+    for prefix in ("tinh ", "thanh pho "):
+        if key.startswith(prefix):
+            key = key[len(prefix) :]
+    return " ".join(key.split())
+
+
+# --- the classifier --------------------------------------------------------------------------
+
+# Words before an agency name that make it the addressee rather than the one complained about.
+_ADDRESSEE_CUES = frozenset(
+    {("de", "nghi"), ("kinh", "gui"), ("gui",), ("kien", "nghi"), ("mong",), ("nho",), ("bao",)}
+)
+_ADDRESSEE_ACCENTED = frozenset({"đề", "nghị", "kính", "gửi", "kiến", "mong", "nhờ", "báo"})
+# Words naming an agency's people ("cán bộ thuế", "đoàn kiểm tra của Sở ...", "officers").
+_STAFF_WORDS = frozenset(
+    {("can", "bo"), ("nhan", "vien"), ("cong", "chuc"), ("doan",), ("doan", "kiem", "tra"),
+     ("officer",), ("officers",), ("inspectors",), ("staff",)}
+)
+
+
+def _staff_named(folded: tuple[str, ...], start: int, end: int) -> bool:
+    """Tell whether an agency name is introduced as its staff (just before or inside it)."""
+    window = folded[max(0, start - 4) : min(end, start + 3)]
+    for size in (3, 2, 1):
+        for index in range(len(window) - size + 1):
+            if tuple(window[index : index + size]) in _STAFF_WORDS:
+                return True
+    return False
+
+
+@dataclass
+class _Mention:
+    agency: str
+    start: int
+    end: int
+    weight: float
+    staff: bool = False
+
+
+@dataclass
+class _Analysis:
+    """Everything the classifier found in one complaint."""
+
+    text: NormalizedText
+    scores: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    mentions: list[_Mention] = field(default_factory=list)
+    ward: WardMention | None = None
+
+
+class Classifier:
+    """Scores complaints against the directory's categories and applies the routing rules."""
+
+    def __init__(
+        self,
+        categories: Sequence[CategoryConfig],
+        agencies: Sequence[AgencyConfig],
+        *,
+        confidence_threshold: float = 0.55,
+        wards: WardIndex | None = None,
+    ) -> None:
+        self.categories = {c.id: c for c in categories}
+        self.agencies = {a.id: a for a in agencies}
+        self.threshold = confidence_threshold
+        self.wards = wards or WardIndex(())
+        fallback = [c.id for c in categories if c.agency is None]
+        self.fallback = FALLBACK_CATEGORY if FALLBACK_CATEGORY in self.categories else None
+        if self.fallback is None and fallback:
+            self.fallback = fallback[0]
+        self.keywords = _PhraseIndex()
+        for category in categories:
+            for keyword in category.keywords:
+                self.keywords.add(keyword.phrase, category.id, keyword.weight)
+            for keyword in category.negative_keywords:
+                self.keywords.add(keyword.phrase, category.id, -abs(keyword.weight))
+        self.names = _PhraseIndex()
+        for agency in agencies:
+            for alias in dict.fromkeys((agency.name, *agency.aliases)):
+                self.names.add(alias, agency.id, 1.0)
+        self.vocabulary = sorted(
+            v for v in self.keywords.vocabulary | self.names.vocabulary if len(v) >= 3
+        )
+        self._known = frozenset(self.keywords.vocabulary | self.names.vocabulary)
+        self._spelling: dict[str, str | None] = {}
+
+    @classmethod
+    def from_config(cls, config: Config) -> Classifier:
+        """Build the classifier once for a configuration (keywords, agencies, wards)."""
+        return cls(
+            config.categories,
+            config.agencies,
+            confidence_threshold=config.triage.confidence_threshold,
+            wards=WardIndex.for_province(config.hotline.province),
+        )
+
+    # -- public API --
+
+    def classify(self, text: str, *, dossier_agency: str | None = None) -> Decision:
+        """Decide the category and agency of one complaint."""
+        analysis = self.analyse(text)
+        return self._decide(analysis, dossier_agency)
+
+    def suggestions(self, text: str) -> list[tuple[str, str, float]]:
+        """Return the top 3 (category, agency, score) for the operators' triage view."""
+        return list(self.classify(text).alternatives)
+
+    def find_ward(self, text: str) -> str | None:
+        """Return the official name of the commune/ward named in a text, if any."""
+        mention = self.wards.find(normalize(text))
+        return mention.name if mention else None
+
+    # -- analysis --
+
+    def analyse(self, text: str) -> _Analysis:
+        """Normalise a complaint and collect keyword scores, agency and ward mentions."""
+        norm = normalize(text)
+        analysis = _Analysis(norm)
+        if not norm.tokens:
+            return analysis
+        keys, credits = self._keys(norm)
+        matches = _keep_longest(self.keywords.scan(norm, keys, credits))
+        best: dict[tuple[str, str], tuple[float, _Entry]] = {}
+        for match in matches:
+            key = (match.entry.owner, match.entry.phrase)
+            if key not in best or best[key][0] < match.similarity:
+                best[key] = (match.similarity, match.entry)
+        by_owner: dict[str, list[tuple[float, _Entry]]] = {}
+        for (owner, _), found in best.items():
+            by_owner.setdefault(owner, []).append(found)
+        for owner, found in by_owner.items():
+            for similarity, entry in found:
+                # "căn cước" adds nothing when "căn cước công dân" matched elsewhere
+                if any(_contains(other.tokens, entry.tokens) for _, other in found):
+                    continue
+                size = min(len(entry.tokens), len(LENGTH_FACTOR) - 1)
+                contribution = entry.weight * LENGTH_FACTOR[size] * similarity
+                analysis.scores[owner] = analysis.scores.get(owner, 0.0) + contribution
+                if contribution > 0:
+                    analysis.evidence.setdefault(owner, []).append(entry.phrase)
+        analysis.ward = self.wards.find(norm)
+        analysis.mentions = self._mentions(norm, keys, credits, analysis.ward)
+        return analysis
+
+    def _keys(self, norm: NormalizedText) -> tuple[list[str], list[float]]:
+        """Folded tokens to look up, with unknown non-syllables repaired by spelling."""
+        keys = list(norm.folded_tokens)
+        credits = [1.0] * len(keys)
+        lookups = 0
+        for index, key in enumerate(keys):
+            if key in self._known or len(key) < 4 or not key.isalpha():
+                continue
+            if key in self._spelling:
+                repaired = self._spelling[key]
+            elif lookups >= MAX_SPELLING_LOOKUPS or is_syllable(key):
+                continue
+            else:
+                lookups += 1
+                repaired = self._spell(key)
+            if repaired is not None:
+                keys[index] = repaired
+                credits[index] = SPELLING_CREDIT
+        return keys, credits
+
+    def _spell(self, key: str) -> str | None:
+        found = process.extractOne(key, self.vocabulary, scorer=fuzz.ratio, score_cutoff=85)
+        repaired = found[0] if found else None
+        if len(self._spelling) > 100_000:
+            self._spelling.clear()
+        self._spelling[key] = repaired
+        return repaired
+
+    def _mentions(
+        self,
+        norm: NormalizedText,
+        keys: list[str],
+        credits: list[float],
+        ward: WardMention | None,
+    ) -> list[_Mention]:
+        matches = _keep_longest(
+            [
+                m
+                for m in self.names.scan(norm, keys, credits)
+                if m.similarity >= MENTION_MIN_SIMILARITY
+            ]
+        )
+        mentions: list[_Mention] = []
+        for match in matches:
+            agency = match.entry.owner
+            if ward is not None and match.end <= ward.start <= match.end + 1:
+                agency = COMMUNE_LEVEL_OF.get(agency, agency)
+            weight = 0.3 if self._addressed(norm, match.start) else 1.0
+            staff = _staff_named(norm.folded_tokens, match.start, match.end)
+            mentions.append(_Mention(agency, match.start, match.end, weight, staff))
+        if ward is not None and COMMUNE_AGENCY in self.agencies:
+            inside = any(m.start <= ward.start < m.end for m in mentions)
+            if not inside:
+                mentions.append(_Mention(COMMUNE_AGENCY, ward.start, ward.end, 0.6))
+        return mentions
+
+    @staticmethod
+    def _addressed(norm: NormalizedText, start: int) -> bool:
+        for size in (2, 1):
+            if start - size < 0:
+                continue
+            if tuple(norm.folded_tokens[start - size : start]) in _ADDRESSEE_CUES:
+                typed = norm.tokens[start - size : start]
+                if all(t.isascii() or t in _ADDRESSEE_ACCENTED for t in typed):
+                    return True
+        return False
+
+    # -- decision --
+
+    def _ranking(self, analysis: _Analysis) -> list[tuple[str, float]]:
+        ranked = [(c, s) for c, s in analysis.scores.items() if s > 0 and c in self.categories]
+        ranked.sort(key=lambda item: item[1], reverse=True)
+        return ranked
+
+    def _decide(self, analysis: _Analysis, dossier_agency: str | None) -> Decision:
+        ranked = self._ranking(analysis)
+        ward = analysis.ward.name if analysis.ward else None
+        total = sum(s for _, s in ranked) + CONFIDENCE_PRIOR
+        if not ranked or ranked[0][1] < MIN_EVIDENCE:
+            category_id = self.fallback or (ranked[0][0] if ranked else "")
+            confidence = 0.0
+        else:
+            category_id, top = ranked[0]
+            second = ranked[1][1] if len(ranked) > 1 else 0.0
+            confidence = top / (top + second + CONFIDENCE_PRIOR)
+        alternatives = tuple(
+            (c, self._route(c, analysis, dossier_agency)[0], s / total) for c, s in ranked[:3]
+        )
+        category = self.categories.get(category_id)
+        track = category.track if category else "pakn"
+        evidence = tuple(dict.fromkeys(analysis.evidence.get(category_id, ())))
+        if category is None or category.agency is None:
+            return Decision(
+                category_id, TRIAGE, confidence, track, ward, None, evidence, alternatives
+            )
+        agency, subject = self._route(category_id, analysis, dossier_agency)
+        if confidence < self.threshold:
+            agency = TRIAGE
+        return Decision(
+            category_id, agency, confidence, track, ward, subject, evidence, alternatives
+        )
+
+    def _route(
+        self, category_id: str, analysis: _Analysis, dossier_agency: str | None
+    ) -> tuple[str, str | None]:
+        """Apply the routing rules to one category: (agency or "triage", subject agency)."""
+        category = self.categories[category_id]
+        agency = category.agency
+        if agency is None:
+            return TRIAGE, None
+        subject = None
+        if category_id in CONFLICT_CATEGORIES:
+            subject = self._subject(analysis, agency)
+            if subject == agency:
+                supervisor = self.agencies[agency].supervisor if agency in self.agencies else None
+                agency = supervisor or TRIAGE
+        elif self._accuses(analysis, agency):
+            # never hand a complaint to the agency whose staff it is about
+            return TRIAGE, agency
+        if category_id == DOSSIER_CATEGORY and dossier_agency in self.agencies:
+            agency = dossier_agency
+        if agency == COMMUNE_AGENCY and analysis.ward is None:
+            agency = TRIAGE
+        return agency, subject
+
+    def _accuses(self, analysis: _Analysis, agency: str) -> bool:
+        """Tell whether a complaint outside the conduct categories is about `agency`'s staff."""
+        if any(m.staff and m.agency == agency for m in analysis.mentions):
+            return True
+        top = max(analysis.scores.values(), default=0.0)
+        conduct = max((analysis.scores.get(c, 0.0) for c in CONFLICT_CATEGORIES), default=0.0)
+        return conduct >= max(1.0, 0.5 * top) and self._subject(analysis, agency) == agency
+
+    def _subject(self, analysis: _Analysis, oversight: str) -> str | None:
+        """Pick the agency the complaint is about among those named."""
+        totals: dict[str, float] = {}
+        first: dict[str, int] = {}
+        for mention in analysis.mentions:
+            totals[mention.agency] = totals.get(mention.agency, 0.0) + mention.weight
+            first.setdefault(mention.agency, mention.start)
+        if len(totals) > 1:
+            totals.pop(oversight, None)
+        if not totals:
+            return None
+        return max(totals, key=lambda a: (totals[a], -first[a]))
+
