@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 __all__ = [
     "NormalizedText",
+    "char_info",
+    "mark_similarity",
+    "marks_compatible",
     "decode_telex",
     "fold_diacritics",
     "is_syllable",
@@ -73,38 +76,45 @@ def fold_diacritics(text: str) -> str:
 
 # --- syllable structure ----------------------------------------------------------------------
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 _ONSETS = sorted(
-    "ngh ng gh gi kh nh ph qu th tr ch b c d đ g h k l m n p r s t v x".split(),
+    _words("ngh ng gh gi kh nh ph qu th tr ch b c d đ g h k l m n p r s t v x"),
     key=len,
     reverse=True,
 )
 # Rhymes without tone. "oong"/"ooc" exist (xoong, boong) but are rare enough that treating
 # them as invalid lets "khoong", "coong" be repaired as Telex.
 _RHYMES = frozenset(
-    """
-    a ai ao au ay ac ach am an ang anh ap at
-    ăc ăm ăn ăng ăp ăt
-    âc âm ân âng âp ât âu ây
-    e eo ec em en eng ep et
-    ê êu êch êm ên ênh êp êt
-    i ia iu ich im in inh ip it
-    iêc iêm iên iêng iêp iêt iêu
-    yêm yên yêng yêt yêu
-    o oi oc om on ong op ot
-    oa oai oay oac oach oam oan oang oanh oap oat
-    oăc oăm oăn oăng oăt
-    oe oeo oen oet oem
-    ô ôi ôc ôm ôn ông ôp ôt
-    ơ ơi ơm ơn ơp ơt
-    u ua ui uc um un ung up ut
-    uân uâng uât uây
-    uê uênh uêch uơ
-    uôc uôi uôm uôn uông uôt
-    uy uya uych uyn uynh uyp uyt uyu uyên uyêt
-    ư ưa ưi ưu ưc ưm ưn ưng ưt
-    ươc ươi ươm ươn ương ươp ươt ươu
-    y
-    """.split()
+    _words(
+        """
+        a ai ao au ay ac ach am an ang anh ap at
+        ăc ăm ăn ăng ăp ăt
+        âc âm ân âng âp ât âu ây
+        e eo ec em en eng ep et
+        ê êu êch êm ên ênh êp êt
+        i ia iu ich im in inh ip it
+        iêc iêm iên iêng iêp iêt iêu
+        yêm yên yêng yêt yêu
+        o oi oc om on ong op ot
+        oa oai oay oac oach oam oan oang oanh oap oat
+        oăc oăm oăn oăng oăt
+        oe oeo oen oet oem
+        ô ôi ôc ôm ôn ông ôp ôt
+        ơ ơi ơm ơn ơp ơt
+        u ua ui uc um un ung up ut
+        uân uâng uât uây
+        uê uênh uêch uơ
+        uôc uôi uôm uôn uông uôt
+        uy uya uych uyn uynh uyp uyt uyu uyên uyêt
+        ư ưa ưi ưu ưc ưm ưn ưng ưt
+        ươc ươi ươm ươn ương ươp ươt ươu
+        y
+        """
+    )
 )
 _PLAIN_RHYMES = frozenset(fold_diacritics(r) for r in _RHYMES)
 _PLAIN_ONSETS = sorted({fold_diacritics(o) for o in _ONSETS}, key=len, reverse=True)
@@ -196,8 +206,10 @@ _TELEX_TONE_INSIDE = re.compile(r"([aeiouyw])([sfrxj])(ch|nh|ng|c|m|n|p|t)$")
 _UO_BEFORE_FINAL = re.compile(r"(?:uơ|ưo)(?=[cimnptu])")
 # Loanwords that read as Telex ("gas" would become "gá").
 _LOANWORDS = frozenset(
-    "gas bus tax fax vat sms ok app taxi visa atm pos usb wifi web email zalo facebook "
-    "tiktok youtube shopee lazada grab online file pdf word excel camera game shop show".split()
+    _words(
+        "gas bus tax fax vat sms ok app taxi visa atm pos usb wifi web email zalo facebook "
+        "tiktok youtube shopee lazada grab online file pdf word excel camera game shop show"
+    )
 )
 
 
@@ -324,10 +336,12 @@ _SHORTHAND: dict[str, str] = {
 # These are also units after a number ("10 kg", "8 h", "100 k").
 _UNIT_LIKE = frozenset({"k", "kg", "h", "tr", "m", "dt"})
 _ENGLISH_WORDS = frozenset(
-    "the a an and or of to in on at for from with by is are was were be been has have had "
-    "do does did not no my our your their we i you he she it they this that these there "
-    "what which who how why when where can could would should will please any some every "
-    "me us them his her its after before about".split()
+    _words(
+        "the a an and or of to in on at for from with by is are was were be been has have had "
+        "do does did not no my our your their we i you he she it they this that these there "
+        "what which who how why when where can could would should will please any some every "
+        "me us them his her its after before about"
+    )
 )
 
 
@@ -426,13 +440,32 @@ def char_info(char: str) -> tuple[str, str, int]:
 
 def marks_compatible(typed: str, reference: str) -> bool:
     """Tell whether `typed` is `reference` with some diacritics left out (none contradicting)."""
+    return mark_similarity(typed, reference) >= MISSING_MARKS
+
+
+MISSING_MARKS = 0.9
+HOI_NGA = 0.75
+
+
+def mark_similarity(typed: str, reference: str) -> float:
+    """Score how well typed diacritics fit a word: 1 same, 0.9 some left out, 0.75 hỏi/ngã mixed
+    up (a common spelling habit), 0 contradicting or a different word."""
+    if typed == reference:
+        return 1.0
     if len(typed) != len(reference):
-        return False
+        return 0.0
+    score = 1.0
     for a, b in zip(typed, reference, strict=True):
         if a == b:
             continue
         base_a, shape_a, tone_a = _CHAR_INFO.get(a, (a, "", 0))
         base_b, shape_b, tone_b = _CHAR_INFO.get(b, (b, "", 0))
-        if base_a != base_b or shape_a not in ("", shape_b) or tone_a not in (0, tone_b):
-            return False
-    return True
+        if base_a != base_b or shape_a not in ("", shape_b):
+            return 0.0
+        if tone_a in (0, tone_b):
+            score = min(score, MISSING_MARKS)
+        elif {tone_a, tone_b} == {3, 4}:
+            score = min(score, HOI_NGA)
+        else:
+            return 0.0
+    return score

@@ -24,7 +24,14 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot.config import AgencyConfig, CategoryConfig, Config
-from bot.text import NormalizedText, fold_diacritics, is_syllable, marks_compatible, normalize
+from bot.text import (
+    NormalizedText,
+    fold_diacritics,
+    is_syllable,
+    mark_similarity,
+    marks_compatible,
+    normalize,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +43,11 @@ FALLBACK_CATEGORY = "khac"
 DOSSIER_CATEGORY = "tre-han"
 # Categories about an official's conduct: the agency named is the subject, not the recipient.
 CONFLICT_CATEGORIES = frozenset({"nhung-nhieu", "dun-day", "thai-do"})
+# Categories about how a service is delivered rather than what it is about: such complaints
+# always name their subject matter too ("sổ đỏ" in a late land dossier), so when one of them
+# leads, the subject-matter categories weigh less against it.
+PROCESS_CATEGORIES = CONFLICT_CATEGORIES | {"tre-han", "thu-tuc"}
+TOPIC_DISCOUNT = 0.5
 # A one-stop desk named together with a commune is that commune's desk.
 COMMUNE_LEVEL_OF = {"trung-tam-hcc": COMMUNE_AGENCY}
 
@@ -46,9 +58,7 @@ MIN_EVIDENCE = 0.3  # below this the complaint is "khac"
 # A phrase matched with one extra word inside it ("chắn [ngay] lối"), by phrase length.
 SKIP_PENALTY = {2: 0.6, 3: 0.85}
 SPELLING_CREDIT = 0.8  # a token repaired by spelling correction
-CONFLICTING_MARKS_CREDIT = 0.25  # typed diacritics that contradict the phrase ("thuê"/"thuế")
-MISSING_MARKS_CREDIT = 0.9  # typed with some diacritics left out
-MIN_SIMILARITY = 0.5  # weaker phrase matches are ignored
+MIN_SIMILARITY = 0.55  # weaker phrase matches are ignored
 MAX_SPELLING_LOOKUPS = 64  # per complaint, so that a 100 KB paste stays fast
 MENTION_MIN_SIMILARITY = 0.74
 
@@ -165,11 +175,10 @@ class _PhraseIndex:
 
 
 def _token_similarity(typed: str, folded: str, reference: str) -> float:
-    if typed == reference or typed == folded:
+    """Typed without diacritics fits fully; typed diacritics must agree with the phrase's."""
+    if typed in (reference, folded):
         return 1.0
-    if marks_compatible(typed, reference):
-        return MISSING_MARKS_CREDIT
-    return CONFLICTING_MARKS_CREDIT
+    return mark_similarity(typed, reference)
 
 
 def _similarity(
@@ -374,8 +383,17 @@ _ADDRESSEE_CUES = frozenset(
 _ADDRESSEE_ACCENTED = frozenset({"đề", "nghị", "kính", "gửi", "kiến", "mong", "nhờ", "báo"})
 # Words naming an agency's people ("cán bộ thuế", "đoàn kiểm tra của Sở ...", "officers").
 _STAFF_WORDS = frozenset(
-    {("can", "bo"), ("nhan", "vien"), ("cong", "chuc"), ("doan",), ("doan", "kiem", "tra"),
-     ("officer",), ("officers",), ("inspectors",), ("staff",)}
+    {
+        ("can", "bo"),
+        ("nhan", "vien"),
+        ("cong", "chuc"),
+        ("doan",),
+        ("doan", "kiem", "tra"),
+        ("officer",),
+        ("officers",),
+        ("inspectors",),
+        ("staff",),
+    }
 )
 
 
@@ -486,8 +504,8 @@ class Classifier:
             if key not in best or best[key][0] < match.similarity:
                 best[key] = (match.similarity, match.entry)
         by_owner: dict[str, list[tuple[float, _Entry]]] = {}
-        for (owner, _), found in best.items():
-            by_owner.setdefault(owner, []).append(found)
+        for (owner, _), best_match in best.items():
+            by_owner.setdefault(owner, []).append(best_match)
         for owner, found in by_owner.items():
             for similarity, entry in found:
                 # "căn cước" adds nothing when "căn cước công dân" matched elsewhere
@@ -585,7 +603,7 @@ class Classifier:
             confidence = 0.0
         else:
             category_id, top = ranked[0]
-            second = ranked[1][1] if len(ranked) > 1 else 0.0
+            second = max((self._rival(category_id, c, s) for c, s in ranked[1:]), default=0.0)
             confidence = top / (top + second + CONFIDENCE_PRIOR)
         alternatives = tuple(
             (c, self._route(c, analysis, dossier_agency)[0], s / total) for c, s in ranked[:3]
@@ -603,6 +621,13 @@ class Classifier:
         return Decision(
             category_id, agency, confidence, track, ward, subject, evidence, alternatives
         )
+
+    @staticmethod
+    def _rival(leader: str, other: str, score: float) -> float:
+        """How much a runner-up category counts against the leader's confidence."""
+        if leader in PROCESS_CATEGORIES and other not in PROCESS_CATEGORIES:
+            return score * TOPIC_DISCOUNT
+        return score
 
     def _route(
         self, category_id: str, analysis: _Analysis, dossier_agency: str | None
@@ -647,4 +672,3 @@ class Classifier:
         if not totals:
             return None
         return max(totals, key=lambda a: (totals[a], -first[a]))
-

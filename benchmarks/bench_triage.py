@@ -1,0 +1,285 @@
+"""Benchmark the triage classifier on the labelled dev set, beside a plain keyword baseline.
+
+Run: .venv/bin/python benchmarks/bench_triage.py [--config FILE] [--data FILE] [--errors]
+
+Prints agency exact accuracy ("triage" counts as right only where the label says so), category
+accuracy, auto-route precision (of complaints routed without an operator, the share routed
+right), coverage (of routable complaints, the share routed without an operator), subject-agency
+and ward accuracy, the same per tag, the same complaints with their diacritics stripped, and
+throughput and latency on one core. The baseline is what a keyword list gives without this
+engine: plain substring search of the same keywords in the lower-cased accented text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.config import Config, load_config  # noqa: E402
+from bot.text import fold_diacritics  # noqa: E402
+from bot.triage import COMMUNE_AGENCY, TRIAGE, Classifier  # noqa: E402
+
+DEFAULT_DATA = ROOT / "tests" / "data" / "complaints-dev.jsonl"
+TAGS = (
+    "accented",
+    "no-diacritics",
+    "teencode",
+    "abbrev",
+    "telex",
+    "typo",
+    "english",
+    "long",
+    "short",
+    "agency-named",
+    "ward-named",
+    "indirect",
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled complaint."""
+
+    id: str
+    text: str
+    category: str
+    agency: str
+    ward: str | None
+    subject_agency: str | None
+    tags: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a classifier said about one complaint."""
+
+    category: str
+    agency: str
+    ward: str | None = None
+    subject_agency: str | None = None
+
+
+def load_examples(path: Path) -> list[Example]:
+    """Read the JSON Lines dev set; 'accented' tags complaints typed with diacritics."""
+    examples = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        tags = set(row["tags"])
+        if not tags & {"no-diacritics", "telex", "english"}:
+            tags.add("accented")
+        examples.append(
+            Example(
+                row["id"],
+                row["text"],
+                row["category"],
+                row["agency"],
+                row["ward"],
+                row["subject_agency"],
+                frozenset(tags),
+            )
+        )
+    return examples
+
+
+class SubstringBaseline:
+    """Category = the one with most keywords found as substrings of the accented text."""
+
+    def __init__(self, config: Config) -> None:
+        self.categories = config.categories
+        self.keywords = {
+            c.id: [k.phrase.lower() for k in c.keywords if k.weight > 0] for c in config.categories
+        }
+
+    def classify(self, text: str) -> Outcome:
+        """Classify by counting substring hits; commune matters and no hit go to triage."""
+        lowered = text.lower()
+        best, best_hits = None, 0
+        for category in self.categories:
+            hits = sum(1 for k in self.keywords[category.id] if k in lowered)
+            if hits > best_hits:
+                best, best_hits = category, hits
+        if best is None or best.agency is None or best.agency == COMMUNE_AGENCY:
+            return Outcome(best.id if best else "khac", TRIAGE)
+        return Outcome(best.id, best.agency)
+
+
+@dataclass
+class Scores:
+    """Accuracy figures over a set of examples."""
+
+    count: int
+    agency: float
+    category: float
+    precision: float
+    coverage: float
+    subject: float
+    ward: float
+    accused: int
+
+    @staticmethod
+    def header() -> str:
+        """Column titles matching `row`."""
+        return (
+            f"{'subset':<22}{'n':>5}{'agency':>9}{'categ':>8}{'prec':>8}{'cover':>8}"
+            f"{'subject':>9}{'ward':>8}{'accused':>9}"
+        )
+
+    def row(self, name: str) -> str:
+        """One formatted line."""
+        return (
+            f"{name:<22}{self.count:>5}{self.agency:>9.1%}{self.category:>8.1%}"
+            f"{self.precision:>8.1%}{self.coverage:>8.1%}{self.subject:>9.1%}{self.ward:>8.1%}"
+            f"{self.accused:>9}"
+        )
+
+
+def score(examples: Sequence[Example], outcomes: Sequence[Outcome]) -> Scores:
+    """Compute the figures for paired examples and outcomes."""
+    pairs = list(zip(examples, outcomes, strict=True))
+    routed = [(e, o) for e, o in pairs if o.agency != TRIAGE]
+    routable = [(e, o) for e, o in pairs if e.agency != TRIAGE]
+    return Scores(
+        count=len(pairs),
+        agency=_share(o.agency == e.agency for e, o in pairs),
+        category=_share(o.category == e.category for e, o in pairs),
+        precision=_share(o.agency == e.agency for e, o in routed),
+        coverage=_share(o.agency != TRIAGE for e, o in routable),
+        subject=_share(o.subject_agency == e.subject_agency for e, o in pairs),
+        ward=_share(o.ward == e.ward for e, o in pairs),
+        accused=sum(1 for e, o in pairs if e.subject_agency and o.agency == e.subject_agency),
+    )
+
+
+def _share(values: object) -> float:
+    items = list(values)  # type: ignore[call-overload]
+    return sum(1 for v in items if v) / len(items) if items else float("nan")
+
+
+def run(classify: Callable[[str], Outcome], examples: Sequence[Example]) -> list[Outcome]:
+    """Classify every example."""
+    return [classify(e.text) for e in examples]
+
+
+def report(title: str, examples: Sequence[Example], outcomes: Sequence[Outcome]) -> None:
+    """Print the overall and per-tag table."""
+    print(f"\n{title}")
+    print(Scores.header())
+    print(score(examples, outcomes).row("all"))
+    for tag in TAGS:
+        subset = [(e, o) for e, o in zip(examples, outcomes, strict=True) if tag in e.tags]
+        if subset:
+            es, os_ = zip(*subset, strict=True)
+            print(score(es, os_).row(tag))
+
+
+def timing(
+    classifier: Classifier, texts: Sequence[str], rounds: int
+) -> tuple[float, float, float]:
+    """Return (complaints per second, median µs, p99 µs) over `rounds` passes of `texts`."""
+    for text in texts:
+        classifier.classify(text)
+    latencies: list[int] = []
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        for _ in range(rounds):
+            for text in texts:
+                t0 = time.perf_counter_ns()
+                classifier.classify(text)
+                latencies.append(time.perf_counter_ns() - t0)
+        elapsed = time.perf_counter() - start
+    finally:
+        gc.enable()
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] / 1000
+    return len(latencies) / elapsed, statistics.median(latencies) / 1000, p99
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=None)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--errors", action="store_true", help="list the misrouted complaints")
+    args = parser.parse_args(argv)
+
+    config = load_config(args.config)
+    examples = load_examples(args.data)
+    started = time.perf_counter()
+    classifier = Classifier.from_config(config)
+    built = time.perf_counter() - started
+    baseline = SubstringBaseline(config)
+
+    def engine(text: str) -> Outcome:
+        d = classifier.classify(text)
+        return Outcome(d.category, d.agency, d.ward, d.subject_agency)
+
+    outcomes = run(engine, examples)
+    base_outcomes = run(baseline.classify, examples)
+    print(f"dev set: {args.data.name}, {len(examples)} complaints; config {config.source}")
+    print(f"classifier built in {built * 1000:.0f} ms ({len(classifier.wards)} communes/wards)")
+    report("ENGINE (normalisation + fuzzy routing)", examples, outcomes)
+    report(
+        "BASELINE (substring match of the same keywords, accented text)", examples, base_outcomes
+    )
+
+    accented = [e for e in examples if "accented" in e.tags]
+    stripped = [
+        Example(
+            e.id, fold_diacritics(e.text), e.category, e.agency, e.ward, e.subject_agency, e.tags
+        )
+        for e in accented
+    ]
+    print("\nSAME COMPLAINTS WITH DIACRITICS STRIPPED (accented subset, typed again without them)")
+    print(Scores.header())
+    print(score(accented, run(engine, accented)).row("engine, accented"))
+    print(score(stripped, run(engine, stripped)).row("engine, stripped"))
+    print(score(accented, run(baseline.classify, accented)).row("baseline, accented"))
+    print(score(stripped, run(baseline.classify, stripped)).row("baseline, stripped"))
+
+    texts = [e.text for e in examples]
+    typical = [t for t in texts if 20 <= len(t.split()) <= 40]
+    print("\nTHROUGHPUT (one core, warm)")
+    for name, sample in (("dev set", texts), ("typical 20-40 words", typical)):
+        rate, median, p99 = timing(classifier, sample, args.rounds)
+        print(f"{name:<22} {rate:>9,.0f} complaints/s  median {median:6.0f} µs  p99 {p99:6.0f} µs")
+    cold = Classifier.from_config(config)
+    started = time.perf_counter()
+    for text in typical:
+        cold.classify(text)
+    elapsed = time.perf_counter() - started
+    print(
+        f"{'typical, cold caches':<22} {len(typical) / elapsed:>9,.0f} complaints/s (first pass)"
+    )
+
+    if args.errors:
+        print("\nMISROUTED (id, expected -> got, text)")
+        for e, o in zip(examples, outcomes, strict=True):
+            wrong = (
+                o.agency != e.agency or o.subject_agency != e.subject_agency or o.ward != e.ward
+            )
+            if wrong or o.category != e.category:
+                d = classifier.classify(e.text)
+                print(
+                    f"{e.id} {e.category}/{e.agency}/{e.subject_agency}/{e.ward} -> "
+                    f"{o.category}/{o.agency}/{o.subject_agency}/{o.ward} "
+                    f"c={d.confidence:.2f} {list(d.evidence)} {d.alternatives[:3]}\n    {e.text}"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
