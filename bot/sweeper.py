@@ -35,7 +35,7 @@ from bot.tickets import (
     clip,
     deem_accepted,
     due_milestones,
-    first_milestone_after,
+    milestones,
     operators_target,
     supervisor_of,
 )
@@ -44,7 +44,6 @@ from handlers.messages import fmt_datetime, t
 from handlers.types import Button, Reply
 from storage import dossiers as dossier_store
 from storage import sweeps as sweep_store
-from storage import tickets as ticket_store
 from storage.db import Database
 from storage.models import Dossier, DossierSubscription, Ticket, TicketState
 
@@ -103,15 +102,21 @@ class TicketPlan:
 def plan_ticket(ticket: Ticket, config: Config, now: datetime) -> TicketPlan:
     """Handle the ticket's milestones in [next_check_at, now] and schedule the next one."""
     plan = TicketPlan()
+    ladder = milestones(ticket, config)
     since = ticket.next_check_at or now
-    for milestone in due_milestones(ticket, config, since=since, until=now):
+    for milestone in due_milestones(ticket, config, since=since, until=now, ladder=ladder):
         if milestone.rung == Rung.DEEMED_ACCEPTED:
             if ticket.state != TicketState.ROUTED:
                 continue
             deem_accepted(ticket)
         plan.handled.append(milestone)
         plan.notices.extend(ticket_notices(ticket, milestone, config, now))
-    ticket.next_check_at = first_milestone_after(ticket, config, now)
+    # Deemed acceptance only ends the accept clock; the rest of the ladder stays as it was.
+    routed = ticket.state == TicketState.ROUTED
+    ticket.next_check_at = next(
+        (m.at for m in ladder if m.at > now and (routed or m.rung != Rung.DEEMED_ACCEPTED)),
+        None,
+    )
     return plan
 
 
@@ -240,6 +245,7 @@ async def _sweep_ticket_batch(
     async with db.transaction() as session:
         tickets = await sweep_store.claim_due_tickets(session=session, now=now, limit=batch)
         queued: list[sweep_store.QueuedNotice] = []
+        events: list[dict[str, Any]] = []
         for ticket in tickets:
             before = {name: getattr(ticket, name) for name in _LADDER_FIELDS}
             try:
@@ -254,16 +260,19 @@ async def _sweep_ticket_batch(
                 continue
             for milestone in plan.handled:
                 result.milestones[milestone.rung.value] += 1
-                await ticket_store.add_event(
-                    session=session,
-                    ticket=ticket,
-                    kind=milestone.rung.value,
-                    at=now,
-                    actor="system",
-                    data={"due": milestone.due.isoformat(), "at": milestone.at.isoformat()},
+                events.append(
+                    {
+                        "ticket_id": ticket.id,
+                        "at": now,
+                        "actor": "system",
+                        "kind": milestone.rung.value,
+                        "note": "",
+                        "data": {"due": milestone.due.isoformat(), "at": milestone.at.isoformat()},
+                    }
                 )
             queued.extend(_queued(plan.notices))
             session.add(ticket)
+        await sweep_store.add_events(session=session, events=events)
         written = await sweep_store.enqueue_notices(session=session, notices=queued, now=now)
     result.tickets += len(tickets)
     result.notices += written

@@ -139,10 +139,16 @@ def milestones(ticket: Ticket, config: Config) -> list[Milestone]:
 
 
 def due_milestones(
-    ticket: Ticket, config: Config, *, since: datetime, until: datetime
+    ticket: Ticket,
+    config: Config,
+    *,
+    since: datetime,
+    until: datetime,
+    ladder: Sequence[Milestone] | None = None,
 ) -> list[Milestone]:
     """Return the milestones in [since, until]; an overdue notice makes the reminder moot."""
-    due = [m for m in milestones(ticket, config) if since <= m.at <= until]
+    ladder = milestones(ticket, config) if ladder is None else ladder
+    due = [m for m in ladder if since <= m.at <= until]
     if any(m.rung == Rung.OVERDUE for m in due):
         due = [m for m in due if m.rung != Rung.REMINDER]
     return due

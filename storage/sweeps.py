@@ -24,9 +24,6 @@ from sqlmodel.sql.expression import SelectOfScalar
 from storage.models import Dossier, Outbox, OutboxStatus, Ticket, TicketEvent, TicketState
 from storage.upsert import insert_for
 
-# Rows per multi-row INSERT: 10 columns each stays far below both drivers' parameter limits.
-INSERT_CHUNK = 500
-
 
 @dataclass(frozen=True)
 class QueuedNotice:
@@ -92,33 +89,39 @@ async def enqueue_notices(
     *, session: AsyncSession, notices: Sequence[QueuedNotice], now: datetime
 ) -> int:
     """Write notices to the outbox in bulk, skipping keys already queued; return how many new."""
+    if not notices:
+        return 0
     table: Any = Outbox.__table__  # type: ignore[attr-defined]
-    written = 0
-    for start in range(0, len(notices), INSERT_CHUNK):
-        chunk = notices[start : start + INSERT_CHUNK]
-        rows = [
-            {
-                "channel": notice.channel,
-                "chat_id": notice.chat_id,
-                "payload": notice.payload,
-                "idempotency_key": notice.idempotency_key,
-                "ticket_id": notice.ticket_id,
-                "status": OutboxStatus.PENDING.value,
-                "attempts": 0,
-                "available_at": now,
-                "created_at": now,
-                "last_error": "",
-            }
-            for notice in chunk
-        ]
-        statement = (
-            insert_for(session, table)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(table.c.id)
-        )
-        written += len((await session.execute(statement)).all())
-    return written
+    statement = (
+        insert_for(session, table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.id)
+    )
+    rows = [
+        {
+            "channel": notice.channel,
+            "chat_id": notice.chat_id,
+            "payload": notice.payload,
+            "idempotency_key": notice.idempotency_key,
+            "ticket_id": notice.ticket_id,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "available_at": now,
+            "created_at": now,
+            "last_error": "",
+        }
+        for notice in notices
+    ]
+    # One statement, many parameter sets: SQLAlchemy batches them into multi-row INSERTs
+    # ("insertmanyvalues") and RETURNING gives back only the rows actually inserted.
+    return len((await session.execute(statement, rows)).all())
+
+
+async def add_events(*, session: AsyncSession, events: Sequence[dict[str, Any]]) -> None:
+    """Append many ticket events at once (ticket_id, at, actor, kind, note, data each)."""
+    if events:
+        table: Any = TicketEvent.__table__  # type: ignore[attr-defined]
+        await session.execute(table.insert(), list(events))
 
 
 async def lock_ticket(*, session: AsyncSession, ticket_id: int) -> Ticket | None:

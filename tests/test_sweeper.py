@@ -4,6 +4,7 @@ line, concurrency and crashes, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -490,3 +491,17 @@ async def test_notices_survive_a_crash_between_queueing_and_sending(
         statuses = (await session.exec(select(col(Outbox.status)))).all()
     assert set(statuses) == {OutboxStatus.SENT}
     assert (await sweep(db, cfg, at(27, 9))).notices == 0
+
+
+async def test_sweep_keeps_the_accept_clock_when_the_reminder_comes_first(
+    db: Database, cfg: Config
+) -> None:
+    slow = dataclasses.replace(cfg, deadlines=dataclasses.replace(cfg.deadlines, accept_hours=20))
+    ticket = await open_one(db, slow)
+    assert ticket.next_check_at == at(26, 11)  # the reminder (18 h) before the accept clock (20 h)
+    assert (await sweep(db, slow, at(26, 11))).milestones == {"reminder": 1}
+    fresh = await reload(db, ticket)
+    assert fresh.state == TicketState.ROUTED
+    assert fresh.next_check_at == at(26, 14, 30)  # then the ticket is deemed accepted
+    assert (await sweep(db, slow, at(26, 14, 30))).milestones == {"deemed_accepted": 1}
+    assert (await reload(db, ticket)).next_check_at == at(27, 9)
