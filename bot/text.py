@@ -62,6 +62,9 @@ def _build_fold_table() -> dict[int, str]:
 _FOLD_TABLE = _build_fold_table()
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _TOKEN = re.compile(r"[^\W_]+")
+# A word, or punctuation that ends a clause (phrases are not matched across it; quotes are no
+# break: "phải 'lo' thì mới ký").
+_PIECE = re.compile(r"[^\W_]+|[.,;:!?()\[\]{}…\n]+")
 
 
 def fold_diacritics(text: str) -> str:
@@ -363,6 +366,7 @@ class NormalizedText:
     tokens: tuple[str, ...]
     folded_tokens: tuple[str, ...]
     english: bool = False
+    breaks: frozenset[int] = frozenset()  # indices of tokens that follow clause punctuation
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -410,18 +414,24 @@ def normalize(text: str) -> NormalizedText:
     if not text:
         return _EMPTY
     lowered = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
-    raw = _TOKEN.findall(lowered)
+    pieces = _PIECE.findall(lowered)
+    raw = [p for p in pieces if p[0].isalnum()]
     if not raw:
         return NormalizedText(text, "", "", (), (), False)
     english = _looks_english(raw)
     tokens: list[str] = []
+    breaks: set[int] = set()
     previous = ""
-    for token in raw:
-        if token in _UNIT_LIKE and previous.isdigit():
-            tokens.append(token)
+    for piece in pieces:
+        if not piece[0].isalnum():
+            if tokens:
+                breaks.add(len(tokens))
+            continue
+        if piece in _UNIT_LIKE and previous.isdigit():
+            tokens.append(piece)
         else:
-            tokens.extend(_repair_word(token, english))
-        previous = token
+            tokens.extend(_repair_word(piece, english))
+        previous = piece
     folded = [_fold_word(t) for t in tokens]
     return NormalizedText(
         original=text,
@@ -430,6 +440,7 @@ def normalize(text: str) -> NormalizedText:
         tokens=tuple(tokens),
         folded_tokens=tuple(folded),
         english=english,
+        breaks=frozenset(b for b in breaks if b < len(tokens)),
     )
 
 

@@ -48,18 +48,20 @@ CONFLICT_CATEGORIES = frozenset({"nhung-nhieu", "dun-day", "thai-do"})
 # leads, the subject-matter categories weigh less against it.
 PROCESS_CATEGORIES = CONFLICT_CATEGORIES | {"tre-han", "thu-tuc"}
 TOPIC_DISCOUNT = 0.5
+PROCESS_EVIDENCE = 0.9  # a process category needs this much before it outranks the topic
 # A one-stop desk named together with a commune is that commune's desk.
 COMMUNE_LEVEL_OF = {"trung-tam-hcc": COMMUNE_AGENCY}
 
 # Scoring constants. A phrase of n tokens counts LENGTH_FACTOR[min(n, 4)] times its weight.
 LENGTH_FACTOR = (0.0, 0.6, 1.0, 1.15, 1.3)
-CONFIDENCE_PRIOR = 0.45  # evidence needed before the top score alone earns confidence
-MIN_EVIDENCE = 0.3  # below this the complaint is "khac"
-# A phrase matched with one extra word inside it ("chắn [ngay] lối"), by phrase length.
-SKIP_PENALTY = {2: 0.6, 3: 0.85}
+CONFIDENCE_PRIOR = 0.225  # evidence needed before the top score alone earns confidence
+MIN_EVIDENCE = 0.15  # below this the complaint is "khac"
+SKIP_PENALTY = 0.85  # a phrase of 3+ words matched with one extra word inside it
+SKIP_MIN_LENGTH = 3
 SPELLING_CREDIT = 0.8  # a token repaired by spelling correction
 MIN_SIMILARITY = 0.55  # weaker phrase matches are ignored
-MAX_SPELLING_LOOKUPS = 64  # per complaint, so that a 100 KB paste stays fast
+MAX_SPELLING_LOOKUPS = 64
+SPELLING_MIN_LENGTH = 5  # shorter words have too many neighbours to repair safely  # per complaint, so that a 100 KB paste stays fast
 MENTION_MIN_SIMILARITY = 0.74
 
 
@@ -138,11 +140,12 @@ class _PhraseIndex:
         norm = normalize(phrase)
         if not norm.tokens:
             return
+        keys = [_stem(key) for key in norm.folded_tokens]
         node = self.root
-        for key in norm.folded_tokens:
+        for key in keys:
             node = node.children.setdefault(key, _Node())
         node.entries.append(_Entry(phrase, owner, weight, norm.tokens))
-        self.vocabulary.update(norm.folded_tokens)
+        self.vocabulary.update(keys)
 
     def scan(
         self, text: NormalizedText, keys: Sequence[str], credits: Sequence[float]
@@ -150,6 +153,7 @@ class _PhraseIndex:
         """Find every phrase occurrence, allowing one extra word inside a phrase."""
         matches: list[_Match] = []
         count = len(keys)
+        breaks = text.breaks
         root = self.root.children
         for start in range(count):
             node = root.get(keys[start])
@@ -160,14 +164,16 @@ class _PhraseIndex:
             while stack:
                 node, position, skipped = stack.pop()
                 for entry in node.entries:
+                    if skipped >= 0 and len(entry.tokens) < SKIP_MIN_LENGTH:
+                        continue
                     similarity = _similarity(text, credits, entry.tokens, start, position, skipped)
                     if similarity >= MIN_SIMILARITY:
                         matches.append(_Match(start, position, entry, similarity, skipped < 0))
-                if position < count:
+                if position < count and position not in breaks:
                     child = node.children.get(keys[position])
                     if child is not None:
                         stack.append((child, position + 1, skipped))
-                    if skipped < 0 and position + 1 < count:
+                    if skipped < 0 and position + 1 < count and position + 1 not in breaks:
                         child = node.children.get(keys[position + 1])
                         if child is not None:
                             stack.append((child, position + 2, position))
@@ -179,6 +185,38 @@ def _token_similarity(typed: str, folded: str, reference: str) -> float:
     if typed in (reference, folded):
         return 1.0
     return mark_similarity(typed, reference)
+
+
+_stem_cache: dict[str, str] = {}
+
+
+def _stem(key: str) -> str:
+    """Reduce an English word to a crude stem ("scammed" → "scam", "potholes" → "pothol").
+
+    Only ASCII words that are not Vietnamese syllables are touched, so "nguoi" stays.
+    """
+    cached = _stem_cache.get(key)
+    if cached is not None:
+        return cached
+    stem = key
+    if len(key) >= 4 and key.isascii() and key.isalpha() and not is_syllable(key):
+        for suffix, replacement in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", "")):
+            if stem.endswith(suffix) and len(stem) - len(suffix) >= 3:
+                stem = stem[: -len(suffix)] + replacement
+                if replacement == "" and len(stem) >= 4 and stem[-1] == stem[-2] != "s":
+                    stem = stem[:-1]
+                break
+        else:
+            if stem.endswith(("ches", "shes", "xes", "sses")):
+                stem = stem[:-2]
+            elif stem.endswith("s") and not stem.endswith(("ss", "us", "is")):
+                stem = stem[:-1]
+        if stem.endswith("e") and len(stem) >= 4:
+            stem = stem[:-1]
+    if len(_stem_cache) > 100_000:
+        _stem_cache.clear()
+    _stem_cache[key] = stem
+    return stem
 
 
 def _similarity(
@@ -203,37 +241,34 @@ def _similarity(
             )
         index += 1
     similarity = total / len(reference)
-    if skipped >= 0:
-        similarity *= SKIP_PENALTY[min(len(reference), 3)]
-    return similarity
+    return similarity * SKIP_PENALTY if skipped >= 0 else similarity
 
 
 def _keep_longest(matches: list[_Match]) -> list[_Match]:
-    """Drop matches lying inside a longer match (a phrase inside a longer phrase).
+    """Resolve overlapping matches: longer phrases first, then exact ones, then earlier ones.
 
-    Matches of the same span all stay (a phrase may belong to several categories), except that
-    a match with a skipped word yields to an exact match covering it.
+    A match inside a longer one is dropped ("y tế" in "bảo hiểm y tế"), and so is one sharing
+    words with a preferred one ("rác thải đổ" is not also "thải đổ" → "thái độ"). Matches of the
+    very same words all stay: a phrase may belong to several categories.
     """
     if len(matches) < 2:
         return matches
-    ordered = sorted(matches, key=lambda m: (m.end - m.start, m.exact), reverse=True)
-    covered: set[int] = set()
+    ordered = sorted(matches, key=lambda m: (m.start - m.end, not m.exact, m.start))
+    taken: dict[int, tuple[int, int]] = {}
     kept: list[_Match] = []
-    pending: list[_Match] = []
-    rank: tuple[int, bool] | None = None
     for match in ordered:
-        current = (match.end - match.start, match.exact)
-        if current != rank:
-            for member in pending:
-                covered.update(range(member.start, member.end))
-            pending = []
-            rank = current
-        if covered.issuperset(range(match.start, match.end)):
+        span = (match.start, match.end)
+        if any(taken.get(p, span) != span for p in range(match.start, match.end)):
             continue
         kept.append(match)
-        pending.append(match)
+        for position in range(match.start, match.end):
+            taken[position] = span
     kept.sort(key=lambda m: m.start)
     return kept
+
+
+def _strength(match: _Match) -> float:
+    return match.entry.weight * match.similarity
 
 
 def _contains(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
@@ -498,8 +533,16 @@ class Classifier:
             return analysis
         keys, credits = self._keys(norm)
         matches = _keep_longest(self.keywords.scan(norm, keys, credits))
-        best: dict[tuple[str, str], tuple[float, _Entry]] = {}
+        # one phrase per category and span ("chưa giải quyết" with a skip inside "chưa được
+        # giải quyết" is the same evidence), then each phrase once however often it occurs
+        per_span: dict[tuple[str, int, int], _Match] = {}
         for match in matches:
+            span = (match.entry.owner, match.start, match.end)
+            known = per_span.get(span)
+            if known is None or _strength(known) < _strength(match):
+                per_span[span] = match
+        best: dict[tuple[str, str], tuple[float, _Entry]] = {}
+        for match in per_span.values():
             key = (match.entry.owner, match.entry.phrase)
             if key not in best or best[key][0] < match.similarity:
                 best[key] = (match.similarity, match.entry)
@@ -522,11 +565,11 @@ class Classifier:
 
     def _keys(self, norm: NormalizedText) -> tuple[list[str], list[float]]:
         """Folded tokens to look up, with unknown non-syllables repaired by spelling."""
-        keys = list(norm.folded_tokens)
+        keys = [_stem(key) for key in norm.folded_tokens]
         credits = [1.0] * len(keys)
         lookups = 0
         for index, key in enumerate(keys):
-            if key in self._known or len(key) < 4 or not key.isalpha():
+            if key in self._known or len(key) < SPELLING_MIN_LENGTH or not key.isalpha():
                 continue
             if key in self._spelling:
                 repaired = self._spelling[key]
@@ -590,7 +633,13 @@ class Classifier:
     # -- decision --
 
     def _ranking(self, analysis: _Analysis) -> list[tuple[str, float]]:
+        """Categories by score; with clear process evidence, subject matter weighs less."""
         ranked = [(c, s) for c, s in analysis.scores.items() if s > 0 and c in self.categories]
+        process = max((s for c, s in ranked if c in PROCESS_CATEGORIES), default=0.0)
+        if process >= PROCESS_EVIDENCE:
+            ranked = [
+                (c, s if c in PROCESS_CATEGORIES else s * TOPIC_DISCOUNT) for c, s in ranked
+            ]
         ranked.sort(key=lambda item: item[1], reverse=True)
         return ranked
 
@@ -603,7 +652,7 @@ class Classifier:
             confidence = 0.0
         else:
             category_id, top = ranked[0]
-            second = max((self._rival(category_id, c, s) for c, s in ranked[1:]), default=0.0)
+            second = ranked[1][1] if len(ranked) > 1 else 0.0
             confidence = top / (top + second + CONFIDENCE_PRIOR)
         alternatives = tuple(
             (c, self._route(c, analysis, dossier_agency)[0], s / total) for c, s in ranked[:3]
@@ -621,13 +670,6 @@ class Classifier:
         return Decision(
             category_id, agency, confidence, track, ward, subject, evidence, alternatives
         )
-
-    @staticmethod
-    def _rival(leader: str, other: str, score: float) -> float:
-        """How much a runner-up category counts against the leader's confidence."""
-        if leader in PROCESS_CATEGORIES and other not in PROCESS_CATEGORIES:
-            return score * TOPIC_DISCOUNT
-        return score
 
     def _route(
         self, category_id: str, analysis: _Analysis, dossier_agency: str | None
@@ -658,7 +700,7 @@ class Classifier:
             return True
         top = max(analysis.scores.values(), default=0.0)
         conduct = max((analysis.scores.get(c, 0.0) for c in CONFLICT_CATEGORIES), default=0.0)
-        return conduct >= max(1.0, 0.5 * top) and self._subject(analysis, agency) == agency
+        return conduct >= max(0.5, 0.5 * top) and self._subject(analysis, agency) == agency
 
     def _subject(self, analysis: _Analysis, oversight: str) -> str | None:
         """Pick the agency the complaint is about among those named."""
