@@ -60,8 +60,8 @@ SKIP_PENALTY = 0.85  # a phrase of 3+ words matched with one extra word inside i
 SKIP_MIN_LENGTH = 3
 SPELLING_CREDIT = 0.8  # a token repaired by spelling correction
 MIN_SIMILARITY = 0.55  # weaker phrase matches are ignored
-MAX_SPELLING_LOOKUPS = 64
-SPELLING_MIN_LENGTH = 5  # shorter words have too many neighbours to repair safely  # per complaint, so that a 100 KB paste stays fast
+MAX_SPELLING_LOOKUPS = 64  # per complaint, so that a 100 KB paste stays fast
+SPELLING_MIN_LENGTH = 5  # shorter words have too many neighbours to repair safely
 MENTION_MIN_SIMILARITY = 0.74
 
 
@@ -637,9 +637,7 @@ class Classifier:
         ranked = [(c, s) for c, s in analysis.scores.items() if s > 0 and c in self.categories]
         process = max((s for c, s in ranked if c in PROCESS_CATEGORIES), default=0.0)
         if process >= PROCESS_EVIDENCE:
-            ranked = [
-                (c, s if c in PROCESS_CATEGORIES else s * TOPIC_DISCOUNT) for c, s in ranked
-            ]
+            ranked = [(c, s if c in PROCESS_CATEGORIES else s * TOPIC_DISCOUNT) for c, s in ranked]
         ranked.sort(key=lambda item: item[1], reverse=True)
         return ranked
 
