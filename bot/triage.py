@@ -1,16 +1,22 @@
 """Complaint triage: which category, which agency, and whether the machine should decide at all.
 
-The classifier matches the weighted keyword phrases of every category against a normalised
-complaint (see `bot.text`), token by token on the folded form so that text typed without
-diacritics matches, with partial credit where typed diacritics contradict the phrase ("thuê" is
-not "thuế"), one skipped word inside a phrase, and spelling repair of tokens that are not
-Vietnamese syllables. Matching is on whole tokens, never inside a word. It also finds named
-agencies (names and aliases from the directory) and named communes/wards of the configured
-province, then applies the routing rules of the taxonomy:
+Each category has weighted keyword phrases (config). A complaint is normalised (`bot.text`) and
+phrases are found on whole tokens of its folded form, so text typed without diacritics, with
+chat shorthand or Telex leftovers matches too; diacritics that were typed must agree with the
+phrase ("thuê" is not "thuế"; a hỏi/ngã mix-up only costs a little). A phrase of three words or
+more may have one extra word inside it, phrases never span clause punctuation, English words
+are compared by crude stems, and words that are neither Vietnamese syllables nor known are
+repaired by spelling (rapidfuzz ratio) before lookup. Overlapping finds go to the longer phrase.
+
+A category scores the sum of weight × length factor × similarity over its distinct phrases;
+"process" categories (late dossier, paperwork, conduct) outrank the subject matter they are
+about once they have clear evidence. Confidence is top / (top + runner-up + prior).
+
+The routing rules of the taxonomy then apply:
 
 1. conflict of interest: the agency accused is never the one a complaint is routed to;
 2. a late dossier known to the system goes to the agency holding it;
-3. commune matters go to the commune named, else to the operators;
+3. commune matters go to the commune named (from `vietnam-provinces`), else to the operators;
 4. below the confidence threshold, the operators decide, with the top suggestions.
 """
 
@@ -298,7 +304,8 @@ class WardMention:
     strong: bool
 
 
-# Words that introduce a commune name: folded tokens -> (accented tokens, strong, division)
+# Words that introduce a commune name: folded tokens -> (accented tokens, strong, division).
+# Old district and city names ("huyện Long Thành") are left out: each now spans many communes.
 _WARD_PREFIXES: dict[tuple[str, ...], tuple[tuple[str, ...], bool, str | None]] = {
     ("xa",): (("xã",), True, "xã"),
     ("x",): (("x",), True, "xã"),
@@ -309,8 +316,6 @@ _WARD_PREFIXES: dict[tuple[str, ...], tuple[tuple[str, ...], bool, str | None]] 
     ("thi", "xa"): (("thị", "xã"), True, "phường"),
     ("o",): (("ở",), False, None),
     ("tai",): (("tại",), False, None),
-    ("huyen",): (("huyện",), False, None),
-    ("thanh", "pho"): (("thành", "phố"), False, "phường"),
 }
 _WARD_PREFIX_LENGTHS = sorted({len(k) for k in _WARD_PREFIXES}, reverse=True)
 
@@ -679,17 +684,18 @@ class Classifier:
             return TRIAGE, None
         subject = None
         if category_id in CONFLICT_CATEGORIES:
+            # rule 1: the oversight body handles it, never the agency complained about
             subject = self._subject(analysis, agency)
             if subject == agency:
                 supervisor = self.agencies[agency].supervisor if agency in self.agencies else None
                 agency = supervisor or TRIAGE
-        elif self._accuses(analysis, agency):
-            # never hand a complaint to the agency whose staff it is about
-            return TRIAGE, agency
         if category_id == DOSSIER_CATEGORY and dossier_agency in self.agencies:
-            agency = dossier_agency
+            agency = dossier_agency  # rule 2: the agency holding the dossier
         if agency == COMMUNE_AGENCY and analysis.ward is None:
-            agency = TRIAGE
+            agency = TRIAGE  # rule 3: no commune named, the operators pick it
+        if subject is None and agency != TRIAGE and self._accuses(analysis, agency):
+            # a complaint about an agency's own staff never goes to that agency
+            return TRIAGE, agency
         return agency, subject
 
     def _accuses(self, analysis: _Analysis, agency: str) -> bool:
