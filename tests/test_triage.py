@@ -1,0 +1,406 @@
+"""The triage engine: scoring, routing rules, wards, the JSON contract and the dev-set guard."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.config import AgencyConfig, CategoryConfig, Config, Keyword, TriageConfig, load_config
+from bot.text import fold_diacritics, normalize
+from bot.triage import TRIAGE, Classifier, Decision, WardIndex
+
+DEV_SET = Path(__file__).parent / "data" / "complaints-dev.jsonl"
+SPEC_FIELDS = {"category", "agency", "confidence", "track", "ward", "subject_agency", "evidence"}
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config()
+
+
+@pytest.fixture(scope="module")
+def classifier(config: Config) -> Classifier:
+    return Classifier.from_config(config)
+
+
+def small_classifier(threshold: float = 0.5) -> Classifier:
+    """A two-category directory for testing the matcher itself."""
+    agencies = [AgencyConfig("a", "Agency A"), AgencyConfig("b", "Agency B")]
+    categories = [
+        CategoryConfig(
+            "tax",
+            "Thuế",
+            "a",
+            40,
+            keywords=(Keyword("thuế"), Keyword("an", 0.5), Keyword("hóa đơn điện tử")),
+            negative_keywords=(Keyword("tiền thuê nhà"),),
+        ),
+        CategoryConfig(
+            "fees",
+            "Lạm thu",
+            "b",
+            40,
+            keywords=(Keyword("lạm thu"), Keyword("tiền luật"), Keyword("đổ trách nhiệm")),
+        ),
+        CategoryConfig("other", "Khác", None, 40),
+    ]
+    return Classifier(categories, agencies, confidence_threshold=threshold)
+
+
+# --- decisions on representative complaints ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "agency"),
+    [
+        ("Nộp hồ sơ cấp phép kinh doanh từ đầu tháng 8, phiếu hẹn ghi 10 ngày mà nay vẫn chưa "
+         "có kết quả.", "tre-han", "trung-tam-hcc"),
+        ("ho so cua toi qua han 2 tuan roi ma van chua co ket qua", "tre-han", "trung-tam-hcc"),
+        ("nhân viên một cửa đòi tiền bồi dưỡng mới nhận hồ sơ", "nhung-nhieu", "thanh-tra"),
+        ("gửi đơn lên mấy nơi, nơi nào cũng trả lời không thuộc thẩm quyền", "dun-day", "noi-vu"),
+        ("can bo tiep dan thai do hach dich, noi nang khong ton trong", "thai-do", "noi-vu"),
+        ("thu tuc ruom ra qua, phai di nhieu noi xin nhieu con dau", "thu-tuc", "vp-ubnd"),
+        ("dat nha toi bi thu hoi lam du an ma tien den bu qua thap", "dat-dai", "nn-mt"),
+        ("Nhà máy giấy xả nước thải ra sông, nước đen ngòm và bốc mùi.", "moi-truong", "nn-mt"),
+        ("cong trinh xay dung sai phep ma khong ai xu ly", "xay-dung", "xay-dung"),
+        ("den giao thong o nga tu bi hu may ngay roi", "giao-thong", "xay-dung"),
+        ("Khu phố tôi mất nước 2 ngày nay mà công ty cấp nước không thông báo gì.",
+         "cap-nuoc", "xay-dung"),
+        ("muon giai the doanh nghiep thi can thu tuc gi", "doanh-nghiep", "tai-chinh"),
+        ("hoan thue gtgt cho doanh nghiep xuat khau qua cham", "thue", "thue"),
+        ("muon rut bao hiem xa hoi mot lan thi lam o dau", "bhxh", "bhxh"),
+        ("cong ty no luong 2 thang khong tra", "lao-dong", "noi-vu"),
+        ("Bệnh viện tỉnh quá tải, bệnh nhân nằm ghép 3 người một giường.", "y-te", "y-te"),
+        ("giao vien ep hoc sinh di hoc them", "giao-duc", "gd-dt"),
+        ("xin ly lich tu phap so 2 mat bao lau", "tu-phap", "tu-phap"),
+        ("dang ky tam tru cho nguoi thue tro o dau", "cu-tru", "cong-an"),
+        ("bị lừa đảo qua điện thoại mất 20 triệu", "an-ninh", "cong-an"),
+        ("giá xăng tăng mà cây xăng còn bơm thiếu", "thi-truong", "cong-thuong"),
+        ("khong dang nhap duoc cong dich vu cong", "dich-vu-cong-truc-tuyen", "kh-cn"),
+        ("mn ơi cb phường ko chịu nhận hs, bảo ko phải việc của phường", "dun-day", "noi-vu"),
+        ("cans booj xax quats natj nguwowif giaf", "thai-do", "noi-vu"),
+        ("Our company has not paid our wages for two months.", "lao-dong", "noi-vu"),
+        ("Someone stole my motorbike in front of the supermarket.", "an-ninh", "cong-an"),
+        ("We keep having power outages in our factory with no warning.",
+         "thi-truong", "cong-thuong"),
+    ],
+)  # fmt: skip
+def test_classify_routes_representative_complaints(
+    classifier: Classifier, text: str, category: str, agency: str
+) -> None:
+    decision = classifier.classify(text)
+    assert (decision.category, decision.agency) == (category, agency)
+    assert decision.evidence
+
+
+def test_classify_routes_the_same_without_diacritics(classifier: Classifier) -> None:
+    text = "Hàng xóm lấn đất, xây tường sang phần đất nhà tôi gần nửa mét, xin đo đạc lại ranh."
+    accented = classifier.classify(text)
+    plain = classifier.classify(fold_diacritics(text))
+    assert (accented.category, accented.agency) == ("dat-dai", "nn-mt")
+    assert (plain.category, plain.agency) == ("dat-dai", "nn-mt")
+
+
+def test_classify_reports_evidence_as_configured_phrases(classifier: Classifier) -> None:
+    decision = classifier.classify("cb xa voi tien lot tay")
+    assert {"vòi tiền", "lót tay"} <= set(decision.evidence)
+
+
+# --- rule 1: conflict of interest ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "subject"),
+    [
+        ("cán bộ phường đòi tiền cà phê mới ký xác nhận", "nhung-nhieu", "ubnd-xa"),
+        ("Bên Sở Xây dựng hạch sách, ra hiệu phải lo lót thì mới ký giấy phép xây dựng.",
+         "nhung-nhieu", "xay-dung"),
+        ("Cán bộ Chi cục Thuế quát nạt, thái độ hách dịch với doanh nghiệp", "thai-do", "thue"),
+        ("hỏi bên phường thì bảo ko phải việc của phường, kêu lên tỉnh", "dun-day", "ubnd-xa"),
+        ("Officers of the provincial police asked for a bribe to approve our fire safety file.",
+         "nhung-nhieu", "cong-an"),
+    ],
+)  # fmt: skip
+def test_classify_conflict_of_interest_names_the_subject_and_never_routes_to_it(
+    classifier: Classifier, config: Config, text: str, category: str, subject: str
+) -> None:
+    decision = classifier.classify(text)
+    assert decision.category == category
+    assert decision.subject_agency == subject
+    assert decision.agency == config.category(category).agency  # type: ignore[union-attr]
+    assert decision.agency != subject
+
+
+def test_classify_conflict_with_the_oversight_agency_goes_to_its_supervisor(
+    classifier: Classifier,
+) -> None:
+    decision = classifier.classify("Cán bộ Sở Nội vụ thái độ hách dịch, quát nạt người dân")
+    assert decision.category == "thai-do"
+    assert decision.subject_agency == "noi-vu"
+    assert decision.agency == "vp-ubnd"
+
+
+def test_classify_addressee_is_not_the_subject(classifier: Classifier) -> None:
+    decision = classifier.classify(
+        "Cán bộ phường vòi tiền lót tay mới ký. Đề nghị Thanh tra tỉnh xử lý."
+    )
+    assert decision.subject_agency == "ubnd-xa"
+    assert decision.agency == "thanh-tra"
+
+
+def test_classify_complaint_about_agency_staff_never_goes_to_that_agency(
+    classifier: Classifier,
+) -> None:
+    decision = classifier.classify(
+        "Đoàn kiểm tra thuế xuống công ty, nói muốn biên bản nhẹ nhàng thì chuẩn bị 50 triệu, "
+        "không thì soi từng hóa đơn thuế."
+    )
+    assert decision.agency != "thue"
+    assert decision.subject_agency == "thue"
+
+
+# --- rule 2: named dossier -------------------------------------------------------------------
+
+
+def test_classify_late_dossier_goes_to_the_agency_holding_it(classifier: Classifier) -> None:
+    text = "Hồ sơ HS-2025-000123 của tôi trễ hẹn 3 lần rồi vẫn chưa có kết quả"
+    assert classifier.classify(text).agency == "trung-tam-hcc"
+    decision = classifier.classify(text, dossier_agency="nn-mt")
+    assert (decision.category, decision.agency) == ("tre-han", "nn-mt")
+
+
+def test_classify_dossier_agency_only_applies_to_late_dossiers(classifier: Classifier) -> None:
+    text = "Cúp điện liên tục cả tuần, mất điện không báo trước"
+    decision = classifier.classify(text, dossier_agency="nn-mt")
+    assert (decision.category, decision.agency) == ("thi-truong", "cong-thuong")
+
+
+def test_classify_ignores_an_unknown_dossier_agency(classifier: Classifier) -> None:
+    decision = classifier.classify("hồ sơ quá hạn chưa trả kết quả", dossier_agency="no-such")
+    assert decision.agency == "trung-tam-hcc"
+
+
+# --- rule 3: commune matters -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "ward"),
+    [
+        ("Quán nhậu ở p. tam hiep lấn chiếm vỉa hè", "Phường Tam Hiệp"),
+        ("quan nhau o xa long thanh lan chiem via he", "Xã Long Thành"),
+        ("Hàng quán lấn chiếm vỉa hè ở Trảng Bom", "Xã Trảng Bom"),
+        ("Karaoke ồn ào tới khuya ở P.Hố Nai", "Phường Hố Nai"),
+        ("hát karaoke ồn ào tại Xã Phước An", "Xã Phước An"),
+        ("hat karaoke on ao tai xa An Phuoc", "Xã An Phước"),
+    ],
+)
+def test_classify_commune_matter_goes_to_the_commune_named(
+    classifier: Classifier, text: str, ward: str
+) -> None:
+    decision = classifier.classify(text)
+    assert decision.category == "trat-tu-do-thi"
+    assert (decision.agency, decision.ward) == ("ubnd-xa", ward)
+
+
+def test_classify_commune_matter_without_commune_goes_to_operators(
+    classifier: Classifier,
+) -> None:
+    decision = classifier.classify("đăng ký khai sinh cho con cần giấy tờ gì")
+    assert decision.category == "ho-tich"
+    assert decision.agency == TRIAGE
+    assert decision.ward is None
+    assert decision.alternatives[0][:2] == ("ho-tich", TRIAGE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "con phải học xa nhà 7km",  # "xa" means far here
+        "trước đây ở huyện Long Thành",  # old districts span many communes now
+        "xa lòng thành quá",  # typed diacritics contradict the ward name
+        "phường 5 quận 3",
+    ],
+)
+def test_find_ward_does_not_guess(classifier: Classifier, text: str) -> None:
+    assert classifier.find_ward(text) is None
+
+
+def test_ward_index_prefers_the_named_division() -> None:
+    wards = WardIndex([("Phường Long Hưng", "phường"), ("Xã Long Hưng", "xã")])
+    commune = wards.find(normalize("ở xã Long Hưng"))
+    ward = wards.find(normalize("ở p Long Hưng"))
+    assert commune is not None
+    assert ward is not None
+    assert (commune.name, ward.name) == ("Xã Long Hưng", "Phường Long Hưng")
+
+
+def test_ward_index_for_unknown_province_is_empty() -> None:
+    assert len(WardIndex.for_province("Atlantis")) == 0
+    assert len(WardIndex.for_province("tỉnh Đồng Nai")) == 95
+
+
+# --- rule 4: low confidence ------------------------------------------------------------------
+
+
+def test_classify_low_confidence_goes_to_operators_with_suggestions(
+    classifier: Classifier,
+) -> None:
+    decision = classifier.classify("hóa đơn tiền điện và hóa đơn điện tử")
+    assert decision.agency == TRIAGE
+    assert 0 < decision.confidence < 0.55
+    assert len(decision.alternatives) >= 2
+    assert {c for c, _, _ in decision.alternatives} >= {"thue", "thi-truong"}
+
+
+def test_classify_threshold_comes_from_config(config: Config) -> None:
+    strict = dataclasses.replace(config, triage=TriageConfig(confidence_threshold=0.99))
+    decision = Classifier.from_config(strict).classify("mất nước 3 ngày")
+    assert decision.category == "cap-nuoc"
+    assert decision.agency == TRIAGE
+
+
+@pytest.mark.parametrize(
+    "text", ["", "   ", "alo có ai không", "Cảm ơn đã hỗ trợ nhé", "cho hỏi thời tiết ngày mai"]
+)
+def test_classify_unrelated_messages_go_to_operators(classifier: Classifier, text: str) -> None:
+    decision = classifier.classify(text)
+    assert decision.category == "khac"
+    assert decision.agency == TRIAGE
+
+
+# --- the matcher -----------------------------------------------------------------------------
+
+
+def test_matcher_matches_whole_words_only() -> None:
+    small = small_classifier()
+    assert small.classify("ban bè").category == "other"  # "an" inside "ban"
+    assert small.classify("an").category == "tax"
+
+
+def test_matcher_respects_typed_diacritics() -> None:
+    small = small_classifier()
+    assert small.classify("làm thủ tục").category == "other"  # not "lạm thu"
+    assert small.classify("lam thu").category == "fees"  # no diacritics: may be "lạm thu"
+    assert small.classify("lạm thu").category == "fees"
+
+
+def test_matcher_does_not_cross_clause_punctuation() -> None:
+    small = small_classifier()
+    assert small.classify("nhận tiền, luật sư không đến").category == "other"
+    assert small.classify("nhận tiền luật").category == "fees"
+
+
+def test_matcher_allows_one_extra_word_in_long_phrases() -> None:
+    decision = small_classifier().classify("xuất hóa đơn bằng điện tử")
+    assert decision.category == "tax"
+    assert small_classifier().classify("hóa đơn của tôi").category == "other"
+
+
+def test_negative_keywords_lower_the_score() -> None:
+    small = small_classifier()
+    assert small.classify("thuế").category == "tax"
+    assert small.classify("tiền thuê nhà thuế").category == "other"
+
+
+def test_decision_is_frozen_and_serialises_to_the_spec_fields(classifier: Classifier) -> None:
+    decision = classifier.classify("Cô cán bộ ở bộ phận một cửa P.Tam Hiệp quát tôi")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decision.agency = "x"  # type: ignore[misc]
+    payload = decision.to_json()
+    assert set(payload) >= SPEC_FIELDS
+    assert set(payload) - SPEC_FIELDS <= {"alternatives"}
+    assert payload["ward"] == "Phường Tam Hiệp"
+    assert payload["subject_agency"] == "ubnd-xa"
+    assert payload["agency"] == "noi-vu"
+    assert json.loads(json.dumps(payload, ensure_ascii=False)) == payload
+
+
+# --- robustness --------------------------------------------------------------------------------
+
+
+def _assert_valid(decision: Decision, config: Config) -> None:
+    agencies = {a.id for a in config.agencies} | {TRIAGE}
+    assert decision.category in {c.id for c in config.categories}
+    assert decision.agency in agencies
+    assert 0.0 <= decision.confidence <= 1.0
+    assert decision.track in ("pakn", "to-cao")
+    assert decision.subject_agency is None or decision.subject_agency in agencies
+    assert decision.ward is None or decision.ward.startswith(("Phường ", "Xã "))
+    assert len(decision.alternatives) <= 3
+    assert all(0.0 <= s <= 1.0 for _, _, s in decision.alternatives)
+    assert set(decision.to_json()) >= SPEC_FIELDS
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_classify_any_unicode_gives_a_valid_decision(
+    classifier: Classifier, config: Config, text: str
+) -> None:
+    _assert_valid(classifier.classify(text), config)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["xã", "phường", "p.", "ở", "cb", "ko", "đòi", "tiền", "trễ", "hẹn", "thuế", "Sở",
+             "Xây", "dựng", "công", "an", "Tam", "Hiệp", "Long", "Thành", "nhungx", "dd", ",",
+             "karaoke", "sổ", "đỏ", "hồ", "sơ", "HS-2025-1", "\u0301", "🙂", "\n"]
+        ),
+        max_size=60,
+    ),
+    st.sampled_from([None, "nn-mt", "thue", "nope"]),
+)  # fmt: skip
+def test_classify_complaint_like_noise_gives_a_valid_decision(
+    classifier: Classifier, config: Config, words: list[str], dossier: str | None
+) -> None:
+    _assert_valid(classifier.classify(" ".join(words), dossier_agency=dossier), config)
+
+
+def test_classify_empty_string(classifier: Classifier, config: Config) -> None:
+    decision = classifier.classify("")
+    _assert_valid(decision, config)
+    assert (decision.category, decision.agency, decision.confidence) == ("khac", TRIAGE, 0.0)
+
+
+@pytest.mark.parametrize("kind", ["complaints", "random", "one-word", "no-space"])
+def test_classify_100kb_input_is_valid_and_fast(
+    classifier: Classifier, config: Config, kind: str
+) -> None:
+    rng = random.Random(7)
+    texts = {
+        "complaints": DEV_SET.read_text(encoding="utf-8"),
+        "random": "".join(chr(rng.randrange(0x20, 0x2FFF)) for _ in range(100_000)),
+        "one-word": "xã " * 40_000,
+        "no-space": "đ" * 100_000,
+    }
+    text = (texts[kind] * 3)[:100_000]
+    started = time.perf_counter()
+    decision = classifier.classify(text)
+    assert time.perf_counter() - started < 3.0
+    _assert_valid(decision, config)
+
+
+# --- regression guard on the labelled dev set ----------------------------------------------------
+
+
+def test_dev_set_accuracy_stays_above_the_bar(classifier: Classifier) -> None:
+    rows = [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines()]
+    decisions = [classifier.classify(row["text"]) for row in rows]
+    pairs = list(zip(rows, decisions, strict=True))
+    exact = sum(d.agency == r["agency"] for r, d in pairs) / len(pairs)
+    routed = [(r, d) for r, d in pairs if d.agency != TRIAGE]
+    precision = sum(d.agency == r["agency"] for r, d in routed) / len(routed)
+    accused = [
+        r["id"] for r, d in pairs if r["subject_agency"] and d.agency == r["subject_agency"]
+    ]
+    assert exact >= 0.90
+    assert precision >= 0.95
+    assert accused == []
