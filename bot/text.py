@@ -15,6 +15,7 @@ from dataclasses import dataclass
 __all__ = [
     "NormalizedText",
     "char_info",
+    "clear_caches",
     "mark_similarity",
     "marks_compatible",
     "decode_telex",
@@ -376,6 +377,12 @@ _EMPTY = NormalizedText("", "", "", (), (), False)
 _CACHE_LIMIT = 200_000
 _word_cache: dict[tuple[str, bool], tuple[str, ...]] = {}
 _fold_cache: dict[str, str] = {}
+
+
+def clear_caches() -> None:
+    """Forget the per-word caches (for cold-start measurements)."""
+    _word_cache.clear()
+    _fold_cache.clear()
 
 
 def _repair_word(token: str, english: bool) -> tuple[str, ...]:

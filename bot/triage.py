@@ -41,7 +41,7 @@ from bot.text import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TRIAGE", "Classifier", "Decision", "WardIndex"]
+__all__ = ["TRIAGE", "Classifier", "Decision", "WardIndex", "clear_caches"]
 
 TRIAGE = "triage"
 COMMUNE_AGENCY = "ubnd-xa"
@@ -194,6 +194,11 @@ def _token_similarity(typed: str, folded: str, reference: str) -> float:
 
 
 _stem_cache: dict[str, str] = {}
+
+
+def clear_caches() -> None:
+    """Forget the stem cache (for cold-start measurements)."""
+    _stem_cache.clear()
 
 
 def _stem(key: str) -> str:
