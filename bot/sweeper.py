@@ -199,7 +199,9 @@ def ticket_notices(
         }
         if agency_chat != operators:
             send(agency_chat, "agency", Reply(t("notice.agency.overdue", "vi", **values)))
-        send(operators, "operators", Reply(t("notice.operators.overdue", "vi", **values)))
+        # The operators may take the ticket from a silent agency: reroute buttons.
+        operators_text = t("notice.operators.overdue", "vi", **values)
+        send(operators, "operators", Reply(operators_text, buttons=operator.card_buttons(ticket)))
         lang = ticket.language
         citizen_text = t(
             "notice.citizen.overdue",

@@ -819,4 +819,12 @@ async def route_ticket(
         due=fmt_datetime(ticket.resolve_due_at),
     )
     notices.extend(addressed(citizen_target(ticket), Reply(text), ticket=ticket))
+    if previous is not None:
+        moved = t(
+            "notice.agency.rerouted",
+            "vi",
+            code=ticket.code,
+            agency=agency_name(config, agency_id),
+        )
+        notices.extend(addressed(agency_target(config, previous), Reply(moved), ticket=ticket))
     return notices

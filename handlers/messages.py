@@ -711,6 +711,16 @@ TEXTS: dict[str, dict[str, str]] = {
             "Due by: <b>{resolve_due}</b>."
         ),
     },
+    "notice.agency.rerouted": {
+        "vi": (
+            "➡️ Tổng đài đã chuyển phản ánh <b>{code}</b> sang <b>{agency}</b>; cơ quan không "
+            "cần xử lý tiếp phản ánh này."
+        ),
+        "en": (
+            "➡️ The operators moved complaint <b>{code}</b> to <b>{agency}</b>; this agency no "
+            "longer needs to handle it."
+        ),
+    },
     "notice.agency.citizen_answer": {
         "vi": (
             "💬 Người phản ánh đã trả lời câu hỏi về phản ánh <b>{code}</b>:\n<i>{answer}</i>\n"

@@ -11,7 +11,7 @@ to be claimed again and a crash after it has the notices safe in the outbox.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,19 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import Dossier, Outbox, OutboxStatus, Ticket, TicketEvent, TicketState
 from storage.upsert import insert_for
+
+# Multi-row INSERTs of a few fixed sizes: every distinct row count is another prepared
+# statement that the drivers cache (SQLite keeps 100), and big ones cost megabytes each.
+CHUNK_SIZES = (64, 16, 4, 1)
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Split rows into chunks whose sizes come from CHUNK_SIZES only."""
+    start = 0
+    for size in CHUNK_SIZES:
+        while len(rows) - start >= size:
+            yield rows[start : start + size]
+            start += size
 
 
 @dataclass(frozen=True)
@@ -114,14 +127,18 @@ async def enqueue_notices(
     ]
     # One statement, many parameter sets: SQLAlchemy batches them into multi-row INSERTs
     # ("insertmanyvalues") and RETURNING gives back only the rows actually inserted.
-    return len((await session.execute(statement, rows)).all())
+    written = 0
+    for chunk in _chunks(rows):
+        written += len((await session.execute(statement, chunk)).all())
+    return written
 
 
 async def add_events(*, session: AsyncSession, events: Sequence[dict[str, Any]]) -> None:
     """Append many ticket events at once (ticket_id, at, actor, kind, note, data each)."""
     if events:
         table: Any = TicketEvent.__table__  # type: ignore[attr-defined]
-        await session.execute(table.insert(), list(events))
+        for chunk in _chunks(list(events)):
+            await session.execute(table.insert(), chunk)
 
 
 async def lock_ticket(*, session: AsyncSession, ticket_id: int) -> Ticket | None:

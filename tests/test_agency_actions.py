@@ -359,3 +359,23 @@ async def test_agency_accepts_and_returns_from_its_telegram_group(bot: Harness) 
     question = await bot.reply(CITIZEN)
     assert "Ổ gà cụ thể ở đoạn nào?" in question["text"]
     assert "Đã gửi câu hỏi" in (await bot.reply(group))["text"]
+
+
+async def test_operator_reroutes_from_a_silent_agency(
+    chats: Chats, db: Database, cfg: Config
+) -> None:
+    ticket = await open_one(db, cfg)
+    await chats.press("xay-dung", ticket, "accept")
+    chats.now = at(27, 10)
+    moved = await chats.route(ticket, "nn-mt")
+    assert "Sở Nông nghiệp và Môi trường" in own(moved)[0]
+    (told,) = to(moved, agency_chat(cfg, "xay-dung"))
+    assert "không cần xử lý tiếp" in told
+    assert any(ticket.code in text for text in to(moved, agency_chat(cfg, "nn-mt")))
+    fresh = await reload(db, ticket)
+    assert fresh.agency_id == "nn-mt" and fresh.state == TicketState.ROUTED
+    assert fresh.resolve_due_at == at(2, 10, month=12)
+    assert (await event_kinds(db, ticket))[-1] == "rerouted"
+    # The old agency's buttons no longer act on it.
+    refused = await chats.press("xay-dung", ticket, "resolve")
+    assert "không do cơ quan này xử lý" in own(refused)[0]

@@ -130,6 +130,9 @@ async def test_sweep_overdue_tells_agency_operators_and_citizen_in_their_languag
     assert "Quá hạn" in agency[-1] and "09:00 01/12/2026" in agency[-1]
     (operators,) = await texts_to(db, OPERATORS)
     assert "Sở Xây dựng" in operators and "quá hạn" in operators
+    row = next(r for r in await outbox(db) if r.chat_id == str(OPERATORS))
+    reroute = [b["data"] for line in row.payload["buttons"] for b in line]
+    assert reroute == [f"op:{ticket.id}:route:nn-mt", f"op:{ticket.id}:pick"]
     (citizen,) = await texts_to(db, CITIZEN_CHAT)
     assert "We apologise" in citizen
     assert "09:00 27/11/2026" in citizen  # the missed due time
