@@ -267,7 +267,15 @@ def test_classify_threshold_comes_from_config(config: Config) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "   ", "alo có ai không", "Cảm ơn đã hỗ trợ nhé", "cho hỏi thời tiết ngày mai"]
+    "text",
+    [
+        "",
+        "   ",
+        "alo có ai không",
+        "Cảm ơn đã hỗ trợ nhé",
+        "cho hỏi thời tiết ngày mai",
+        "Tôi muốn hỏi một việc nhưng không biết hỏi ai cho đúng ạ",
+    ],
 )
 def test_classify_unrelated_messages_go_to_operators(classifier: Classifier, text: str) -> None:
     decision = classifier.classify(text)
