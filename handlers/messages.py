@@ -505,7 +505,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "You will be told of every step. Check it: /track {code}"
         ),
     },
-    "complaint.keyboard_closed": {"vi": "Đang gửi phản ánh…", "en": "Sending your complaint…"},
+    "complaint.keyboard_closed": {"vi": "Cảm ơn bạn!", "en": "Thank you!"},
     "card.header": {
         "vi": "📥 <b>Phản ánh {code}</b>\nLĩnh vực: {category}\nHạn giải quyết: <b>{due}</b>\n",
         "en": "📥 <b>Complaint {code}</b>\nCategory: {category}\nDue by: <b>{due}</b>\n",
