@@ -10,7 +10,8 @@ repaired by spelling (rapidfuzz ratio) before lookup. Overlapping finds go to th
 
 A category scores the sum of weight × length factor × similarity over its distinct phrases;
 "process" categories (late dossier, paperwork, conduct) outrank the subject matter they are
-about once they have clear evidence. Confidence is top / (top + runner-up + prior).
+about once they have clear evidence. Confidence is top / (top + runner-up + prior), scaled down
+when the top score itself is small (a single weak hint).
 
 The routing rules of the taxonomy then apply:
 
@@ -62,6 +63,7 @@ COMMUNE_LEVEL_OF = {"trung-tam-hcc": COMMUNE_AGENCY}
 LENGTH_FACTOR = (0.0, 0.6, 1.0, 1.15, 1.3)
 CONFIDENCE_PRIOR = 0.225  # evidence needed before the top score alone earns confidence
 MIN_EVIDENCE = 0.15  # below this the complaint is "khac"
+FULL_EVIDENCE = 0.5  # below this much evidence, confidence shrinks in proportion
 SKIP_PENALTY = 0.85  # a phrase of 3+ words matched with one extra word inside it
 SKIP_MIN_LENGTH = 3
 SPELLING_CREDIT = 0.8  # a token repaired by spelling correction
@@ -661,7 +663,9 @@ class Classifier:
         else:
             category_id, top = ranked[0]
             second = ranked[1][1] if len(ranked) > 1 else 0.0
-            confidence = top / (top + second + CONFIDENCE_PRIOR)
+            # a lone weak hint ("người già") is no reason to route, however alone it is
+            strength = min(1.0, top / FULL_EVIDENCE)
+            confidence = strength * top / (top + second + CONFIDENCE_PRIOR)
         alternatives = tuple(
             (c, self._route(c, analysis, dossier_agency)[0], s / total) for c, s in ranked[:3]
         )
