@@ -11,7 +11,7 @@ from rapidfuzz import fuzz
 from bot import dossiers
 from bot.text import fold_diacritics
 from bot.tickets import Reporter, default_privacy, expected_resolution, open_ticket
-from bot.triage import Decision
+from bot.triage import COMMUNE_AGENCY, FALLBACK_CATEGORY, Decision
 from handlers import cards
 from handlers.context import Context
 from handlers.messages import Safe, fmt_date, fmt_datetime, t
@@ -262,11 +262,11 @@ def _routing(ctx: Context) -> tuple[str | None, str]:
     else:
         category = ctx.config.category(category_id)
         agency_id = category.agency if category and category.agency else "triage"
-        if agency_id == "ubnd-xa" and not decision.get("ward"):
+        if agency_id == COMMUNE_AGENCY and not decision.get("ward"):
             agency_id = "triage"
     if agency_id == "triage" or agency_id is None:
         return None, t("complaint.triage_agency", ctx.lang)
-    if agency_id == "ubnd-xa" and decision.get("ward"):
+    if agency_id == COMMUNE_AGENCY and decision.get("ward"):
         return agency_id, t("complaint.ward_agency", ctx.lang, ward=decision["ward"])
     agency = ctx.config.agency(agency_id)
     return agency_id, agency.name if agency else agency_id
@@ -298,7 +298,7 @@ def _proposal(ctx: Context) -> Reply:
     text = t(
         "complaint.proposal",
         lang,
-        category=_category_name(ctx, category.id if category else "khac"),
+        category=_category_name(ctx, category.id if category else FALLBACK_CATEGORY),
         agency=agency_name,
         due=fmt_date(due),
         evidence=Safe(evidence_line),
