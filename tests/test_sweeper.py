@@ -508,3 +508,18 @@ async def test_sweep_keeps_the_accept_clock_when_the_reminder_comes_first(
     assert fresh.next_check_at == at(26, 14, 30)  # then the ticket is deemed accepted
     assert (await sweep(db, slow, at(26, 14, 30))).milestones == {"deemed_accepted": 1}
     assert (await reload(db, ticket)).next_check_at == at(27, 9)
+
+
+async def test_sweeper_loop_sweeps_wakes_the_outbox_and_stops(db: Database, cfg: Config) -> None:
+    await open_one(db, cfg)
+    queued = asyncio.Event()
+    loop = sweeper.Sweeper(
+        db=db, config=cfg, clock=lambda: at(27, 9), interval=0.05, on_queued=queued.set
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    await asyncio.wait_for(queued.wait(), timeout=10)
+    assert len(await outbox(db)) == 5
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+    assert len(await outbox(db)) == 5  # later passes found nothing new
