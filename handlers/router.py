@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.config import Config
-from handlers import agency, citizen, operator
+from handlers import agency, citizen, followup, operator
 from handlers.context import Context
 from handlers.messages import t
 from handlers.types import Incoming, Reply, Role
@@ -107,6 +107,8 @@ async def _route_citizen(ctx: Context, msg: Incoming) -> list[Reply]:
     state_handler = CITIZEN_STATES.get(ctx.state)
     if state_handler is not None:
         return await state_handler(ctx, msg)
+    if (answered := await followup.answer_question(ctx, msg)) is not None:
+        return answered
     if msg.text.strip():
         return await citizen.free_text(ctx, msg)
     if msg.attachments and any(a.kind in ("photo", "document") for a in msg.attachments):

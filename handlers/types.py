@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -108,10 +108,29 @@ class Reply:
 
     def to_payload(self) -> dict[str, Any]:
         """Serialise to the outbox's JSON payload (target fields excluded)."""
-        data = asdict(self)
-        for key in ("chat_id", "channel", "ticket_id", "idempotency_key"):
-            data.pop(key)
-        return data
+        # Written out rather than dataclasses.asdict: the sweeper serialises many thousands.
+        return {
+            "text": self.text,
+            "buttons": [[{"text": b.text, "data": b.data} for b in row] for row in self.buttons],
+            "request_contact": self.request_contact,
+            "remove_keyboard": self.remove_keyboard,
+            "edit_message_id": self.edit_message_id,
+            "attachments": [
+                {
+                    "kind": a.kind,
+                    "file_id": a.file_id,
+                    "file_name": a.file_name,
+                    "mime_type": a.mime_type,
+                }
+                for a in self.attachments
+            ],
+            "location": (
+                {"latitude": self.location.latitude, "longitude": self.location.longitude}
+                if self.location
+                else None
+            ),
+            "extra": dict(self.extra),
+        }
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Reply:

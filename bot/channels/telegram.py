@@ -8,6 +8,7 @@ from typing import Any
 
 from telegram import (
     BotCommand,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -178,6 +179,9 @@ def reply_markup(reply: Reply) -> Any:
         )
     if reply.remove_keyboard:
         return ReplyKeyboardRemove()
+    if reply.extra.get("force_reply"):
+        # In groups with privacy mode on, the bot only sees replies to its own messages.
+        return ForceReply(selective=True)
     return None
 
 
