@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,6 +39,11 @@ class Database:
         """Run the block in one transaction: commit on success, roll back on error."""
         async with AsyncSession(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    async def ping(self) -> None:
+        """Run a trivial query; raise if the database does not answer."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (creates an empty database's tables)."""
