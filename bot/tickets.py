@@ -20,7 +20,7 @@ import enum
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TRIAGE = "triage"
 NOTICE_TEXT_LIMIT = 3000  # user text quoted in a notice; the whole text stays in the event
+RESOLVED_NOTICE_LIMIT = 4000  # a "resolved" notice with its rating invitation, under 4096
 TARGET = tuple[str, str]  # (channel, chat id)
 
 
@@ -327,6 +328,110 @@ def route(ticket: Ticket, *, config: Config, agency_id: str, now: datetime) -> N
     ticket.triage_due_at = None
     ticket.accept_due_at = clocks.accept_due_at
     ticket.resolve_due_at = clocks.resolve_due_at
+
+
+# --- after resolution: rating, reopening, closing (pure rules) -------------------------------
+
+RATINGS = range(1, 6)  # ⭐1 … ⭐5
+LOW_RATING = 2  # this or less tells the operators
+
+
+def is_overdue(ticket: Ticket, now: datetime) -> bool:
+    """Tell whether the ticket's running clock has run out (storage.tickets.overdue_clause)."""
+    if ticket.state == TicketState.TRIAGE:
+        return ticket.triage_due_at is not None and ticket.triage_due_at <= now
+    if ticket.state in RESOLVE_STATES:
+        return ticket.resolve_due_at is not None and ticket.resolve_due_at <= now
+    if ticket.state == TicketState.WAITING_CITIZEN:
+        # The clock is paused: overdue only if it had run out when the citizen was asked.
+        return (
+            ticket.resolve_due_at is not None
+            and ticket.paused_at is not None
+            and ticket.resolve_due_at <= ticket.paused_at
+        )
+    return False
+
+
+def feedback_deadline(ticket: Ticket, config: Config) -> datetime | None:
+    """Return until when the reporter may rate or reopen the resolved ticket."""
+    if ticket.resolved_at is None:
+        return None
+    return ticket.resolved_at + timedelta(days=config.deadlines.reopen_days)
+
+
+def check_reporter(ticket: Ticket, *, channel: str, chat_id: str) -> None:
+    """Raise TransitionError unless the chat is the one the ticket was filed from."""
+    if (ticket.channel, ticket.chat_id) != (channel, chat_id):
+        raise TransitionError("not_reporter", ticket)
+
+
+def check_feedback(ticket: Ticket, *, config: Config, now: datetime) -> None:
+    """Raise TransitionError unless the ticket is resolved and its reopen window is open."""
+    if ticket.state == TicketState.CLOSED and ticket.resolved_at is not None:
+        raise TransitionError("feedback_closed", ticket)
+    if ticket.state != TicketState.RESOLVED:
+        raise TransitionError("not_resolved", ticket)
+    deadline = feedback_deadline(ticket, config)
+    if deadline is None or now > deadline:
+        raise TransitionError("feedback_closed", ticket)
+
+
+def rate(ticket: Ticket, *, config: Config, stars: int, now: datetime) -> int | None:
+    """The reporter rates the result 1–5 (again, to change it, inside the window).
+
+    Return the previous rating.
+    """
+    if stars not in RATINGS:
+        raise TransitionError("bad_rating", ticket)
+    check_feedback(ticket, config=config, now=now)
+    previous = ticket.rating
+    ticket.rating = stars
+    return previous
+
+
+def reopen(
+    ticket: Ticket, *, config: Config, now: datetime, requested_at: datetime | None = None
+) -> None:
+    """The reporter says the matter is not solved: the ticket goes back to its agency.
+
+    The window is checked at `requested_at` (when the reopen button was pressed; default
+    `now`). The agency gets the ticket as ACCEPTED, not ROUTED: it already took this ticket
+    and answered it, so it owns the unfinished work and may not return it; a fresh accept
+    clock would also let a silent agency be "deemed accepted" a second time for nothing.
+    The resolve clock starts again for the category's whole SLA from `now`. Without a known
+    agency the ticket goes back to the operators' queue instead.
+    """
+    check_feedback(ticket, config=config, now=requested_at or now)
+    calendar = config.work_calendar
+    ticket.resolved_at = None
+    ticket.closed_at = None
+    ticket.paused_at = None
+    ticket.rating = None
+    ticket.answer = ""
+    if ticket.agency_id is None or config.agency(ticket.agency_id) is None:
+        ticket.state = TicketState.TRIAGE
+        ticket.agency_id = None
+        ticket.resolve_due_at = None
+        ticket.accept_due_at = None
+        ticket.triage_due_at = calendar.add_working_hours(now, config.deadlines.triage_hours)
+        return
+    ticket.state = TicketState.ACCEPTED
+    if ticket.accepted_at is None:
+        ticket.accepted_at = now
+    ticket.resolve_due_at = calendar.add_working_hours(
+        now, sla_hours_of(config, ticket.category_id)
+    )
+
+
+def close_resolved(ticket: Ticket, *, config: Config, now: datetime) -> bool:
+    """Close a resolved ticket whose reopen window has passed; return True if it closed."""
+    deadline = feedback_deadline(ticket, config)
+    if ticket.state != TicketState.RESOLVED or deadline is None or now <= deadline:
+        return False
+    ticket.state = TicketState.CLOSED
+    ticket.closed_at = deadline
+    ticket.next_check_at = None
+    return True
 
 
 # --- where notices go ------------------------------------------------------------------------
@@ -732,8 +837,9 @@ async def resolve_ticket(
     now: datetime,
 ) -> list[Reply]:
     """The agency answers and resolves: the citizen gets the answer."""
-    # Imported here: handlers.cards imports the handlers that import this module.
+    # Imported here: handlers.cards and handlers.rating import this module.
     from handlers.cards import split_escaped
+    from handlers.rating import rating_buttons
 
     check_agency_action(ticket, Action.RESOLVE, agency_id)
     resolve(ticket, answer=answer, now=now)
@@ -757,27 +863,30 @@ async def resolve_ticket(
         answer="",
     )
     chunks = split_escaped(answer, 3900 - len(header))
+    texts = [
+        t(
+            "notice.citizen.resolved",
+            lang,
+            code=ticket.code,
+            agency=agency_name(config, ticket.agency_id, lang),
+            answer=Safe(chunks[0]),
+        )
+    ]
+    texts.extend(t("notice.continued", lang, code=ticket.code, text=Safe(c)) for c in chunks[1:])
+    # The answer's last message invites a rating and offers to reopen (handlers/rating.py);
+    # when the invitation does not fit there, it follows on its own.
+    invite = t("rating.invite", lang, days=config.deadlines.reopen_days)
+    if len(texts[-1]) + len(invite) <= RESOLVED_NOTICE_LIMIT:
+        texts[-1] += invite
+    else:
+        texts.append(invite.strip())
+    buttons = rating_buttons(ticket, lang)
     target = citizen_target(ticket)
-    notices = addressed(
-        target,
-        Reply(
-            t(
-                "notice.citizen.resolved",
-                lang,
-                code=ticket.code,
-                agency=agency_name(config, ticket.agency_id, lang),
-                answer=Safe(chunks[0]),
-            )
-        ),
-        ticket=ticket,
-    )
-    for chunk in chunks[1:]:
+    notices: list[Reply] = []
+    for index, text in enumerate(texts):
+        last = index == len(texts) - 1
         notices.extend(
-            addressed(
-                target,
-                Reply(t("notice.continued", lang, code=ticket.code, text=Safe(chunk))),
-                ticket=ticket,
-            )
+            addressed(target, Reply(text, buttons=buttons if last else ()), ticket=ticket)
         )
     return notices
 
@@ -827,4 +936,126 @@ async def route_ticket(
             agency=agency_name(config, agency_id),
         )
         notices.extend(addressed(agency_target(config, previous), Reply(moved), ticket=ticket))
+    return notices
+
+
+# --- services after resolution: rating and reopening -----------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingOutcome:
+    """What a rating press did: the rating before it, and the notices it causes."""
+
+    previous: int | None
+    changed: bool
+    notices: list[Reply]
+
+
+async def rate_ticket(
+    *,
+    session: AsyncSession,
+    config: Config,
+    ticket: Ticket,
+    channel: str,
+    chat_id: str,
+    stars: int,
+    now: datetime,
+) -> RatingOutcome:
+    """The reporter rates the result: event, and a low rating is reported to the operators."""
+    check_reporter(ticket, channel=channel, chat_id=chat_id)
+    previous = rate(ticket, config=config, stars=stars, now=now)
+    if previous == stars:
+        return RatingOutcome(previous, False, [])
+    await ticket_store.add_event(
+        session=session,
+        ticket=ticket,
+        kind="rated",
+        at=now,
+        actor="citizen",
+        data={"rating": stars, "previous": previous},
+    )
+    notices: list[Reply] = []
+    if stars <= LOW_RATING:
+        text = t(
+            "notice.operators.low_rating",
+            "vi",
+            code=ticket.code,
+            agency=agency_name(config, ticket.agency_id),
+            stars=stars,
+            answer=clip(ticket.answer, 600) or "—",
+        )
+        notices = addressed(operators_target(config), Reply(text), ticket=ticket)
+    return RatingOutcome(previous, True, notices)
+
+
+async def reopen_ticket(
+    *,
+    session: AsyncSession,
+    config: Config,
+    ticket: Ticket,
+    channel: str,
+    chat_id: str,
+    reason: str,
+    now: datetime,
+    requested_at: datetime | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> list[Reply]:
+    """The reporter reopens the resolved ticket with a reason: back to its agency, new clock.
+
+    The agency gets a notice with the reason and the ticket's card (its buttons again); the
+    operators are told too.
+    """
+    # Imported here: handlers.cards imports the handlers that import this module.
+    from handlers.cards import ticket_cards
+
+    check_reporter(ticket, channel=channel, chat_id=chat_id)
+    previous_answer, previous_rating = ticket.answer, ticket.rating
+    reopen(ticket, config=config, now=now, requested_at=requested_at)
+    reschedule(ticket, config, now)
+    assert ticket.id is not None
+    count = await ticket_store.count_events(session=session, ticket_id=ticket.id, kind="reopened")
+    files = [
+        {"kind": a.kind, "file_id": a.file_id, "file_name": a.file_name, "mime_type": a.mime_type}
+        for a in attachments
+    ]
+    await ticket_store.add_attachments(session=session, ticket=ticket, attachments=files)
+    due = ticket.resolve_due_at or ticket.triage_due_at
+    await ticket_store.add_event(
+        session=session,
+        ticket=ticket,
+        kind="reopened",
+        at=now,
+        actor="citizen",
+        note=reason,
+        data={
+            "count": count + 1,
+            "agency": ticket.agency_id,
+            "previous_rating": previous_rating,
+            "new_due": due.isoformat() if due else None,
+            "files": len(files),
+        },
+    )
+    values = {
+        "code": ticket.code,
+        "agency": agency_name(config, ticket.agency_id),
+        "count": count + 1,
+        "reason": clip(reason) or "—",
+        "answer": clip(previous_answer, 600) or "—",
+        "due": fmt_datetime(due),
+    }
+    operators = operators_target(config)
+    notices: list[Reply] = []
+    if ticket.agency_id is not None:
+        target = agency_target(config, ticket.agency_id)
+        text = t("notice.agency.reopened", "vi", **values)
+        notices.extend(addressed(target, Reply(text), ticket=ticket))
+        if target == operators:
+            operators = None  # the agency has no chat of its own: the operators just heard it
+    if operators is not None:
+        notices.extend(
+            addressed(
+                operators, Reply(t("notice.operators.reopened", "vi", **values)), ticket=ticket
+            )
+        )
+    notices.extend(ticket_cards(config, ticket, attachments))
     return notices

@@ -144,21 +144,29 @@ TEXTS: dict[str, dict[str, str]] = {
     "operator.help": {
         "vi": (
             "Đây là nhóm tổng đài viên. Phản ánh cần phân loại sẽ được gửi vào đây kèm gợi ý; "
-            "phản ánh quá hạn và bị đùn đẩy cũng được báo tại đây."
+            "phản ánh quá hạn, bị đùn đẩy, bị mở lại hoặc bị đánh giá thấp cũng được báo tại đây.\n"
+            "/hangdoi — hàng đợi phân loại, hạn sớm nhất trước\n"
+            "/quahan — mọi phản ánh quá hạn, theo cơ quan"
         ),
         "en": (
             "This is the operators' group. Complaints to triage arrive here with suggestions; "
-            "overdue and passed-around complaints are reported here too."
+            "overdue, passed-around, reopened and poorly rated complaints are reported here too.\n"
+            "/queue — the triage queue, earliest deadline first\n"
+            "/overdue — every overdue complaint, by agency"
         ),
     },
     "agency.help": {
         "vi": (
             "Đây là nhóm của cơ quan xử lý. Phản ánh được giao sẽ được gửi vào đây kèm hạn giải "
-            "quyết; nhắc hạn và quá hạn cũng được báo tại đây."
+            "quyết; nhắc hạn, quá hạn và phản ánh bị người dân mở lại cũng được báo tại đây.\n"
+            "/danhsach — phản ánh đang mở của cơ quan, quá hạn trước\n"
+            "/quahan — chỉ các phản ánh quá hạn"
         ),
         "en": (
             "This is the agency's group. Complaints assigned to the agency arrive here with "
-            "their deadlines; reminders and overdue notices too."
+            "their deadlines; reminders, overdue notices and reopened complaints too.\n"
+            "/list — the agency's open complaints, overdue first\n"
+            "/overdue — only the overdue ones"
         ),
     },
     "group_unknown": {
@@ -581,6 +589,258 @@ TEXTS: dict[str, dict[str, str]] = {
     "state.spam": {"vi": "Không hợp lệ", "en": "Rejected"},
     "state.merged": {"vi": "Đã gộp với phản ánh khác", "en": "Merged with another"},
     # COMPLAINT TEXTS END
+    # --- rating, reopening and work lists (handlers/rating.py, handlers/worklists.py) ------
+    # RATING TEXTS START
+    # Under the citizen's "resolved" notice.
+    "rating.invite": {
+        "vi": (
+            "\n\n⭐ Bạn hài lòng với kết quả giải quyết đến đâu? Chấm từ ⭐1 (không hài lòng) đến "
+            "⭐5 (rất hài lòng). Nếu vấn đề chưa được giải quyết xong, bạn có thể mở lại phản ánh "
+            "trong {days} ngày."
+        ),
+        "en": (
+            "\n\n⭐ How satisfied are you with the result? Rate it from ⭐1 (not satisfied) to ⭐5 "
+            "(very satisfied). If the matter is not solved yet, you may reopen the complaint "
+            "within {days} days."
+        ),
+    },
+    "rating.button.star": {"vi": "⭐{stars}", "en": "⭐{stars}"},
+    "rating.button.reopen": {
+        "vi": "🔄 Chưa giải quyết xong → mở lại",
+        "en": "🔄 Not solved yet → reopen",
+    },
+    "rating.stars": {"vi": "{stars}/5 sao", "en": "{stars}/5 stars"},
+    "rating.thanks": {
+        "vi": "🙏 Cảm ơn bạn đã đánh giá <b>{stars}</b> cho kết quả giải quyết phản ánh <b>{code}</b>.",
+        "en": "🙏 Thank you for rating the handling of complaint <b>{code}</b> <b>{stars}</b>.",
+    },
+    "rating.changed": {
+        "vi": "🙏 Đã cập nhật đánh giá phản ánh <b>{code}</b>: {old} → <b>{stars}</b>. Cảm ơn bạn!",
+        "en": "🙏 Your rating of complaint <b>{code}</b> is now <b>{stars}</b> (was {old}). Thank you!",
+    },
+    "rating.sorry": {
+        "vi": (
+            "\nChúng tôi rất tiếc vì kết quả chưa làm bạn hài lòng; tổng đài viên đã được báo để "
+            "xem lại. Nếu vấn đề chưa được giải quyết xong, bạn có thể mở lại phản ánh đến "
+            "<b>{until}</b>."
+        ),
+        "en": (
+            "\nWe are sorry the result did not satisfy you; the operators have been told and will "
+            "look into it. If the matter is not solved yet, you may reopen the complaint until "
+            "<b>{until}</b>."
+        ),
+    },
+    "rating.unchanged": {
+        "vi": (
+            "Đánh giá <b>{stars}</b> của bạn cho phản ánh <b>{code}</b> đã được ghi nhận. Bạn có "
+            "thể đổi đánh giá đến {until}."
+        ),
+        "en": (
+            "Your rating <b>{stars}</b> for complaint <b>{code}</b> is recorded. You may change "
+            "it until {until}."
+        ),
+    },
+    "rating.recorded_final": {
+        "vi": (
+            "Đánh giá <b>{stars}</b> của bạn cho phản ánh <b>{code}</b> đã được ghi nhận; thời "
+            "gian đánh giá đã kết thúc. Cảm ơn bạn!"
+        ),
+        "en": (
+            "Your rating <b>{stars}</b> for complaint <b>{code}</b> is recorded; the rating "
+            "period has ended. Thank you!"
+        ),
+    },
+    "rating.error.feedback_closed": {
+        "vi": "Thời gian đánh giá phản ánh <b>{code}</b> đã kết thúc ({until}). Cảm ơn bạn!",
+        "en": "The rating period of complaint <b>{code}</b> has ended ({until}). Thank you!",
+    },
+    "rating.error.not_resolved": {
+        "vi": (
+            "Phản ánh <b>{code}</b> đang ở trạng thái “{state}”. Bạn có thể đánh giá khi cơ quan "
+            "gửi kết quả giải quyết."
+        ),
+        "en": (
+            "Complaint <b>{code}</b> is “{state}”. You can rate it once the agency sends its "
+            "answer."
+        ),
+    },
+    "rating.error.not_reporter": {
+        "vi": "Chỉ người đã gửi phản ánh này mới có thể đánh giá hoặc mở lại phản ánh.",
+        "en": "Only the person who filed this complaint can rate or reopen it.",
+    },
+    "reopen.prompt": {
+        "vi": (
+            "🔄 Vui lòng cho biết <b>vì sao phản ánh {code} chưa được giải quyết xong</b> trong tin "
+            "nhắn tiếp theo (có thể kèm ảnh). Phản ánh sẽ được chuyển lại <b>{agency}</b> với hạn "
+            "giải quyết mới. Gõ /huy để thôi."
+        ),
+        "en": (
+            "🔄 Please tell us <b>why complaint {code} is not solved yet</b> in your next message "
+            "(photos are welcome). It will go back to <b>{agency}</b> with a new deadline. Type "
+            "/cancel to stop."
+        ),
+    },
+    "reopen.need_text": {
+        "vi": (
+            "Vui lòng viết vài dòng cho biết vì sao phản ánh {code} chưa được giải quyết xong, "
+            "hoặc gõ /huy để thôi."
+        ),
+        "en": "Please write a few words on why complaint {code} is not solved, or /cancel to stop.",
+    },
+    "reopen.done": {
+        "vi": (
+            "🔄 Đã mở lại phản ánh <b>{code}</b> và chuyển lại <b>{agency}</b> kèm lý do của bạn.\n"
+            "Hạn giải quyết mới: <b>{due}</b>. Bạn sẽ được báo khi có kết quả."
+        ),
+        "en": (
+            "🔄 Complaint <b>{code}</b> is reopened and sent back to <b>{agency}</b> with your "
+            "reason.\nNew due date: <b>{due}</b>. You will be told when there is an answer."
+        ),
+    },
+    "reopen.expired": {
+        "vi": (
+            "⏳ Phản ánh <b>{code}</b> đã được giải quyết ngày {resolved}; thời hạn mở lại "
+            "({days} ngày) đã hết vào {until}.\n"
+            "Nếu vấn đề vẫn chưa được giải quyết, vui lòng gửi phản ánh mới bằng lệnh /phananh "
+            "(ghi rõ mã {code} để cơ quan đối chiếu), hoặc gọi tổng đài <b>{phone}</b>."
+        ),
+        "en": (
+            "⏳ Complaint <b>{code}</b> was resolved on {resolved}; the time to reopen it "
+            "({days} days) ended on {until}.\n"
+            "If the matter is still not solved, please file a new complaint with /complain "
+            "(mention {code} so the agency can look it up), or call the hotline <b>{phone}</b>."
+        ),
+    },
+    "reopen.error.not_resolved": {
+        "vi": "Phản ánh <b>{code}</b> đang ở trạng thái “{state}”, không cần mở lại.",
+        "en": "Complaint <b>{code}</b> is “{state}”; there is nothing to reopen.",
+    },
+    "reopen.cancelled": {
+        "vi": "Đã thôi mở lại phản ánh {code}.",
+        "en": "Complaint {code} was not reopened.",
+    },
+    # To the agency and the operators.
+    "notice.agency.reopened": {
+        "vi": (
+            "🔄 <b>Phản ánh {code} được người dân mở lại</b> (lần {count}): người dân cho biết vấn "
+            "đề chưa được giải quyết xong.\n"
+            "Lý do: <i>{reason}</i>\n"
+            "Trả lời trước đó: <i>{answer}</i>\n"
+            "Hạn giải quyết mới: <b>{due}</b>. Phiếu phản ánh ở tin nhắn dưới."
+        ),
+        "en": (
+            "🔄 <b>Complaint {code} was reopened by the citizen</b> (time {count}): they say the "
+            "matter is not solved.\n"
+            "Reason: <i>{reason}</i>\n"
+            "Previous answer: <i>{answer}</i>\n"
+            "New due date: <b>{due}</b>. The complaint's card follows."
+        ),
+    },
+    "notice.operators.reopened": {
+        "vi": (
+            "🔄 Phản ánh <b>{code}</b> (<b>{agency}</b>) được người dân mở lại (lần {count}).\n"
+            "Lý do: <i>{reason}</i>\nHạn giải quyết mới: <b>{due}</b>."
+        ),
+        "en": (
+            "🔄 Complaint <b>{code}</b> (<b>{agency}</b>) was reopened by the citizen (time "
+            "{count}).\nReason: <i>{reason}</i>\nNew due date: <b>{due}</b>."
+        ),
+    },
+    "notice.operators.low_rating": {
+        "vi": (
+            "👎 Phản ánh <b>{code}</b> (<b>{agency}</b>) bị người dân đánh giá <b>{stars}/5</b>.\n"
+            "Trả lời của cơ quan: <i>{answer}</i>"
+        ),
+        "en": (
+            "👎 The citizen rated complaint <b>{code}</b> (<b>{agency}</b>) <b>{stars}/5</b>.\n"
+            "The agency's answer: <i>{answer}</i>"
+        ),
+    },
+    # Work lists in the agency and operators' groups (handlers/worklists.py).
+    "worklist.state.triage": {"vi": "chờ phân loại", "en": "to triage"},
+    "worklist.state.routed": {"vi": "chờ tiếp nhận", "en": "not yet accepted"},
+    "worklist.state.accepted": {"vi": "đang xử lý", "en": "in progress"},
+    "worklist.state.waiting_citizen": {
+        "vi": "chờ người dân trả lời",
+        "en": "waiting for the citizen",
+    },
+    "worklist.overdue_mark": {"vi": "⚠️ quá hạn · ", "en": "⚠️ overdue · "},
+    "worklist.paused": {"vi": " (tạm dừng)", "en": " (paused)"},
+    "worklist.late": {"vi": ", trễ {hours} giờ làm việc", "en": ", {hours} working h late"},
+    "worklist.more": {
+        "vi": "… và {count} phản ánh khác.",
+        "en": "… and {count} more.",
+    },
+    "worklist.agency.header": {
+        "vi": "📋 <b>Phản ánh đang mở của {agency}</b> ({total}, quá hạn trước, rồi theo hạn giải quyết):",
+        "en": "📋 <b>Open complaints of {agency}</b> ({total}, overdue first, then by due date):",
+    },
+    "worklist.agency.empty": {
+        "vi": "✅ {agency} không có phản ánh nào đang mở.",
+        "en": "✅ {agency} has no open complaints.",
+    },
+    "worklist.agency.overdue_header": {
+        "vi": "⚠️ <b>Phản ánh quá hạn của {agency}</b> ({total}):",
+        "en": "⚠️ <b>Overdue complaints of {agency}</b> ({total}):",
+    },
+    "worklist.agency.no_overdue": {
+        "vi": "✅ {agency} không có phản ánh nào quá hạn.",
+        "en": "✅ {agency} has no overdue complaints.",
+    },
+    "worklist.agency.line": {
+        "vi": "{mark}<b>{code}</b> — {category} — hạn {due} — {state}",
+        "en": "{mark}<b>{code}</b> — {category} — due {due} — {state}",
+    },
+    "worklist.queue.header": {
+        "vi": "🧭 <b>Hàng đợi phân loại</b> ({total}, hạn phân loại sớm nhất trước):",
+        "en": "🧭 <b>Triage queue</b> ({total}, earliest triage deadline first):",
+    },
+    "worklist.queue.empty": {
+        "vi": "✅ Không có phản ánh nào chờ phân loại.",
+        "en": "✅ Nothing waits for triage.",
+    },
+    "worklist.queue.line": {
+        "vi": "{mark}<b>{code}</b> — máy đoán: {guess} — hạn {due}",
+        "en": "{mark}<b>{code}</b> — machine's guess: {guess} — due {due}",
+    },
+    "worklist.queue.hint": {
+        "vi": "Bấm mã phản ánh bên dưới để mở phiếu và chọn cơ quan xử lý.",
+        "en": "Press a complaint's code below to open its card and pick the agency.",
+    },
+    "worklist.guess": {
+        "vi": "{category} → {agency} ({confidence})",
+        "en": "{category} → {agency} ({confidence})",
+    },
+    "worklist.guess_unsure": {
+        "vi": "{category} ({confidence})",
+        "en": "{category} ({confidence})",
+    },
+    "worklist.button.open": {"vi": "🧭 {code}", "en": "🧭 {code}"},
+    "worklist.overdue.header": {
+        "vi": "⚠️ <b>Phản ánh quá hạn</b> ({total}), theo cơ quan:",
+        "en": "⚠️ <b>Overdue complaints</b> ({total}), by agency:",
+    },
+    "worklist.overdue.none": {
+        "vi": "✅ Không có phản ánh nào quá hạn.",
+        "en": "✅ No complaint is overdue.",
+    },
+    "worklist.overdue.group": {
+        "vi": "\n<b>{agency}</b> — {count} quá hạn",
+        "en": "\n<b>{agency}</b> — {count} overdue",
+    },
+    "worklist.overdue.triage_group": {
+        "vi": "Chờ phân loại (tổng đài viên)",
+        "en": "Waiting for triage (operators)",
+    },
+    "worklist.overdue.line": {
+        "vi": "• <b>{code}</b> — {category} — hạn {due}{late} — {state}",
+        "en": "• <b>{code}</b> — {category} — due {due}{late} — {state}",
+    },
+    "worklist.not_in_queue": {
+        "vi": "Phản ánh <b>{code}</b> không còn chờ phân loại ({state}, {agency}).",
+        "en": "Complaint <b>{code}</b> no longer waits for triage ({state}, {agency}).",
+    },
+    # RATING TEXTS END
     # --- deadlines and notices (bot/sweeper.py) ------------------------------------------
     # NOTICE TEXTS START
     "notice.name.operators": {"vi": "tổng đài viên", "en": "the operators"},

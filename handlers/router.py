@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.config import Config
-from handlers import agency, citizen, followup, operator
+from handlers import agency, citizen, followup, operator, rating, worklists
 from handlers.context import Context
 from handlers.messages import t
 from handlers.types import Incoming, Reply, Role
@@ -35,6 +35,9 @@ CITIZEN_BUTTONS: dict[str, Handler] = {
     "c": citizen.complaint_button,
     "dsub": citizen.subscribe_dossier,
     "dunsub": citizen.unsubscribe_dossier,
+    # After resolution: rate the result, reopen (handlers/rating.py).
+    "rate": rating.rate,
+    "reopen": rating.reopen,
 }
 
 CITIZEN_STATES: dict[str, Handler] = {
@@ -44,7 +47,28 @@ CITIZEN_STATES: dict[str, Handler] = {
     citizen.CONTACT: citizen.complaint_contact,
     citizen.SIMILAR: citizen.press_a_button,
     citizen.PRIVACY: citizen.press_a_button,
+    # After resolution: the reason to reopen (handlers/rating.py).
+    rating.REOPEN_REASON: rating.reopen_reason,
 }
+
+# Work lists in the staff groups (handlers/worklists.py); everything else goes to the role's
+# own module.
+OPERATOR_COMMANDS: dict[str, Handler] = {
+    "hangdoi": worklists.triage_queue,
+    "queue": worklists.triage_queue,
+    "quahan": worklists.all_overdue,
+    "overdue": worklists.all_overdue,
+}
+OPERATOR_BUTTONS: dict[str, Handler] = {"wl": worklists.show_card}
+AGENCY_COMMANDS: dict[str, Handler] = {
+    "danhsach": worklists.agency_open,
+    "list": worklists.agency_open,
+    "quahan": worklists.agency_overdue,
+    "overdue": worklists.agency_overdue,
+}
+STAFF_BUTTON_PREFIXES = (
+    operator.BUTTON_PREFIXES | agency.BUTTON_PREFIXES | worklists.BUTTON_PREFIXES
+)
 
 
 def role_of(config: Config, msg: Incoming) -> tuple[Role, str | None]:
@@ -77,9 +101,16 @@ async def route(ctx: Context, msg: Incoming) -> list[Reply]:
     """Send the message to the handler for its role, command, button or dialog state."""
     if msg.role == Role.CITIZEN:
         return await _route_citizen(ctx, msg)
+    prefix = msg.callback_data.split(":", 1)[0] if msg.callback_data is not None else None
+    if prefix in rating.BUTTON_PREFIXES:
+        log.warning("refused a citizen's button from chat %s (role %s)", msg.chat_id, msg.role)
+        return [Reply(t("not_allowed", ctx.lang))]
     if msg.role == Role.OPERATOR:
-        return await operator.route(ctx, msg)
+        handler = OPERATOR_BUTTONS.get(prefix or "") or OPERATOR_COMMANDS.get(msg.command or "")
+        return await (handler or operator.route)(ctx, msg)
     if msg.role == Role.AGENCY:
+        if prefix is None and (handler := AGENCY_COMMANDS.get(msg.command or "")):
+            return await handler(ctx, msg)
         return await agency.route(ctx, msg)
     if msg.callback_data is not None:
         log.warning(
@@ -96,7 +127,7 @@ async def _route_citizen(ctx: Context, msg: Incoming) -> list[Reply]:
         prefix = msg.callback_data.split(":", 1)[0]
         handler = CITIZEN_BUTTONS.get(prefix)
         if handler is None:
-            if prefix in operator.BUTTON_PREFIXES or prefix in agency.BUTTON_PREFIXES:
+            if prefix in STAFF_BUTTON_PREFIXES:
                 log.warning("refused a staff button from private chat %s", msg.chat_id)
                 return [Reply(t("not_allowed", ctx.lang))]
             return [Reply(t("stale_button", ctx.lang))]

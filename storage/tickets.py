@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OPEN_STATES, Ticket, TicketAttachment, TicketCounter, TicketEvent
+from storage.models import (
+    OPEN_STATES,
+    Ticket,
+    TicketAttachment,
+    TicketCounter,
+    TicketEvent,
+    TicketState,
+)
 from storage.upsert import insert_for
 
 
@@ -163,3 +172,120 @@ async def count_tickets(*, session: AsyncSession) -> int:
 
     result = await session.exec(select(func.count()).select_from(Ticket))
     return int(result.one())
+
+
+# --- after resolution, and work lists (rating, reopening, /danhsach, /hangdoi, /quahan) --------
+
+AGENCY_WORK_STATES = (TicketState.ROUTED, TicketState.ACCEPTED, TicketState.WAITING_CITIZEN)
+RUNNING_STATES = (TicketState.ROUTED, TicketState.ACCEPTED)
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    """The first tickets of a list and how many the whole list holds."""
+
+    tickets: list[Ticket]
+    total: int
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """Return the SQL test of "overdue at `now`" (bot.tickets.is_overdue says the same)."""
+    return or_(
+        and_(col(Ticket.state) == TicketState.TRIAGE, col(Ticket.triage_due_at) <= now),
+        and_(col(Ticket.state).in_(RUNNING_STATES), col(Ticket.resolve_due_at) <= now),
+        # A paused clock: overdue only if it had run out when the agency asked the citizen.
+        and_(
+            col(Ticket.state) == TicketState.WAITING_CITIZEN,
+            col(Ticket.paused_at).is_not(None),
+            col(Ticket.resolve_due_at) <= col(Ticket.paused_at),
+        ),
+    )
+
+
+async def _page(
+    session: AsyncSession, where: Sequence[Any], order: Sequence[Any], limit: int
+) -> TicketPage:
+    query = select(Ticket).where(*where).order_by(*order).limit(limit)
+    tickets = list((await session.exec(query)).all())
+    if len(tickets) < limit:
+        return TicketPage(tickets, len(tickets))
+    counted = await session.exec(select(func.count()).select_from(Ticket).where(*where))
+    return TicketPage(tickets, int(counted.one()))
+
+
+async def list_agency_work(
+    *,
+    session: AsyncSession,
+    agency_id: str,
+    now: datetime,
+    overdue_only: bool = False,
+    limit: int = 30,
+) -> TicketPage:
+    """Return an agency's open tickets: overdue first, then by resolve due time."""
+    overdue = overdue_clause(now)
+    where: list[Any] = [Ticket.agency_id == agency_id, col(Ticket.state).in_(AGENCY_WORK_STATES)]
+    if overdue_only:
+        where.append(overdue)
+    order = [
+        case((overdue, 0), else_=1),
+        case((col(Ticket.resolve_due_at).is_(None), 1), else_=0),
+        col(Ticket.resolve_due_at),
+        col(Ticket.id),
+    ]
+    return await _page(session, where, order, limit)
+
+
+async def list_triage_queue(*, session: AsyncSession, limit: int = 30) -> TicketPage:
+    """Return the operators' triage queue, earliest triage due time first."""
+    where: list[Any] = [Ticket.state == TicketState.TRIAGE]
+    order = [
+        case((col(Ticket.triage_due_at).is_(None), 1), else_=0),
+        col(Ticket.triage_due_at),
+        col(Ticket.id),
+    ]
+    return await _page(session, where, order, limit)
+
+
+def _running_due() -> ColumnElement[Any]:
+    return func.coalesce(col(Ticket.resolve_due_at), col(Ticket.triage_due_at))
+
+
+async def list_overdue(*, session: AsyncSession, now: datetime, limit: int = 30) -> TicketPage:
+    """Return every overdue open ticket (triage queue included), longest overdue first."""
+    return await _page(session, [overdue_clause(now)], [_running_due(), col(Ticket.id)], limit)
+
+
+async def count_overdue_by_agency(
+    *, session: AsyncSession, now: datetime
+) -> dict[str | None, int]:
+    """Return how many tickets each agency holds overdue (None: the triage queue)."""
+    query = (
+        select(Ticket.agency_id, func.count())
+        .where(overdue_clause(now))
+        .group_by(col(Ticket.agency_id))
+    )
+    return {agency: int(count) for agency, count in (await session.exec(query)).all()}
+
+
+async def count_events(*, session: AsyncSession, ticket_id: int, kind: str) -> int:
+    """Return how many events of one kind a ticket's trail holds."""
+    query = (
+        select(func.count())
+        .select_from(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == kind)
+    )
+    return int((await session.exec(query)).one())
+
+
+async def claim_resolved_before(
+    *, session: AsyncSession, resolved_before: datetime, limit: int
+) -> list[Ticket]:
+    """Claim resolved tickets resolved before the instant (their reopen window is over)."""
+    query = (
+        select(Ticket)
+        .where(Ticket.state == TicketState.RESOLVED, col(Ticket.resolved_at) < resolved_before)
+        .order_by(col(Ticket.resolved_at), col(Ticket.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.exec(query)).all())
