@@ -1,6 +1,10 @@
-"""Benchmark the triage classifier on the labelled dev set, beside a plain keyword baseline.
+"""Benchmark the triage classifier on a labelled complaint set, beside a plain keyword baseline.
 
-Run: .venv/bin/python benchmarks/bench_triage.py [--config FILE] [--data FILE] [--errors]
+Run: .venv/bin/python benchmarks/bench_triage.py [--config FILE] [--data FILE] [--lines A:B] [--errors]
+
+--data picks the labelled set (default the dev set; tests/data/complaints-holdout.jsonl is the
+held-out one, whose lines 1-240 are for tuning and 241-360 stay untouched until the end);
+--lines A:B keeps only lines A to B of it (1-based, inclusive; either side may be left out).
 
 Prints agency exact accuracy ("triage" counts as right only where the label says so), category
 accuracy, auto-route precision (of complaints routed without an operator, the share routed
@@ -71,12 +75,26 @@ class Outcome:
     subject_agency: str | None = None
 
 
-def load_examples(path: Path) -> list[Example]:
-    """Read the JSON Lines dev set; 'accented' tags complaints typed with diacritics."""
+def parse_lines(spec: str) -> tuple[int, int | None]:
+    """Parse 'A:B' (1-based, inclusive, either side optional) into a slice start and stop."""
+    first, sep, last = spec.partition(":")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected A:B, got {spec!r}")
+    try:
+        start = int(first) - 1 if first.strip() else 0
+        stop = int(last) if last.strip() else None
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected line numbers in A:B, got {spec!r}") from exc
+    if start < 0 or (stop is not None and stop <= start):
+        raise argparse.ArgumentTypeError(f"empty or invalid line range {spec!r}")
+    return start, stop
+
+
+def load_examples(path: Path, lines: tuple[int, int | None] = (0, None)) -> list[Example]:
+    """Read a labelled JSON Lines set (optionally a line range); 'accented' tags diacritics."""
     examples = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
+    rows = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for line in rows[lines[0] : lines[1]]:
         row = json.loads(line)
         tags = set(row["tags"])
         if not tags & {"no-diacritics", "telex", "english"}:
@@ -214,13 +232,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=None)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--lines",
+        type=parse_lines,
+        default=(0, None),
+        metavar="A:B",
+        help="only lines A to B of the data (1-based, inclusive), e.g. 1:240 or 241:",
+    )
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--errors", action="store_true", help="list the misrouted complaints")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
 
     config = load_config(args.config)
-    examples = load_examples(args.data)
+    examples = load_examples(args.data, args.lines)
     started = time.perf_counter()
     classifier = Classifier.from_config(config)
     built = time.perf_counter() - started
@@ -232,7 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     outcomes = run(engine, examples)
     base_outcomes = run(baseline.classify, examples)
-    print(f"dev set: {args.data.name}, {len(examples)} complaints; config {config.source}")
+    start, stop = args.lines
+    part = f" (lines {start + 1}-{stop or start + len(examples)})" if args.lines != (0, None) else ""
+    print(f"data: {args.data.name}{part}, {len(examples)} complaints; config {config.source}")
     print(f"classifier built in {built * 1000:.0f} ms ({len(classifier.wards)} communes/wards)")
     report("ENGINE (normalisation + fuzzy routing)", examples, outcomes)
     report(
@@ -265,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cold_rate = len(typical) / (time.perf_counter() - started)
     print(f"{'typical, cold caches':<22} {cold_rate:>9,.0f} complaints/s (first pass)")
     rates: dict[str, tuple[float, float, float]] = {}
-    for name, sample in (("typical, warm", typical), ("whole dev set, warm", texts)):
+    for name, sample in (("typical, warm", typical), ("whole set, warm", texts)):
         rates[name] = rate, median, p99 = timing(classifier, sample, args.rounds)
         print(f"{name:<22} {rate:>9,.0f} complaints/s  median {median:6.0f} µs  p99 {p99:6.0f} µs")
 
