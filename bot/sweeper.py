@@ -7,6 +7,8 @@ one state change among them (deemed acceptance), record the events, write the no
 outbox and move each row's due instant past `now`, then commit. Every notice carries the
 idempotency key (ticket or dossier, milestone, due instant, audience), so even two sweepers
 that somehow handled the same milestone, or a pass repeated after a crash, queue it once.
+Resolved tickets whose reopen window (`[deadlines] reopen_days`) has passed are then closed,
+claimed the same way.
 
 `Sweeper.run` repeats passes inside `hotline run`; `hotline sweep --once [--now ISO]` runs one.
 """
@@ -33,6 +35,7 @@ from bot.tickets import (
     agency_target,
     citizen_target,
     clip,
+    close_resolved,
     deem_accepted,
     due_milestones,
     milestones,
@@ -44,6 +47,7 @@ from handlers.messages import fmt_datetime, t
 from handlers.types import Button, Reply
 from storage import dossiers as dossier_store
 from storage import sweeps as sweep_store
+from storage import tickets as ticket_store
 from storage.db import Database
 from storage.models import Dossier, DossierSubscription, Ticket, TicketState
 
@@ -296,6 +300,40 @@ def _queued(replies: Sequence[Reply]) -> list[sweep_store.QueuedNotice]:
     ]
 
 
+async def _close_resolved_batch(
+    *, db: Database, config: Config, now: datetime, batch: int, result: SweepResult
+) -> bool:
+    """Close resolved tickets whose reopen window has passed; return True if more may wait.
+
+    Same claim as the deadline ladder: the rows are locked for the transaction (SKIP LOCKED)
+    and closing takes them out of the claim, so two sweepers or a repeated pass close each
+    ticket once. Closing sends nothing; the event records it.
+    """
+    cutoff = now - timedelta(days=config.deadlines.reopen_days)
+    async with db.transaction() as session:
+        tickets = await ticket_store.claim_resolved_before(
+            session=session, resolved_before=cutoff, limit=batch
+        )
+        events: list[dict[str, Any]] = []
+        for ticket in tickets:
+            if close_resolved(ticket, config=config, now=now):
+                events.append(
+                    {
+                        "ticket_id": ticket.id,
+                        "at": now,
+                        "actor": "system",
+                        "kind": "closed",
+                        "note": "",
+                        "data": {"reason": "reopen_window_ended", "rating": ticket.rating},
+                    }
+                )
+                session.add(ticket)
+        await sweep_store.add_events(session=session, events=events)
+    if events:
+        result.milestones["closed"] += len(events)
+    return len(tickets) == batch and bool(events)
+
+
 # --- dossiers --------------------------------------------------------------------------------
 
 
@@ -427,6 +465,8 @@ async def sweep_once(
     started = time.perf_counter()
     result = SweepResult(now=now)
     while await _sweep_ticket_batch(db=db, config=config, now=now, batch=batch, result=result):
+        pass
+    while await _close_resolved_batch(db=db, config=config, now=now, batch=batch, result=result):
         pass
     while await _sweep_dossier_batch(db=db, config=config, now=now, batch=batch, result=result):
         pass
