@@ -1,6 +1,7 @@
 """Benchmark the triage classifier on a labelled complaint set, beside a plain keyword baseline.
 
-Run: .venv/bin/python benchmarks/bench_triage.py [--config FILE] [--data FILE] [--lines A:B] [--errors]
+Run: .venv/bin/python benchmarks/bench_triage.py [--config FILE] [--data FILE] [--lines A:B]
+     [--errors] [--check]
 
 --data picks the labelled set (default the dev set; tests/data/complaints-holdout.jsonl is the
 held-out one, whose lines 1-240 are for tuning and 241-360 stay untouched until the end);
@@ -258,7 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes = run(engine, examples)
     base_outcomes = run(baseline.classify, examples)
     start, stop = args.lines
-    part = f" (lines {start + 1}-{stop or start + len(examples)})" if args.lines != (0, None) else ""
+    part = ""
+    if args.lines != (0, None):
+        part = f" (lines {start + 1}-{stop or start + len(examples)})"
     print(f"data: {args.data.name}{part}, {len(examples)} complaints; config {config.source}")
     print(f"classifier built in {built * 1000:.0f} ms ({len(classifier.wards)} communes/wards)")
     report("ENGINE (normalisation + fuzzy routing)", examples, outcomes)
