@@ -766,7 +766,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "worklist.overdue_mark": {"vi": "⚠️ quá hạn · ", "en": "⚠️ overdue · "},
     "worklist.paused": {"vi": " (tạm dừng)", "en": " (paused)"},
-    "worklist.late": {"vi": ", trễ {hours} giờ làm việc", "en": ", {hours} working h late"},
+    "worklist.late_hours": {
+        "vi": ", trễ {hours} giờ làm việc",
+        "en": ", {hours} working hours late",
+    },
+    "worklist.late_days": {"vi": ", trễ {days} ngày làm việc", "en": ", {days} working days late"},
     "worklist.more": {
         "vi": "… và {count} phản ánh khác.",
         "en": "… and {count} more.",

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 LIST_LIMIT = 30
 MESSAGE_BUDGET = 3900  # characters per message, under Telegram's 4096
 BUTTONS_PER_ROW = 2
+WORKDAY_HOURS = 8  # how late is told in working days from one full working day on
 BUTTON_PREFIXES = frozenset({"wl"})
 
 
@@ -221,8 +222,10 @@ def overdue_line(ctx: Context, ticket: Ticket) -> str:
         due += t("worklist.paused", lang)
     if due_at is not None:
         hours = max(0.0, calendar.working_hours_between(due_at, until))
-        if hours >= 1:
-            late = t("worklist.late", lang, hours=f"{hours:.0f}")
+        if hours >= WORKDAY_HOURS:
+            late = t("worklist.late_days", lang, days=int(hours // WORKDAY_HOURS))
+        elif hours >= 1:
+            late = t("worklist.late_hours", lang, hours=int(hours))
     return t(
         "worklist.overdue.line",
         lang,
