@@ -2,11 +2,12 @@
 
 The rules are plain functions on a `Ticket` with time passed in and no I/O: `initial_clocks`,
 `milestones` (the escalation ladder of SPEC §4), and the transitions `accept`, `return_`,
-`ask`, `resume`, `resolve`, `route`, `deem_accepted`, each raising `TransitionError` when the
-ticket's state does not allow it. The async service functions below apply a rule to a ticket
-loaded (and row-locked) in the caller's transaction, record a `ticket_event`, and return the
-messages the change causes, as `Reply` values carrying their target chat; the caller queues them
-in the same transaction (DESIGN rule 7).
+`ask`, `resume`, `resolve`, `route`, `deem_accepted`, and after resolution `rate`, `reopen`,
+`close_resolved`, each raising `TransitionError` when the ticket's state does not allow it.
+The async service functions below apply a rule to a ticket loaded (and row-locked) in the
+caller's transaction, record a `ticket_event`, and return the messages the change causes, as
+`Reply` values carrying their target chat; the caller queues them in the same transaction
+(DESIGN rule 7).
 
 Scheduling: `Ticket.next_check_at` is the earliest ladder milestone the sweeper has not yet
 handled. The sweeper handles the milestones in [next_check_at, now] and moves it to the first
