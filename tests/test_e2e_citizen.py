@@ -422,3 +422,11 @@ async def test_redelivered_update_is_processed_once(bot: Harness) -> None:
     assert len(first) == 1
     assert again == []
     assert len(bot.emu.bot_messages(CITIZEN)) == 1
+
+
+async def test_command_menus_are_published_per_chat_kind(bot: Harness) -> None:
+    private = [c["command"] for c in bot.emu.commands({"type": "all_private_chats"})]
+    groups = [c["command"] for c in bot.emu.commands({"type": "all_group_chats"})]
+    assert {"start", "hoso", "phananh", "theodoi", "lang", "huy", "help"} <= set(private)
+    assert {"danhsach", "quahan", "hangdoi"} <= set(groups)
+    assert "phananh" not in groups

@@ -8,6 +8,8 @@ from typing import Any
 
 from telegram import (
     BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -90,9 +92,25 @@ async def close_transports(application: Application[Any, Any, Any, Any, Any, Any
         await transport.shutdown()
 
 
+GROUP_COMMANDS = (
+    ("danhsach", "Phản ánh đang xử lý / Open tickets"),
+    ("quahan", "Phản ánh quá hạn / Overdue tickets"),
+    ("hangdoi", "Hàng đợi phân loại (tổng đài) / Triage queue"),
+    ("huy", "Hủy thao tác / Cancel"),
+    ("help", "Hướng dẫn / Help"),
+)
+
+
 async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Publish the command list shown in Telegram's menu."""
-    await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    """Publish the command lists of Telegram's menu: citizens' in private, staff's in groups."""
+    bot = application.bot
+    await bot.set_my_commands(
+        [BotCommand(name, text) for name, text in COMMANDS], scope=BotCommandScopeAllPrivateChats()
+    )
+    await bot.set_my_commands(
+        [BotCommand(name, text) for name, text in GROUP_COMMANDS],
+        scope=BotCommandScopeAllGroupChats(),
+    )
 
 
 def _file_url_of(base_url: str) -> str:
