@@ -66,6 +66,9 @@ _TOKEN = re.compile(r"[^\W_]+")
 # A word, or punctuation that ends a clause (phrases are not matched across it; quotes are no
 # break: "phải 'lo' thì mới ký").
 _PIECE = re.compile(r"[^\W_]+|[.,;:!?()\[\]{}…\n]+")
+# Initialisms joined by "&" or "-" ("Sở KH&ĐT", "TN&MT", "LĐ-TB&XH") are one abbreviation.
+_JOINED_INITIALS = re.compile(r"\b[^\W\d_]{1,4}(?:[&-][^\W\d_]{1,4})*&[^\W\d_]{1,4}\b")
+_JOINERS = re.compile(r"[&-]")
 
 
 def fold_diacritics(text: str) -> str:
@@ -303,6 +306,20 @@ _SHORTHAND: dict[str, str] = {
     "qltt": "quản lý thị trường",
     "lh": "liên hệ",
     "dk": "đăng ký",
+    "dky": "đăng ký",
+    "dki": "đăng ký",
+    "gpkd": "giấy phép kinh doanh",
+    "gplx": "giấy phép lái xe",
+    "kcn": "khu công nghiệp",
+    "ccn": "cụm công nghiệp",
+    "xn": "xác nhận",
+    "gxn": "giấy xác nhận",
+    "gks": "giấy khai sinh",
+    "cq": "cơ quan",
+    "cqnn": "cơ quan nhà nước",
+    "vp": "văn phòng",
+    "nnmt": "nông nghiệp môi trường",
+    "tnxh": "tệ nạn xã hội",
     "kq": "kết quả",
     "tk": "tài khoản",
     "cafe": "cà phê",
@@ -314,6 +331,8 @@ _SHORTHAND: dict[str, str] = {
     "kg": "không",
     "khg": "không",
     "hok": "không",
+    "hk": "không",
+    "khum": "không",
     "k0": "không",
     "dc": "được",
     "j": "gì",
@@ -336,6 +355,18 @@ _SHORTHAND: dict[str, str] = {
     "thg": "tháng",
     "lm": "làm",
     "nx": "nữa",
+    "trg": "trường",
+    "dg": "đường",
+    "dag": "đang",
+    "qa": "quá",
+    "nhg": "nhưng",
+    "mng": "mọi người",
+    "mk": "mình",
+    "tl": "trả lời",
+    "dh": "đại học",
+    "hnay": "hôm nay",
+    "hqua": "hôm qua",
+    "ns": "nói",
 }
 # These are also units after a number ("10 kg", "8 h", "100 k").
 _UNIT_LIKE = frozenset({"k", "kg", "h", "tr", "m", "dt"})
@@ -416,16 +447,27 @@ def _fold_word(token: str) -> str:
     return folded
 
 
-def normalize(text: str) -> NormalizedText:
-    """Normalise a message: NFC, lower case, shorthand expanded, Telex repaired, folded."""
+def _join_initials(match: re.Match[str]) -> str:
+    return _JOINERS.sub("", match.group(0))
+
+
+def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
+    """Normalise a message: NFC, lower case, shorthand expanded, Telex repaired, folded.
+
+    `english` overrides the detection of English text (no Telex repair, no two-letter
+    shorthand), e.g. for an English keyword too short to be recognised as English.
+    """
     if not text:
         return _EMPTY
     lowered = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
+    if "&" in lowered:
+        lowered = _JOINED_INITIALS.sub(_join_initials, lowered)
     pieces = _PIECE.findall(lowered)
     raw = [p for p in pieces if p[0].isalnum()]
     if not raw:
         return NormalizedText(text, "", "", (), (), False)
-    english = _looks_english(raw)
+    if english is None:
+        english = _looks_english(raw)
     tokens: list[str] = []
     breaks: set[int] = set()
     previous = ""
@@ -463,27 +505,47 @@ def marks_compatible(typed: str, reference: str) -> bool:
 
 MISSING_MARKS = 0.9
 HOI_NGA = 0.75
+MISPLACED_TONE = 0.8
+MISSING_TONE = 0.5
 
 
 def mark_similarity(typed: str, reference: str) -> float:
-    """Score how well typed diacritics fit a word: 1 same, 0.9 some left out, 0.75 hỏi/ngã mixed
-    up (a common spelling habit), 0 contradicting or a different word."""
+    """Score how well typed diacritics fit a word: 1 same, 0.9 some left out, 0.8 the right tone
+    on the wrong vowel ("thúe"), 0.75 hỏi/ngã mixed up (a common spelling habit), 0.5 a word typed
+    with diacritics but without its tone, 0 contradicting or a different word.
+
+    A word typed with some diacritics but no tone mark is most often level tone ("thuê" is
+    renting, not "thuế"), sometimes a forgotten tone ("mất nươc"): too weak alone to match a
+    one-word phrase, enough inside a longer one.
+    """
     if typed == reference:
         return 1.0
     if len(typed) != len(reference):
         return 0.0
     score = 1.0
+    accented = not typed.isascii()
+    misplaced = False
+    typed_tone = reference_tone = 0
     for a, b in zip(typed, reference, strict=True):
-        if a == b:
-            continue
         base_a, shape_a, tone_a = _CHAR_INFO.get(a, (a, "", 0))
         base_b, shape_b, tone_b = _CHAR_INFO.get(b, (b, "", 0))
+        typed_tone = typed_tone or tone_a
+        reference_tone = reference_tone or tone_b
+        if a == b:
+            continue
         if base_a != base_b or shape_a not in ("", shape_b):
             return 0.0
-        if tone_a in (0, tone_b):
+        if tone_a == tone_b or (tone_a == 0 and not accented):
             score = min(score, MISSING_MARKS)
         elif {tone_a, tone_b} == {3, 4}:
             score = min(score, HOI_NGA)
+        elif tone_a == 0 or tone_b == 0:
+            misplaced = True  # settled below, once both tones are known
         else:
             return 0.0
+    if accented and reference_tone and not typed_tone:
+        return min(score, MISSING_TONE)
+    if misplaced:
+        # the one tone of the syllable sits on another vowel; an extra tone does not
+        return min(score, MISPLACED_TONE) if typed_tone == reference_tone else 0.0
     return score

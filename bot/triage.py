@@ -24,6 +24,7 @@ The routing rules of the taxonomy then apply:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,11 +67,21 @@ MIN_EVIDENCE = 0.15  # below this the complaint is "khac"
 FULL_EVIDENCE = 0.5  # below this much evidence, confidence shrinks in proportion
 SKIP_PENALTY = 0.85  # a phrase of 3+ words matched with one extra word inside it
 SKIP_MIN_LENGTH = 3
+# Words that may sit inside even a two-word phrase without changing what it says:
+# "chưa (được) trả", "không (có) phép", "mất (hết) nước".
+FILLERS = frozenset({"được", "có", "bị", "hề", "hết", "cả"})
 SPELLING_CREDIT = 0.8  # a token repaired by spelling correction
 MIN_SIMILARITY = 0.55  # weaker phrase matches are ignored
 MAX_SPELLING_LOOKUPS = 64  # per complaint, so that a 100 KB paste stays fast
 SPELLING_MIN_LENGTH = 5  # shorter words have too many neighbours to repair safely
 MENTION_MIN_SIMILARITY = 0.74
+AGENCY_HINT = 0.3  # a category handled by an agency the complaint names
+# An amount of money stands for the word "tiền" in phrases: a number before a unit of money,
+# or written in one piece ("500k", "20tr").
+MONEY_KEY = "tien"
+MONEY_CREDIT = 0.95
+_MONEY_UNITS = frozenset({"trieu", "tr", "nghin", "ngan", "k", "dong", "cu", "xi", "ty"})
+_MONEY = re.compile(r"\d+(?:[.,]\d+)?(?:k|tr|trieu|nghin|ngan|d|dong|cu|ty)")
 
 
 @dataclass(frozen=True)
@@ -145,15 +156,22 @@ class _PhraseIndex:
         self.vocabulary: set[str] = set()
 
     def add(self, phrase: str, owner: str, weight: float) -> None:
-        norm = normalize(phrase)
-        if not norm.tokens:
-            return
-        keys = [_stem(key) for key in norm.folded_tokens]
-        node = self.root
-        for key in keys:
-            node = node.children.setdefault(key, _Node())
-        node.entries.append(_Entry(phrase, owner, weight, norm.tokens))
-        self.vocabulary.update(keys)
+        variants = [normalize(phrase)]
+        if phrase.isascii():
+            # An ASCII phrase is English or an initialism: in English complaints it must not
+            # be read as Telex ("room" is no "rôm"), in Vietnamese ones it may be.
+            english = normalize(phrase, english=True)
+            if english.tokens != variants[0].tokens:
+                variants.insert(0, english)
+        for norm in variants:
+            if not norm.tokens:
+                continue
+            keys = [_stem(key) for key in norm.folded_tokens]
+            node = self.root
+            for key in keys:
+                node = node.children.setdefault(key, _Node())
+            node.entries.append(_Entry(phrase, owner, weight, norm.tokens))
+            self.vocabulary.update(keys)
 
     def scan(
         self, text: NormalizedText, keys: Sequence[str], credits: Sequence[float]
@@ -172,7 +190,11 @@ class _PhraseIndex:
             while stack:
                 node, position, skipped = stack.pop()
                 for entry in node.entries:
-                    if skipped >= 0 and len(entry.tokens) < SKIP_MIN_LENGTH:
+                    if (
+                        skipped >= 0
+                        and len(entry.tokens) < SKIP_MIN_LENGTH
+                        and not _is_filler(text, skipped)
+                    ):
                         continue
                     similarity = _similarity(text, credits, entry.tokens, start, position, skipped)
                     if similarity >= MIN_SIMILARITY:
@@ -186,6 +208,15 @@ class _PhraseIndex:
                         if child is not None:
                             stack.append((child, position + 2, position))
         return matches
+
+
+_FOLDED_FILLERS = {fold_diacritics(word): word for word in FILLERS}
+
+
+def _is_filler(text: NormalizedText, position: int) -> bool:
+    """Tell whether the token at `position` is a filler word (typed diacritics permitting)."""
+    filler = _FOLDED_FILLERS.get(text.folded_tokens[position])
+    return filler is not None and marks_compatible(text.tokens[position], filler)
 
 
 def _token_similarity(typed: str, folded: str, reference: str) -> float:
@@ -325,6 +356,8 @@ _WARD_PREFIXES: dict[tuple[str, ...], tuple[tuple[str, ...], bool, str | None]] 
     ("tai",): (("tại",), False, None),
 }
 _WARD_PREFIX_LENGTHS = sorted({len(k) for k in _WARD_PREFIXES}, reverse=True)
+# English puts the kind after the name: "Trang Dai ward", "Long Thanh commune".
+_WARD_SUFFIXES = {"ward": "phường", "commune": "xã"}
 
 
 def _typed_as(typed: Sequence[str], reference: Sequence[str]) -> bool:
@@ -340,6 +373,7 @@ class WardIndex:
 
     def __init__(self, wards: Iterable[tuple[str, str]]) -> None:
         self.by_folded: dict[tuple[str, ...], list[_Ward]] = {}
+        self.first_tokens: set[str] = set()
         self.max_length = 0
         for name, division in wards:
             bare = name
@@ -351,6 +385,7 @@ class WardIndex:
                 continue
             ward = _Ward(name, division, norm.tokens)
             self.by_folded.setdefault(norm.folded_tokens, []).append(ward)
+            self.first_tokens.add(norm.folded_tokens[0])
             self.max_length = max(self.max_length, len(norm.tokens))
 
     @classmethod
@@ -410,6 +445,24 @@ class WardIndex:
                 same_kind = [w for w in fitting if w.division == division]
                 ward = (same_kind or fitting)[0]
                 return WardMention(ward.name, start, name_start + size, strong)
+        if folded[start] in self.first_tokens:
+            return self._before_suffix(tokens, folded, start)
+        return None
+
+    def _before_suffix(
+        self, tokens: tuple[str, ...], folded: tuple[str, ...], start: int
+    ) -> WardMention | None:
+        """Match a name followed by its kind in English ("Bien Hoa ward")."""
+        for size in range(min(self.max_length, len(folded) - start - 1), 0, -1):
+            division = _WARD_SUFFIXES.get(folded[start + size])
+            wards = self.by_folded.get(folded[start : start + size]) if division else None
+            if not wards:
+                continue
+            fitting = [w for w in wards if _typed_as(tokens[start : start + size], w.tokens)]
+            same_kind = [w for w in fitting if w.division == division]
+            if same_kind or fitting:
+                ward = (same_kind or fitting)[0]
+                return WardMention(ward.name, start, start + size + 1, True)
         return None
 
 
@@ -472,6 +525,7 @@ class _Analysis:
     evidence: dict[str, list[str]] = field(default_factory=dict)
     mentions: list[_Mention] = field(default_factory=list)
     ward: WardMention | None = None
+    keyword_spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 class Classifier:
@@ -544,7 +598,18 @@ class Classifier:
         if not norm.tokens:
             return analysis
         keys, credits = self._keys(norm)
-        matches = _keep_longest(self.keywords.scan(norm, keys, credits))
+        analysis.ward = self.wards.find(norm)
+        analysis.mentions = self._mentions(norm, keys, credits, analysis.ward)
+        # Words that name an agency's people ("cán bộ địa chính", "officer at the tax office")
+        # say who is complained about, not what about.
+        staff_spans = [(m.start, m.end) for m in analysis.mentions if m.staff]
+        matches = _keep_longest(
+            [
+                m
+                for m in self.keywords.scan(norm, keys, credits)
+                if not any(start <= m.start and m.end <= end for start, end in staff_spans)
+            ]
+        )
         # one phrase per category and span ("chưa giải quyết" with a skip inside "chưa được
         # giải quyết" is the same evidence), then each phrase once however often it occurs
         per_span: dict[tuple[str, int, int], _Match] = {}
@@ -558,6 +623,7 @@ class Classifier:
             key = (match.entry.owner, match.entry.phrase)
             if key not in best or best[key][0] < match.similarity:
                 best[key] = (match.similarity, match.entry)
+        analysis.keyword_spans = [(m.start, m.end) for m in matches if m.entry.weight > 0]
         by_owner: dict[str, list[tuple[float, _Entry]]] = {}
         for (owner, _), best_match in best.items():
             by_owner.setdefault(owner, []).append(best_match)
@@ -571,16 +637,45 @@ class Classifier:
                 analysis.scores[owner] = analysis.scores.get(owner, 0.0) + contribution
                 if contribution > 0:
                     analysis.evidence.setdefault(owner, []).append(entry.phrase)
-        analysis.ward = self.wards.find(norm)
-        analysis.mentions = self._mentions(norm, keys, credits, analysis.ward)
+        self._agency_hints(analysis)
         return analysis
 
+    def _agency_hints(self, analysis: _Analysis) -> None:
+        """Let an agency named as handler ("Đề nghị Sở GTVT lắp biển báo") support the
+        categories it handles that the text already points to; not one named as the people
+        complained about, not the commune (named in most addresses), and not a name whose
+        words already count as a keyword ("bệnh viện")."""
+        named = {
+            m.agency
+            for m in analysis.mentions
+            if not m.staff
+            and m.agency != COMMUNE_AGENCY
+            and not any(s < m.end and m.start < e for s, e in analysis.keyword_spans)
+        }
+        for category_id, score in list(analysis.scores.items()):
+            category = self.categories.get(category_id)
+            if (
+                score > 0
+                and category is not None
+                and category.agency in named
+                and category_id not in CONFLICT_CATEGORIES
+            ):
+                analysis.scores[category_id] = score + AGENCY_HINT
+
     def _keys(self, norm: NormalizedText) -> tuple[list[str], list[float]]:
-        """Folded tokens to look up, with unknown non-syllables repaired by spelling."""
+        """Folded tokens to look up: unknown non-syllables repaired by spelling, an amount of
+        money read as "tiền" ("đưa 5 triệu" is "đưa tiền", "kẹp 500k" is "kẹp tiền")."""
         keys = [_stem(key) for key in norm.folded_tokens]
         credits = [1.0] * len(keys)
         lookups = 0
         for index, key in enumerate(keys):
+            if key[0].isdigit():
+                if _MONEY.fullmatch(key) or (
+                    index + 1 < len(keys) and keys[index + 1] in _MONEY_UNITS and key.isdigit()
+                ):
+                    keys[index] = MONEY_KEY
+                    credits[index] = MONEY_CREDIT
+                continue
             if key in self._known or len(key) < SPELLING_MIN_LENGTH or not key.isalpha():
                 continue
             if key in self._spelling:
@@ -655,6 +750,7 @@ class Classifier:
 
     def _decide(self, analysis: _Analysis, dossier_agency: str | None) -> Decision:
         ranked = self._ranking(analysis)
+        routes = {c: self._route(c, analysis, dossier_agency) for c, _ in ranked}
         ward = analysis.ward.name if analysis.ward else None
         total = sum(s for _, s in ranked) + CONFIDENCE_PRIOR
         if not ranked or ranked[0][1] < MIN_EVIDENCE:
@@ -662,13 +758,14 @@ class Classifier:
             confidence = 0.0
         else:
             category_id, top = ranked[0]
-            second = ranked[1][1] if len(ranked) > 1 else 0.0
+            # Only categories that would send the complaint elsewhere compete with the top one:
+            # "ổ gà" and "quy hoạch" disagree on the category, not on the agency.
+            agency = routes[category_id][0]
+            second = max((s for c, s in ranked[1:] if routes[c][0] != agency), default=0.0)
             # a lone weak hint ("người già") is no reason to route, however alone it is
             strength = min(1.0, top / FULL_EVIDENCE)
             confidence = strength * top / (top + second + CONFIDENCE_PRIOR)
-        alternatives = tuple(
-            (c, self._route(c, analysis, dossier_agency)[0], s / total) for c, s in ranked[:3]
-        )
+        alternatives = tuple((c, routes[c][0], s / total) for c, s in ranked[:3])
         category = self.categories.get(category_id)
         track = category.track if category else "pakn"
         evidence = tuple(dict.fromkeys(analysis.evidence.get(category_id, ())))
@@ -676,7 +773,9 @@ class Classifier:
             return Decision(
                 category_id, TRIAGE, confidence, track, ward, None, evidence, alternatives
             )
-        agency, subject = self._route(category_id, analysis, dossier_agency)
+        agency, subject = routes.get(category_id) or self._route(
+            category_id, analysis, dossier_agency
+        )
         if confidence < self.threshold:
             agency = TRIAGE
         return Decision(

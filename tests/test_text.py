@@ -14,6 +14,7 @@ from bot.text import (
     fold_diacritics,
     is_syllable,
     mark_similarity,
+    marks_compatible,
     normalize,
 )
 
@@ -159,9 +160,22 @@ def test_mark_similarity_grades_typed_diacritics() -> None:
     assert mark_similarity("thuế", "thuế") == 1.0
     assert mark_similarity("thue", "thuế") == 0.9
     assert mark_similarity("sỉ", "sĩ") == 0.75
-    assert mark_similarity("thuê", "thuế") == 0.9
     assert mark_similarity("thuè", "thuế") == 0.0
     assert mark_similarity("làm", "lạm") == 0.0
+
+
+def test_mark_similarity_reads_a_missing_tone_on_an_accented_word_as_weak() -> None:
+    # "thuê" (to rent) typed with its hat but no tone is most often level tone, not "thuế"
+    assert mark_similarity("thuê", "thuế") == 0.5
+    assert mark_similarity("nươc", "nước") == 0.5
+    assert not marks_compatible("thuê", "thuế")
+    assert mark_similarity("thuế", "thuê") == 0.0
+
+
+def test_mark_similarity_accepts_the_right_tone_on_the_wrong_vowel() -> None:
+    assert mark_similarity("thúe", "thuế") == 0.8
+    assert mark_similarity("hòa", "hoà") == 0.8
+    assert mark_similarity("thùe", "thuế") == 0.0  # another tone altogether
 
 
 def test_normalize_handles_100kb_quickly() -> None:
