@@ -66,8 +66,9 @@ _TOKEN = re.compile(r"[^\W_]+")
 # A word, or punctuation that ends a clause (phrases are not matched across it; quotes are no
 # break: "phải 'lo' thì mới ký").
 _PIECE = re.compile(r"[^\W_]+|[.,;:!?()\[\]{}…\n]+")
-# Initialisms joined by "&" or "-" ("Sở KH&ĐT", "TN&MT", "LĐ-TB&XH") are one abbreviation.
-_JOINED_INITIALS = re.compile(r"\b[^\W\d_]{1,4}(?:[&-][^\W\d_]{1,4})*&[^\W\d_]{1,4}\b")
+# Initialisms joined by "&" or "-" ("Sở KH&ĐT", "TN&MT", "LĐ-TB&XH", "GD-ĐT") are one
+# abbreviation; with hyphens only, when no part is a syllable ("Tam-Hiệp" stays two words).
+_JOINED_INITIALS = re.compile(r"\b[^\W\d_]{1,4}(?:[&-][^\W\d_]{1,4})+\b")
 _JOINERS = re.compile(r"[&-]")
 
 
@@ -355,6 +356,10 @@ _SHORTHAND: dict[str, str] = {
     "thg": "tháng",
     "lm": "làm",
     "nx": "nữa",
+    "chx": "chưa",
+    "nhiu": "nhiều",
+    "ngta": "người ta",
+    "ae": "anh em",
     "trg": "trường",
     "dg": "đường",
     "dag": "đang",
@@ -448,7 +453,11 @@ def _fold_word(token: str) -> str:
 
 
 def _join_initials(match: re.Match[str]) -> str:
-    return _JOINERS.sub("", match.group(0))
+    found = match.group(0)
+    parts = _JOINERS.split(found)
+    if "&" not in found and any(is_syllable(fold_diacritics(part)) for part in parts):
+        return found
+    return "".join(parts)
 
 
 def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
@@ -460,7 +469,7 @@ def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
     if not text:
         return _EMPTY
     lowered = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
-    if "&" in lowered:
+    if "&" in lowered or "-" in lowered:
         lowered = _JOINED_INITIALS.sub(_join_initials, lowered)
     pieces = _PIECE.findall(lowered)
     raw = [p for p in pieces if p[0].isalnum()]

@@ -311,6 +311,34 @@ def _keep_longest(matches: list[_Match]) -> list[_Match]:
     return kept
 
 
+# Conduct denied ("cán bộ không hề hách dịch, nhưng hồ sơ trễ hẹn") is no complaint about
+# conduct, unless the denial is a condition: "không có phong bì thì hồ sơ nằm đó" is a bribe.
+_NEGATORS = {"khong": "không", "chang": "chẳng", "not": "not", "never": "never"}
+_NEGATION_GAP = frozenset({"he", "co", "bi", "ai"})  # "không hề", "không có", "không ai"
+_CONDITION = frozenset({"thi", "moi", "unless", "otherwise"})
+NEGATION_REACH = 6  # tokens after the phrase searched for "thì"/"mới" in the same clause
+
+
+def _negated(text: NormalizedText, match: _Match) -> bool:
+    """Tell whether a phrase is denied by "không"/"chẳng"/"not" just before it, not as a
+    condition."""
+    folded, tokens, breaks = text.folded_tokens, text.tokens, text.breaks
+    position = match.start - 1
+    if position >= 0 and position + 1 not in breaks and folded[position] in _NEGATION_GAP:
+        position -= 1
+    if position < 0 or position + 1 in breaks or match.start in breaks:
+        return False
+    negator = _NEGATORS.get(folded[position])
+    if negator is None or not marks_compatible(tokens[position], negator):
+        return False
+    for after in range(match.end, min(len(folded), match.end + NEGATION_REACH)):
+        if after in breaks:
+            break
+        if folded[after] in _CONDITION:
+            return False
+    return True
+
+
 def _strength(match: _Match) -> float:
     return match.entry.weight * match.similarity
 
@@ -608,6 +636,7 @@ class Classifier:
                 m
                 for m in self.keywords.scan(norm, keys, credits)
                 if not any(start <= m.start and m.end <= end for start, end in staff_spans)
+                and not (m.entry.owner in CONFLICT_CATEGORIES and _negated(norm, m))
             ]
         )
         # one phrase per category and span ("chưa giải quyết" with a skip inside "chưa được

@@ -89,6 +89,11 @@ def test_normalize_puts_tone_marks_on_one_canonical_vowel(typed: str, canonical:
         ("nói vs mn", "nói với mọi người"),
         ("mất tg", "mất thời gian"),
         ("theo qđ", "theo quyết định"),
+        ("hs chx có kq", "hồ sơ chưa có kết quả"),
+        ("sai GPKD", "sai giấy phép kinh doanh"),
+        ("bổ sung nhìu lần", "bổ sung nhiều lần"),
+        ("hok có nc", "không có nước"),
+        ("dky tạm trú", "đăng ký tạm trú"),
     ],
 )
 def test_normalize_expands_abbreviations_and_chat_shorthand(typed: str, expanded: str) -> None:
@@ -125,6 +130,29 @@ def test_normalize_does_not_read_english_as_telex() -> None:
     norm = normalize("Our tax refund is late, who is responsible?")
     assert norm.english
     assert norm.tokens[:3] == ("our", "tax", "refund")
+
+
+def test_normalize_english_can_be_forced_for_text_too_short_to_tell() -> None:
+    assert normalize("emergency room").tokens == ("emergency", "rôm")  # read as Telex
+    forced = normalize("emergency room", english=True)
+    assert forced.tokens == ("emergency", "room")
+    assert forced.english
+    assert not normalize("room", english=False).english
+
+
+@pytest.mark.parametrize(
+    ("typed", "expanded"),
+    [
+        ("Sở KH&ĐT", "sở kế hoạch đầu tư"),
+        ("Sở TN&MT ơi", "sở tài nguyên môi trường ơi"),
+        ("Sở LĐ-TB&XH", "sở lao động thương binh xã hội"),
+        ("Sở GD-ĐT", "sở giáo dục đào tạo"),
+        ("hồ sơ - giấy tờ & con dấu", "hồ sơ giấy tờ con dấu"),  # spaced: separate words
+        ("Tam-Hiệp", "tam hiệp"),  # hyphenated syllables stay words
+    ],
+)
+def test_normalize_joins_initials_around_ampersand_and_hyphen(typed: str, expanded: str) -> None:
+    assert normalize(typed).accented == expanded
 
 
 def test_normalize_records_clause_breaks_but_not_quotes() -> None:

@@ -17,6 +17,8 @@ from bot.text import fold_diacritics, normalize
 from bot.triage import TRIAGE, Classifier, Decision, WardIndex
 
 DEV_SET = Path(__file__).parent / "data" / "complaints-dev.jsonl"
+HOLDOUT = Path(__file__).parent / "data" / "complaints-holdout.jsonl"
+HOLDOUT_TUNED = 240  # lines 1-240 were used for tuning; 241-360 are the untouched check
 SPEC_FIELDS = {"category", "agency", "confidence", "track", "ward", "subject_agency", "evidence"}
 
 
@@ -166,6 +168,33 @@ def test_classify_complaint_about_agency_staff_never_goes_to_that_agency(
     assert decision.subject_agency == "thue"
 
 
+def test_classify_hospital_staff_accused_never_goes_to_the_health_department(
+    classifier: Classifier,
+) -> None:
+    decision = classifier.classify("nhân viên bệnh viện bảo muốn mổ sớm thì phải bồi dưỡng bác sĩ")
+    assert decision.agency != "y-te"
+    assert decision.subject_agency == "y-te"
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "subject", "not_evidence"),
+    [
+        ("Cán bộ địa chính xã nói chuyện trịch thượng, coi dân như đi xin",
+         "thai-do", "ubnd-xa", "địa chính"),
+        ("The officer at the tax office shouted at me and threw my papers",
+         "thai-do", "thue", "tax"),
+    ],
+)  # fmt: skip
+def test_classify_words_naming_the_accused_staff_are_no_topic(
+    classifier: Classifier, text: str, category: str, subject: str, not_evidence: str
+) -> None:
+    decision = classifier.classify(text)
+    assert (decision.category, decision.agency) == (category, "noi-vu")
+    assert decision.subject_agency == subject
+    assert not_evidence not in decision.evidence
+    assert all(c != "dat-dai" and c != "thue" for c, _, _ in decision.alternatives)
+
+
 # --- rule 2: named dossier -------------------------------------------------------------------
 
 
@@ -230,6 +259,21 @@ def test_classify_commune_matter_without_commune_goes_to_operators(
 )
 def test_find_ward_does_not_guess(classifier: Classifier, text: str) -> None:
     assert classifier.find_ward(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "ward"),
+    [
+        ("I rent a room in Trang Dai ward and need to declare it", "Phường Trảng Dài"),
+        ("Is there a planning map for Long Thanh commune?", "Xã Long Thành"),
+        ("register our marriage in Bien Hoa ward", "Phường Biên Hòa"),
+        ("the new Long Thanh airport", None),
+    ],
+)
+def test_find_ward_reads_the_english_kind_after_the_name(
+    classifier: Classifier, text: str, ward: str | None
+) -> None:
+    assert classifier.find_ward(text) == ward
 
 
 def test_ward_index_prefers_the_named_division() -> None:
@@ -315,6 +359,78 @@ def test_negative_keywords_lower_the_score() -> None:
     small = small_classifier()
     assert small.classify("thuế").category == "tax"
     assert small.classify("tiền thuê nhà thuế").category == "other"
+
+
+def test_matcher_reads_a_toneless_accented_word_as_another_word() -> None:
+    small = small_classifier()
+    assert small.classify("người thuê trọ").category == "other"  # renting, not "thuế"
+    assert small.classify("nguoi thue tro").category == "tax"  # no diacritics: may be "thuế"
+    assert small.classify("thúe").category == "tax"  # the tone on the wrong vowel
+
+
+def test_matcher_skips_a_filler_word_inside_a_two_word_phrase(classifier: Classifier) -> None:
+    decision = classifier.classify("hồ sơ nộp từ lâu mà vẫn chưa được trả")
+    assert decision.category == "tre-han"
+    assert "chưa trả" in decision.evidence
+    assert "lạm thu" not in small_classifier().classify("lạm nhiều thu").evidence
+
+
+def test_matcher_reads_an_amount_of_money_as_tien(classifier: Classifier) -> None:
+    assert "đưa tiền" in classifier.classify("cán bộ bảo đưa 5 triệu thì xong ngay").evidence
+    assert "kẹp tiền" in classifier.classify("phải kẹp 500k vào hồ sơ mới nhận").evidence
+    assert "đưa tiền" not in classifier.classify("đưa 5 người đi khám").evidence
+
+
+def test_matcher_reads_english_keywords_as_english(classifier: Classifier) -> None:
+    decision = classifier.classify("The emergency room made us wait five hours")
+    assert (decision.category, decision.agency) == ("y-te", "y-te")
+    assert "emergency room" in decision.evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Cán bộ rất nhiệt tình, không hề hách dịch, nhưng hồ sơ trễ hẹn 2 tuần rồi", "tre-han"),
+        ("can bo ko hach dich gi, chi la ho so cham tra ket qua", "tre-han"),
+        ("không có phong bì thì hồ sơ nằm đó", "nhung-nhieu"),  # a condition, not a denial
+        ("ko bồi dưỡng thì lập biên bản", "nhung-nhieu"),
+    ],
+)
+def test_classify_denied_conduct_is_no_conduct_complaint(
+    classifier: Classifier, text: str, category: str
+) -> None:
+    assert classifier.classify(text).category == category
+
+
+def _two_agency_directory() -> Classifier:
+    agencies = [
+        AgencyConfig("roads", "Sở Giao thông", aliases=("sở giao thông",)),
+        AgencyConfig("schools", "Sở Giáo dục"),
+    ]
+    categories = [
+        CategoryConfig("road", "Đường", "roads", 24, keywords=(Keyword("biển báo"),)),
+        CategoryConfig("permit", "Giấy phép", "roads", 24, keywords=(Keyword("giấy phép"),)),
+        CategoryConfig("school", "Trường", "schools", 24, keywords=(Keyword("tiểu học", 0.75),)),
+        CategoryConfig("other", "Khác", None, 40),
+    ]
+    return Classifier(categories, agencies, confidence_threshold=0.55)
+
+
+def test_classify_categories_of_one_agency_do_not_compete() -> None:
+    directory = _two_agency_directory()
+    same = directory.classify("biển báo và giấy phép")
+    assert same.agency == "roads"
+    assert same.confidence >= 0.55
+    assert directory.classify("biển báo gần trường tiểu học").agency == TRIAGE
+
+
+def test_classify_agency_named_as_handler_supports_its_categories() -> None:
+    directory = _two_agency_directory()
+    decision = directory.classify("đề nghị sở giao thông lắp biển báo gần trường tiểu học")
+    assert (decision.category, decision.agency) == ("road", "roads")
+    # named as the people complained about, it is no support
+    accused = directory.classify("cán bộ sở giao thông lắp biển báo gần trường tiểu học")
+    assert accused.agency == TRIAGE
 
 
 def test_decision_is_frozen_and_serialises_to_the_spec_fields(classifier: Classifier) -> None:
@@ -411,4 +527,24 @@ def test_dev_set_accuracy_stays_above_the_bar(classifier: Classifier) -> None:
     ]
     assert exact >= 0.90
     assert precision >= 0.95
+    assert accused == []
+
+
+def test_holdout_tuned_part_stays_above_the_bar(classifier: Classifier) -> None:
+    lines = HOLDOUT.read_text(encoding="utf-8").splitlines()[:HOLDOUT_TUNED]
+    rows = [json.loads(line) for line in lines]
+    decisions = [classifier.classify(row["text"]) for row in rows]
+    pairs = list(zip(rows, decisions, strict=True))
+    exact = sum(d.agency == r["agency"] for r, d in pairs) / len(pairs)
+    routed = [(r, d) for r, d in pairs if d.agency != TRIAGE]
+    precision = sum(d.agency == r["agency"] for r, d in routed) / len(routed)
+    routable = [(r, d) for r, d in pairs if r["agency"] != TRIAGE]
+    coverage = sum(d.agency != TRIAGE for _, d in routable) / len(routable)
+    accused = [
+        r["id"] for r, d in pairs if r["subject_agency"] and d.agency == r["subject_agency"]
+    ]
+    # reached 92.9 % / 100 % / 92.2 %; the margin allows a few changes, not a slide
+    assert exact >= 0.91
+    assert precision >= 0.98
+    assert coverage >= 0.90
     assert accused == []
