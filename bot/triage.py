@@ -3,15 +3,21 @@
 Each category has weighted keyword phrases (config). A complaint is normalised (`bot.text`) and
 phrases are found on whole tokens of its folded form, so text typed without diacritics, with
 chat shorthand or Telex leftovers matches too; diacritics that were typed must agree with the
-phrase ("thuê" is not "thuế"; a hỏi/ngã mix-up only costs a little). A phrase of three words or
-more may have one extra word inside it, phrases never span clause punctuation, English words
-are compared by crude stems, and words that are neither Vietnamese syllables nor known are
-repaired by spelling (rapidfuzz ratio) before lookup. Overlapping finds go to the longer phrase.
+phrase ("thuê" is not "thuế"; a hỏi/ngã mix-up or a tone on the wrong vowel only costs a
+little). A phrase of three words or more may have one extra word inside it, any phrase a filler
+word ("chưa được trả"); an amount of money reads as "tiền" ("đưa 5 triệu"); phrases never span
+clause punctuation; English words are compared by crude stems (ASCII phrases are never read as
+Telex in English text); words that are neither Vietnamese syllables nor known are repaired by
+spelling (rapidfuzz ratio) before lookup. Overlapping finds go to the longer phrase. Words that
+name the accused staff ("cán bộ địa chính") are no topic, and conduct that is denied ("không hề
+hách dịch") is no conduct complaint, unless the denial is a condition ("không có phong bì thì").
 
-A category scores the sum of weight × length factor × similarity over its distinct phrases;
-"process" categories (late dossier, paperwork, conduct) outrank the subject matter they are
-about once they have clear evidence. Confidence is top / (top + runner-up + prior), scaled down
-when the top score itself is small (a single weak hint).
+A category scores the sum of weight × length factor × similarity over its distinct phrases,
+plus a small hint when the complaint names the agency handling it; "process" categories (late
+dossier, paperwork, conduct) outrank the subject matter they are about once they have clear
+evidence. Confidence is top / (top + runner-up + prior), where the runner-up is the best
+category that would route elsewhere, scaled down when the top score itself is small (a single
+weak hint).
 
 The routing rules of the taxonomy then apply:
 
