@@ -195,7 +195,11 @@ class TicketCounter(SQLModel, table=True):
 class Ticket(SQLModel, table=True):
     """A complaint, with its owner, its clocks and its reporter."""
 
-    __table_args__ = (Index("ix_ticket_reporter", "channel", "chat_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_ticket_reporter", "channel", "chat_id", "created_at"),
+        # The sweeper closes resolved tickets once their reopen window is over, oldest first.
+        Index("ix_ticket_state_resolved_at", "state", "resolved_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, index=True, max_length=20)

@@ -44,7 +44,7 @@ async def test_upgrade_twice_is_harmless(db: Database) -> None:
     await db.upgrade()
     async with db.transaction() as session:
         version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    assert version == "0001"
+    assert version == "0002"
 
 
 async def test_ticket_codes_are_sequential_per_year(db: Database) -> None:
@@ -210,3 +210,17 @@ async def test_sync_directory_adds_updates_and_deactivates(db: Database, config:
         every = await list_agencies(session=session, active_only=False)
     assert [a.id for a in active] == sorted(a.id for a in config.agencies[:3])
     assert len(every) == len(config.agencies)
+
+
+async def test_migrations_match_the_models(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    def differences(connection: object) -> list[object]:
+        context = MigrationContext.configure(connection)  # type: ignore[arg-type]
+        return list(compare_metadata(context, SQLModel.metadata))
+
+    async with db.engine.connect() as connection:
+        diff = await connection.run_sync(differences)
+    assert diff == []
