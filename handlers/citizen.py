@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
 from typing import Any
@@ -481,19 +482,13 @@ async def _create(ctx: Context, msg: Incoming, privacy: Privacy) -> list[Reply]:
         phone="" if anonymous else data.get("phone", ""),
         privacy=privacy,
     )
-    decision = _decision_from_data(data["decision"])
     agency_id, agency_name = _routing(ctx)
-    if agency_id != decision.agency or data["category"] != decision.category:
-        decision = Decision(
-            category=data["category"],
-            agency=agency_id or "triage",
-            confidence=decision.confidence,
-            track=decision.track,
-            ward=decision.ward,
-            subject_agency=decision.subject_agency,
-            evidence=decision.evidence,
-            alternatives=decision.alternatives,
-        )
+    # The citizen may have chosen another category: the ticket carries the routing shown.
+    decision = dataclasses.replace(
+        _decision_from_data(data["decision"]),
+        category=data["category"],
+        agency=agency_id or "triage",
+    )
     location = data.get("location")
     ticket = await open_ticket(
         session=ctx.session,
