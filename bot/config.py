@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -56,6 +57,7 @@ class AgencyConfig:
     telegram_chat_id: int | None = None
     zalo_chat_id: str | None = None
     supervisor: str | None = None
+    wards: tuple[str, ...] = ()  # communes/wards whose own People's Committee this agency is
 
 
 @dataclass(frozen=True)
@@ -211,9 +213,20 @@ class Config:
         """Return the agency with this id, if the directory has one."""
         return next((a for a in self.agencies if a.id == agency_id), None)
 
+    def ward_agency(self, ward: str | None) -> AgencyConfig | None:
+        """Return the agency configured as this commune's or ward's own People's Committee."""
+        if not ward:
+            return None
+        wanted = _ward_key(ward)
+        return next((a for a in self.agencies if wanted in map(_ward_key, a.wards)), None)
+
     def category(self, category_id: str) -> CategoryConfig | None:
         """Return the category with this id, if configured."""
         return next((c for c in self.categories if c.id == category_id), None)
+
+
+def _ward_key(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 ENV_SECRETS: dict[tuple[str, str], str] = {
@@ -506,11 +519,17 @@ def _parse_agencies(root: _Reader) -> tuple[AgencyConfig, ...]:
                 telegram_chat_id=reader.chat_id("telegram_chat_id"),
                 zalo_chat_id=reader.text("zalo_chat_id") or None,
                 supervisor=reader.text("supervisor") or None,
+                wards=reader.strings("wards"),
             )
         )
+    ward_owner: dict[str, str] = {}
     for reader, agency in zip(readers, agencies, strict=True):
         if agency.supervisor and agency.supervisor not in seen:
             raise reader.fail("supervisor", f"unknown agency {agency.supervisor!r}")
+        for ward in agency.wards:
+            owner = ward_owner.setdefault(_ward_key(ward), agency.id)
+            if owner != agency.id:
+                raise reader.fail("wards", f"{ward!r} already belongs to agency {owner!r}")
     return tuple(agencies)
 
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
-from bot.triage import Decision
+from bot.triage import COMMUNE_AGENCY, Decision
 from handlers.messages import Safe, fmt_datetime, t
 from handlers.types import Attachment, Reply
 from storage import sweeps as sweep_store
@@ -519,6 +519,13 @@ def clip(text: str, limit: int = NOTICE_TEXT_LIMIT) -> str:
 # --- creating a ticket -----------------------------------------------------------------------
 
 
+def owning_agency(config: Config, agency_id: str | None, ward: str | None) -> str | None:
+    """Send a commune matter to the named ward's own committee, where the directory has one."""
+    if agency_id == COMMUNE_AGENCY and (own := config.ward_agency(ward)) is not None:
+        return own.id
+    return agency_id
+
+
 async def open_ticket(
     *,
     session: AsyncSession,
@@ -539,6 +546,7 @@ async def open_ticket(
         agency_id = category.agency
     if agency_id == TRIAGE:
         agency_id = None
+    agency_id = owning_agency(config, agency_id, decision.ward)
     routed = agency_id is not None
     clocks = initial_clocks(
         config=config, routed=routed, sla_hours=sla_hours_of(config, category_id), now=now

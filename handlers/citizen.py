@@ -11,7 +11,13 @@ from rapidfuzz import fuzz
 
 from bot import dossiers
 from bot.text import fold_diacritics
-from bot.tickets import Reporter, default_privacy, expected_resolution, open_ticket
+from bot.tickets import (
+    Reporter,
+    default_privacy,
+    expected_resolution,
+    open_ticket,
+    owning_agency,
+)
 from bot.triage import COMMUNE_AGENCY, FALLBACK_CATEGORY, Decision
 from handlers import cards
 from handlers.context import Context
@@ -267,6 +273,7 @@ def _routing(ctx: Context) -> tuple[str | None, str]:
             agency_id = "triage"
     if agency_id == "triage" or agency_id is None:
         return None, t("complaint.triage_agency", ctx.lang)
+    agency_id = owning_agency(ctx.config, agency_id, decision.get("ward")) or agency_id
     if agency_id == COMMUNE_AGENCY and decision.get("ward"):
         return agency_id, t("complaint.ward_agency", ctx.lang, ward=decision["ward"])
     agency = ctx.config.agency(agency_id)

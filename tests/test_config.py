@@ -145,3 +145,44 @@ negative_keywords = [{ phrase = "ba", weight = -1 }]
     category = load_config(path, environ={}).categories[0]
     assert [(k.phrase, k.weight) for k in category.keywords] == [("một", 1.0), ("hai", 2.5)]
     assert category.negative_keywords[0].weight == -1
+
+
+def test_ward_agencies_are_found_by_official_name(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+category = []
+[[agency]]
+id = "ubnd-xa"
+name = "UBND cấp xã"
+[[agency]]
+id = "ubnd-tam-hiep"
+name = "UBND phường Tam Hiệp"
+wards = ["Phường Tam Hiệp"]
+""",
+    )
+    config = load_config(path, environ={})
+    found = config.ward_agency("phường  tam hiệp")
+    assert found is not None
+    assert found.id == "ubnd-tam-hiep"
+    assert config.ward_agency("Phường Long Bình") is None
+    assert config.ward_agency(None) is None
+
+
+def test_a_ward_cannot_belong_to_two_agencies(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[[agency]]
+id = "a"
+name = "A"
+wards = ["Phường Tam Hiệp"]
+[[agency]]
+id = "b"
+name = "B"
+wards = ["Phường Tam Hiệp"]
+""",
+    )
+    with pytest.raises(ConfigError, match="already belongs to agency 'a'") as caught:
+        load_config(path, environ={})
+    assert caught.value.key == "agency[1].wards"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.config import Config
+from bot.config import AgencyConfig, Config
 from handlers.types import Incoming
 from storage.models import Dossier, Privacy, Ticket, TicketState
 from storage.tickets import get_ticket_by_code, list_attachments
@@ -430,3 +432,35 @@ async def test_command_menus_are_published_per_chat_kind(bot: Harness) -> None:
     assert {"start", "hoso", "phananh", "theodoi", "lang", "huy", "help"} <= set(private)
     assert {"danhsach", "quahan", "hangdoi"} <= set(groups)
     assert "phananh" not in groups
+
+
+async def test_commune_matter_goes_to_the_wards_own_committee(
+    config: Config, tmp_path: Path
+) -> None:
+    ward_committee = AgencyConfig(
+        id="ubnd-tam-hiep",
+        name="UBND phường Tam Hiệp",
+        wards=("Phường Tam Hiệp",),
+        supervisor="vp-ubnd",
+    )
+    with_ward = dataclasses.replace(config, agencies=(*config.agencies, ward_committee))
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ward.db'}"
+    async with running_bot(with_ward, url) as ward_bot:
+        text = "Nhà hàng xóm ở phường Tam Hiệp hát karaoke tới 12 giờ đêm mỗi ngày, rất ồn ào"
+        proposal = await ward_bot.say(text)
+        assert "UBND phường Tam Hiệp" in proposal["text"]
+        code = await finish_anonymously(ward_bot, proposal)
+        card = await ward_bot.reply(ward_bot.agency_chat("ubnd-tam-hiep"))
+        ticket = await ticket_of(ward_bot, code)
+    assert ticket.agency_id == "ubnd-tam-hiep"
+    assert ticket.ward == "Phường Tam Hiệp"
+    assert code in card["text"]
+
+
+async def finish_anonymously(bot: Harness, proposal: dict[str, Any]) -> str:
+    """Press Send, then choose to stay anonymous; return the ticket code."""
+    await bot.press(proposal, "Gửi")
+    await bot.reply()
+    anonymous = await bot.reply()
+    await bot.press(anonymous, "ẩn danh")
+    return code_in((await bot.reply())["text"])
