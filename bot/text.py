@@ -22,6 +22,7 @@ __all__ = [
     "fold_diacritics",
     "is_syllable",
     "normalize",
+    "plain_is_word",
 ]
 
 # --- character tables ----------------------------------------------------------------------
@@ -401,6 +402,9 @@ class NormalizedText:
     folded_tokens: tuple[str, ...]
     english: bool = False
     breaks: frozenset[int] = frozenset()  # indices of tokens that follow clause punctuation
+    # indices of words typed without diacritics among words typed with them, that are words
+    # as written ("nhà mang theo rác": "mang" is "mang", not "mạng")
+    literal: frozenset[int] = frozenset()
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -457,6 +461,57 @@ def _join_initials(match: re.Match[str]) -> str:
     return "".join(parts)
 
 
+# Syllables ending in a stop consonant carry sắc or nặng: "mat", "nuoc" typed bare are
+# missing marks, never words as written.
+_STOP_FINALS = ("c", "ch", "p", "t")
+LITERAL_WINDOW = 4  # typed words on each side that tell whether diacritics are being typed
+LITERAL_MIN_ACCENTED = 2
+
+
+def plain_is_word(token: str) -> bool:
+    """Tell whether an ASCII token is a Vietnamese syllable exactly as written (level tone,
+    no shape marks): "mang", "theo", "tin" are; "nuoc", "mat", "thue" need marks."""
+    if not token.isascii() or not token.isalpha() or token.endswith(_STOP_FINALS):
+        return False
+    if _rhyme_ok("", token, _RHYMES):
+        return True
+    return any(
+        token.startswith(onset) and _rhyme_ok(onset, token[len(onset) :], _RHYMES)
+        for onset in _ONSETS
+        if onset.isascii()
+    )
+
+
+# What the typist did with one word: typed it with diacritics, typed it bare although it needs
+# them, typed it bare and it is a word as written, or something else (numbers, shorthand...).
+_ACCENTED, _MISSING, _PLAIN_WORD, _OTHER = range(4)
+
+
+def _typing_of(piece: str, repaired: tuple[str, ...]) -> int:
+    if not piece.isascii():
+        return _ACCENTED if piece.isalpha() else _OTHER
+    if repaired != (piece,) or not piece.isalpha():
+        return _OTHER
+    if plain_is_word(piece):
+        return _PLAIN_WORD
+    return _MISSING if is_syllable(piece) else _OTHER
+
+
+def _literal_positions(typing: list[int], positions: list[int]) -> frozenset[int]:
+    """Token indices of bare words that sit among words typed with diacritics and none typed
+    bare although they need them: there the typist marks words, so a bare word is itself."""
+    literal: set[int] = set()
+    typed = [(kind, pos) for kind, pos in zip(typing, positions, strict=True) if kind != _OTHER]
+    for index, (kind, position) in enumerate(typed):
+        if kind != _PLAIN_WORD:
+            continue
+        window = typed[max(0, index - LITERAL_WINDOW) : index + LITERAL_WINDOW + 1]
+        accented = sum(1 for k, _ in window if k == _ACCENTED)
+        if accented >= LITERAL_MIN_ACCENTED and all(k != _MISSING for k, _ in window):
+            literal.add(position)
+    return frozenset(literal)
+
+
 def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
     """Normalise a message: NFC, lower case, shorthand expanded, Telex repaired, folded.
 
@@ -476,6 +531,9 @@ def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
         english = _looks_english(raw)
     tokens: list[str] = []
     breaks: set[int] = set()
+    typing: list[int] = []
+    positions: list[int] = []
+    accented_seen = False
     previous = ""
     for piece in pieces:
         if not piece[0].isalnum():
@@ -483,10 +541,17 @@ def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
                 breaks.add(len(tokens))
             continue
         if piece in _UNIT_LIKE and previous.isdigit():
-            tokens.append(piece)
+            repaired: tuple[str, ...] = (piece,)
         else:
-            tokens.extend(_repair_word(piece, english))
+            repaired = _repair_word(piece, english)
+        if not english:
+            kind = _typing_of(piece, repaired)
+            accented_seen = accented_seen or kind == _ACCENTED
+            typing.append(kind)
+            positions.append(len(tokens))
+        tokens.extend(repaired)
         previous = piece
+    literal = _literal_positions(typing, positions) if accented_seen else frozenset()
     folded = [_fold_word(t) for t in tokens]
     return NormalizedText(
         original=text,
@@ -496,6 +561,7 @@ def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
         folded_tokens=tuple(folded),
         english=english,
         breaks=frozenset(b for b in breaks if b < len(tokens)),
+        literal=literal,
     )
 
 

@@ -285,6 +285,9 @@ def _similarity(
         credit = credits[position]
         if credit < 1.0:
             total += credit
+        elif position in text.literal:
+            # a bare word among accented ones is the word as written: "mang" is not "mạng"
+            total += 1.0 if text.tokens[position] == reference[index] else 0.0
         else:
             total += _token_similarity(
                 text.tokens[position], text.folded_tokens[position], reference[index]

@@ -16,6 +16,7 @@ from bot.text import (
     mark_similarity,
     marks_compatible,
     normalize,
+    plain_is_word,
 )
 
 
@@ -234,3 +235,31 @@ def test_normalize_vietnamese_text_folds_to_ascii(text: str) -> None:
     norm = normalize(text)
     assert norm.folded.isascii()
     assert fold_diacritics(norm.accented) == norm.folded
+
+
+# --- bare words among accented ones ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("mang", True), ("theo", True), ("tin", True), ("nuoc", False), ("mat", False)],
+)
+def test_plain_is_word_needs_a_level_syllable_without_marks(word: str, expected: bool) -> None:
+    assert plain_is_word(word) is expected
+
+
+def test_normalize_reads_bare_words_among_accented_ones_as_written() -> None:
+    norm = normalize("Nước tràn vô nhà mang theo rác từ bãi tập kết")
+    assert {norm.tokens[i] for i in norm.literal} == {"mang", "theo"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nuoc tran vo nha mang theo rac",  # typed without diacritics throughout
+        "Tôi bị mất nuoc 3 ngay roi",  # diacritics given up half-way: bare words lack marks
+        "The network mang is down",  # English
+    ],
+)
+def test_normalize_keeps_bare_words_foldable_without_accented_context(text: str) -> None:
+    assert normalize(text).literal == frozenset()

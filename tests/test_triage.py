@@ -548,3 +548,17 @@ def test_holdout_tuned_part_stays_above_the_bar(classifier: Classifier) -> None:
     assert precision >= 0.98
     assert coverage >= 0.90
     assert accused == []
+
+
+# --- general fixes found on the second holdout --------------------------------------------------
+
+
+def test_classify_bare_word_in_accented_text_is_read_as_written(classifier: Classifier) -> None:
+    decision = classifier.classify("Nước tràn vô nhà mang theo rác từ bãi tập kết, hôi thối quá.")
+    assert decision.category == "moi-truong"
+    assert "dich-vu-cong-truc-tuyen" not in {c for c, _, _ in decision.alternatives}
+
+
+def test_classify_bare_words_still_match_in_unaccented_text(classifier: Classifier) -> None:
+    decision = classifier.classify("nha mang tu dang ky goi cuoc roi tru tien")
+    assert decision.category == "dich-vu-cong-truc-tuyen"
