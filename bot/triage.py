@@ -29,6 +29,7 @@ The routing rules of the taxonomy then apply:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -82,6 +83,7 @@ MAX_SPELLING_LOOKUPS = 64  # per complaint, so that a 100 KB paste stays fast
 SPELLING_MIN_LENGTH = 5  # shorter words have too many neighbours to repair safely
 MENTION_MIN_SIMILARITY = 0.74
 AGENCY_HINT = 0.3  # a category handled by an agency the complaint names
+CONDUCT_EVIDENCE = 0.5  # conduct evidence that makes a named agency the one complained about
 # An amount of money stands for the word "tiền" in phrases: a number before a unit of money,
 # or written in one piece ("500k", "20tr").
 MONEY_KEY = "tien"
@@ -348,6 +350,29 @@ def _negated(text: NormalizedText, match: _Match) -> bool:
     return True
 
 
+# "<person> là/nguyên là <X>" and "I'm a <X>" say who someone is; X is rarely the subject.
+PERSONA_DISCOUNT = 0.4
+_PERSONS = frozenset(
+    {"toi", "tui", "em", "minh", "anh", "chi", "con", "me", "ma", "ba", "bo", "cha", "ong"}
+    | {"vo", "chong", "chau", "no", "ho", "chung"}
+)
+_PERSONA_VERBS = (("nguyen", "la"), ("von", "la"), ("dang", "la"), ("la",))
+_PERSONA_ENGLISH = (("i", "m", "a"), ("i", "am", "a"), ("i", "m", "an"), ("i", "am", "an"))
+_PERSONA_ENGLISH += (("as", "a"), ("as", "an"), ("work", "as"))
+
+
+def _introduces_person(folded: tuple[str, ...], start: int) -> bool:
+    """Tell whether a phrase at `start` follows "<person> (nguyên) là" or "I'm a"."""
+    for cue in _PERSONA_ENGLISH:
+        if tuple(folded[max(0, start - len(cue)) : start]) == cue:
+            return True
+    for verb in _PERSONA_VERBS:
+        before = start - len(verb)
+        if before >= 1 and tuple(folded[before:start]) == verb:
+            return folded[before - 1] in _PERSONS
+    return False
+
+
 def _strength(match: _Match) -> float:
     return match.entry.weight * match.similarity
 
@@ -544,6 +569,15 @@ def _staff_named(folded: tuple[str, ...], start: int, end: int) -> bool:
     return False
 
 
+def _speaks_of_staff(folded: tuple[str, ...]) -> bool:
+    """Tell whether a text speaks of an agency's people anywhere ("nhân viên ở đó")."""
+    return any(
+        tuple(folded[index : index + size]) in _STAFF_WORDS
+        for size in (3, 2, 1)
+        for index in range(len(folded) - size + 1)
+    )
+
+
 @dataclass
 class _Mention:
     agency: str
@@ -563,6 +597,7 @@ class _Analysis:
     mentions: list[_Mention] = field(default_factory=list)
     ward: WardMention | None = None
     keyword_spans: list[tuple[int, int]] = field(default_factory=list)
+    staff_named: bool = False  # the text speaks of staff ("nhân viên ở đó nói ...")
 
 
 class Classifier:
@@ -636,20 +671,50 @@ class Classifier:
             return analysis
         keys, credits = self._keys(norm)
         analysis.ward = self.wards.find(norm)
-        analysis.mentions = self._mentions(norm, keys, credits, analysis.ward)
+        found = self.keywords.scan(norm, keys, credits)
+        # a name word inside a longer topic phrase is no name: "xã" in "bảo hiểm xã hội"
+        analysis.mentions = [
+            m
+            for m in self._mentions(norm, keys, credits, analysis.ward)
+            if not any(
+                k.start <= m.start and m.end <= k.end and len(k.entry.tokens) > m.end - m.start
+                for k in found
+                if k.entry.weight > 0
+            )
+        ]
+        analysis.staff_named = _speaks_of_staff(norm.folded_tokens)
         # Words that name an agency's people ("cán bộ địa chính", "officer at the tax office")
         # say who is complained about, not what about.
         staff_spans = [(m.start, m.end) for m in analysis.mentions if m.staff]
         matches = _keep_longest(
             [
                 m
-                for m in self.keywords.scan(norm, keys, credits)
+                for m in found
                 if not any(start <= m.start and m.end <= end for start, end in staff_spans)
                 and not (m.entry.owner in CONFLICT_CATEGORIES and _negated(norm, m))
             ]
         )
         # one phrase per category and span ("chưa giải quyết" with a skip inside "chưa được
         # giải quyết" is the same evidence), then each phrase once however often it occurs
+        # who the writer is ("mẹ tôi nguyên là giáo viên", "I'm a teacher") is no topic when
+        # the text is about something else ("ông tôi là thương binh" alone may be the topic)
+        persona = {
+            id(m)
+            for m in matches
+            if m.entry.weight > 0 and _introduces_person(norm.folded_tokens, m.start)
+        }
+        if persona:
+            owners = {m.entry.owner for m in matches if id(m) in persona}
+            if any(
+                m.entry.weight > 0 and id(m) not in persona and m.entry.owner not in owners
+                for m in matches
+            ):
+                matches = [
+                    dataclasses.replace(m, similarity=m.similarity * PERSONA_DISCOUNT)
+                    if id(m) in persona
+                    else m
+                    for m in matches
+                ]
         per_span: dict[tuple[str, int, int], _Match] = {}
         for match in matches:
             span = (match.entry.owner, match.start, match.end)
@@ -850,7 +915,10 @@ class Classifier:
             return True
         top = max(analysis.scores.values(), default=0.0)
         conduct = max((analysis.scores.get(c, 0.0) for c in CONFLICT_CATEGORIES), default=0.0)
-        return conduct >= max(0.5, 0.5 * top) and self._subject(analysis, agency) == agency
+        # with staff spoken of, conduct evidence need not outweigh the topic: "lên bảo hiểm xã
+        # hội hỏi lương hưu, nhân viên ở đó nói ... xúc phạm" is about that agency's staff
+        needed = CONDUCT_EVIDENCE if analysis.staff_named else max(CONDUCT_EVIDENCE, 0.5 * top)
+        return conduct >= needed and self._subject(analysis, agency) == agency
 
     def _subject(self, analysis: _Analysis, oversight: str) -> str | None:
         """Pick the agency the complaint is about among those named."""

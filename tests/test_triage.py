@@ -562,3 +562,43 @@ def test_classify_bare_word_in_accented_text_is_read_as_written(classifier: Clas
 def test_classify_bare_words_still_match_in_unaccented_text(classifier: Classifier) -> None:
     decision = classifier.classify("nha mang tu dang ky goi cuoc roi tru tien")
     assert decision.category == "dich-vu-cong-truc-tuyen"
+
+
+def test_classify_staff_of_a_named_agency_insulting_never_goes_to_that_agency(
+    classifier: Classifier,
+) -> None:
+    decision = classifier.classify(
+        "Mẹ tôi lên bảo hiểm xã hội hỏi chế độ thai sản, nhân viên ở đó nói hỏi gì mà hỏi hoài, "
+        "rất xúc phạm."
+    )
+    assert decision.agency != "bhxh"
+
+
+def test_classify_xa_in_xa_hoi_is_no_commune(classifier: Classifier) -> None:
+    analysis = classifier.analyse("sổ bảo hiểm xã hội của tôi bị sai ngày sinh")
+    assert "ubnd-xa" not in {m.agency for m in analysis.mentions}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mẹ tôi nguyên là giáo viên, nghỉ hưu năm ngoái mà chưa nhận được lương hưu tháng nào",
+        "Bố tôi là bác sĩ, lương hưu tháng này chưa nhận được",
+    ],
+)
+def test_classify_who_the_writer_is_does_not_pull_the_category(
+    classifier: Classifier, text: str
+) -> None:
+    decision = classifier.classify(text)
+    assert decision.category == "bhxh"
+    assert decision.agency == "bhxh"
+
+
+def test_classify_english_persona_is_no_topic(classifier: Classifier) -> None:
+    decision = classifier.classify("I'm a teacher. How do I get a personal tax code?")
+    assert decision.category == "thue"
+
+
+def test_classify_an_identity_alone_may_be_the_topic(classifier: Classifier) -> None:
+    decision = classifier.classify("chế độ của ông nội tôi là thương binh hạng 2 bị cắt")
+    assert decision.category == "lao-dong"
