@@ -357,8 +357,15 @@ _PERSONS = frozenset(
     | {"vo", "chong", "chau", "no", "ho", "chung"}
 )
 _PERSONA_VERBS = (("nguyen", "la"), ("von", "la"), ("dang", "la"), ("la",))
-_PERSONA_ENGLISH = (("i", "m", "a"), ("i", "am", "a"), ("i", "m", "an"), ("i", "am", "an"))
-_PERSONA_ENGLISH += (("as", "a"), ("as", "an"), ("work", "as"))
+_PERSONA_ENGLISH: tuple[tuple[str, ...], ...] = (
+    ("i", "m", "a"),
+    ("i", "am", "a"),
+    ("i", "m", "an"),
+    ("i", "am", "an"),
+    ("as", "a"),
+    ("as", "an"),
+    ("work", "as"),
+)
 
 
 def _introduces_person(folded: tuple[str, ...], start: int) -> bool:
@@ -671,14 +678,14 @@ class Classifier:
             return analysis
         keys, credits = self._keys(norm)
         analysis.ward = self.wards.find(norm)
-        found = self.keywords.scan(norm, keys, credits)
+        scanned = self.keywords.scan(norm, keys, credits)
         # a name word inside a longer topic phrase is no name: "xã" in "bảo hiểm xã hội"
         analysis.mentions = [
             m
             for m in self._mentions(norm, keys, credits, analysis.ward)
             if not any(
                 k.start <= m.start and m.end <= k.end and len(k.entry.tokens) > m.end - m.start
-                for k in found
+                for k in scanned
                 if k.entry.weight > 0
             )
         ]
@@ -689,7 +696,7 @@ class Classifier:
         matches = _keep_longest(
             [
                 m
-                for m in found
+                for m in scanned
                 if not any(start <= m.start and m.end <= end for start, end in staff_spans)
                 and not (m.entry.owner in CONFLICT_CATEGORIES and _negated(norm, m))
             ]
