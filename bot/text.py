@@ -211,7 +211,7 @@ def _canonical_tone(token: str) -> str:
     return _place_tone(shape, tones[0])
 
 
-_TELEX_TONE_INSIDE = re.compile(r"([aeiouyw])([sfrxj])(ch|nh|ng|c|m|n|p|t)$")
+_TELEX_TONE_INSIDE = re.compile(r"([aeiouyw])([sfrxj])(ch|nh|ng|c|m|n|p|t|i|y|o|u)$")
 _UO_BEFORE_FINAL = re.compile(r"(?:uơ|ưo)(?=[cimnptu])")
 # Loanwords that read as Telex ("gas" would become "gá").
 _LOANWORDS = frozenset(
@@ -370,6 +370,7 @@ _SHORTHAND: dict[str, str] = {
     "hnay": "hôm nay",
     "hqua": "hôm qua",
     "ns": "nói",
+    "dj": "đi",  # "đj", "dj": i typed as j
 }
 # These are also units after a number ("10 kg", "8 h", "100 k").
 _UNIT_LIKE = frozenset({"k", "kg", "h", "tr", "m", "dt"})

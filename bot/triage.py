@@ -423,6 +423,7 @@ _WARD_PREFIXES: dict[tuple[str, ...], tuple[tuple[str, ...], bool, str | None]] 
     ("thi", "xa"): (("thị", "xã"), True, "phường"),
     ("o",): (("ở",), False, None),
     ("tai",): (("tại",), False, None),
+    ("in",): (("in",), False, None),  # English: "a factory in Nhon Trach"
 }
 _WARD_PREFIX_LENGTHS = sorted({len(k) for k in _WARD_PREFIXES}, reverse=True)
 # English puts the kind after the name: "Trang Dai ward", "Long Thanh commune".

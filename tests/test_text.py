@@ -263,3 +263,20 @@ def test_normalize_reads_bare_words_among_accented_ones_as_written() -> None:
 )
 def test_normalize_keeps_bare_words_foldable_without_accented_context(text: str) -> None:
     assert normalize(text).literal == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("nuowcs maays bij ddujc", "nước mấy bị đục"),
+        ("tooi ddi lamf giaasy khai sinh", "tôi đi làm giấy khai sinh"),
+        ("nhaf tooi maats ddieenj 3 ngayf roofi", "nhà tôi mất điện 3 ngày rồi"),
+    ],
+)
+def test_normalize_repairs_text_typed_in_telex_throughout(typed: str, expected: str) -> None:
+    assert normalize(typed).accented == expected
+
+
+@pytest.mark.parametrize("typed", ["đj học về", "dj hoc ve"])
+def test_normalize_reads_dj_as_di(typed: str) -> None:
+    assert normalize(typed).tokens[0] == "đi"

@@ -602,3 +602,8 @@ def test_classify_english_persona_is_no_topic(classifier: Classifier) -> None:
 def test_classify_an_identity_alone_may_be_the_topic(classifier: Classifier) -> None:
     decision = classifier.classify("chế độ của ông nội tôi là thương binh hạng 2 bị cắt")
     assert decision.category == "lao-dong"
+
+
+def test_find_ward_reads_english_in_before_the_name(classifier: Classifier) -> None:
+    text = "There is a chemical smell from a factory in Nhon Trach every night"
+    assert classifier.find_ward(text) == "Xã Nhơn Trạch"
