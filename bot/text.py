@@ -421,6 +421,7 @@ def clear_caches() -> None:
     """Forget the per-word caches (for cold-start measurements)."""
     _word_cache.clear()
     _fold_cache.clear()
+    _typing_cache.clear()
 
 
 def _repair_word(token: str, english: bool) -> tuple[str, ...]:
@@ -488,7 +489,20 @@ def plain_is_word(token: str) -> bool:
 _ACCENTED, _MISSING, _PLAIN_WORD, _OTHER = range(4)
 
 
+_typing_cache: dict[str, int] = {}
+
+
 def _typing_of(piece: str, repaired: tuple[str, ...]) -> int:
+    kind = _typing_cache.get(piece)
+    if kind is None:
+        kind = _classify_typing(piece, repaired)
+        if len(_typing_cache) >= _CACHE_LIMIT:
+            _typing_cache.clear()
+        _typing_cache[piece] = kind
+    return kind
+
+
+def _classify_typing(piece: str, repaired: tuple[str, ...]) -> int:
     if not piece.isascii():
         return _ACCENTED if piece.isalpha() else _OTHER
     if repaired != (piece,) or not piece.isalpha():

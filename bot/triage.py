@@ -567,6 +567,9 @@ _STAFF_WORDS = frozenset(
 )
 
 
+_STAFF_FIRST = frozenset(words[0] for words in _STAFF_WORDS)
+
+
 def _staff_named(folded: tuple[str, ...], start: int, end: int) -> bool:
     """Tell whether an agency name is introduced as its staff (just before or inside it)."""
     window = folded[max(0, start - 4) : min(end, start + 3)]
@@ -579,6 +582,8 @@ def _staff_named(folded: tuple[str, ...], start: int, end: int) -> bool:
 
 def _speaks_of_staff(folded: tuple[str, ...]) -> bool:
     """Tell whether a text speaks of an agency's people anywhere ("nhân viên ở đó")."""
+    if _STAFF_FIRST.isdisjoint(folded):
+        return False
     return any(
         tuple(folded[index : index + size]) in _STAFF_WORDS
         for size in (3, 2, 1)
