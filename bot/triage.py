@@ -563,6 +563,17 @@ _STAFF_WORDS = frozenset(
         ("officers",),
         ("inspectors",),
         ("staff",),
+        # titles name one of the agency's people as surely as "cán bộ" does
+        ("chu", "tich"),
+        ("giam", "doc"),
+        ("truong", "phong"),
+        ("pho", "phong"),
+        ("truong", "ban"),
+        ("truong", "cong", "an"),
+        ("pho", "cong", "an"),
+        ("canh", "sat"),
+        ("chief",),
+        ("director",),
     }
 )
 
@@ -572,7 +583,7 @@ _STAFF_FIRST = frozenset(words[0] for words in _STAFF_WORDS)
 
 def _staff_named(folded: tuple[str, ...], start: int, end: int) -> bool:
     """Tell whether an agency name is introduced as its staff (just before or inside it)."""
-    window = folded[max(0, start - 4) : min(end, start + 3)]
+    window = folded[max(0, start - 6) : min(end, start + 3)]
     for size in (3, 2, 1):
         for index in range(len(window) - size + 1):
             if tuple(window[index : index + size]) in _STAFF_WORDS:
