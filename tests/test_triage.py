@@ -625,3 +625,18 @@ def test_holdout2_diagnosis_part_stays_above_the_bar(classifier: Classifier) -> 
     assert exact >= 0.82
     assert precision >= 0.95
     assert accused == []
+
+
+@pytest.mark.parametrize(
+    ("text", "accused"),
+    [
+        ("Phó công an phường Tân Phong bắt dân đưa tiền mới cho đăng ký tạm trú", "cong-an"),
+        ("Giám đốc bệnh viện đa khoa tỉnh quát nạt bệnh nhân, đề nghị xử lý", "y-te"),
+    ],
+)
+def test_titles_name_the_accused_agency_which_never_receives_it(
+    classifier: Classifier, text: str, accused: str
+) -> None:
+    decision = classifier.classify(text)
+    assert decision.agency != accused
+    assert decision.subject_agency == accused
