@@ -312,3 +312,15 @@ class ProcessedUpdate(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=16)
     update_id: str = Field(primary_key=True, max_length=64)
     processed_at: datetime | None = _when(index=True)
+
+
+class ChannelOptions(SQLModel, table=True):
+    """The numbered options last shown in a chat of a channel without buttons (Zalo)."""
+
+    __tablename__ = "channel_options"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    chat_id: str = Field(primary_key=True, max_length=64)
+    options: list[str] = _json([])
+    message_id: str | None = Field(default=None, max_length=64)
+    updated_at: datetime | None = _when()

@@ -44,7 +44,7 @@ async def test_upgrade_twice_is_harmless(db: Database) -> None:
     await db.upgrade()
     async with db.transaction() as session:
         version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    assert version == "0002"
+    assert version == "0003"
 
 
 async def test_ticket_codes_are_sequential_per_year(db: Database) -> None:
