@@ -15,6 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.channels import telegram as telegram_channel
+from bot.channels import zalo as zalo_channel
 from bot.config import Config
 from bot.inbox import Clock, Inbox, system_clock
 from bot.outbox import OutboxWorker, Sender
@@ -70,6 +71,7 @@ class HotlineApp:
         # The deadline sweeper (bot/sweeper.py): runs beside the outbox and wakes it.
         self.sweeper = Sweeper(db=self.db, config=config, clock=clock, on_queued=self.outbox.wake)
         self.telegram: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self.zalo: zalo_channel.ZaloChannel | None = None
         self.web_app = web_app if web_app is not None else web.Application()
         self.serve_web = serve_web
         self._runner: web.AppRunner | None = None
@@ -111,6 +113,8 @@ class HotlineApp:
             log.info("web server on http://%s:%s/", self.config.web.host, self.config.web.port)
         if self.config.telegram.enabled:
             await self._start_telegram()
+        if self.config.zalo.enabled:
+            await self._start_zalo()
         self._tasks.append(asyncio.create_task(self.outbox.run(self._stop), name="outbox"))
         self._tasks.append(asyncio.create_task(self.sweeper.run(self._stop), name="sweeper"))
 
@@ -138,6 +142,18 @@ class HotlineApp:
             )
         log.info("telegram channel started (%s)", self.config.telegram.mode)
 
+    async def _start_zalo(self) -> None:
+        channel = zalo_channel.ZaloChannel(
+            self.config.zalo, db=self.db, handle=self.inbox.handle, clock=self.clock
+        )
+        try:
+            await channel.start()
+        except BaseException:
+            await channel.stop()
+            raise
+        self.zalo = channel
+        self.senders["zalo"] = channel.sender
+
     async def stop(self) -> None:
         """Stop every part; queued messages stay in the outbox for the next start."""
         self._stop.set()
@@ -152,6 +168,9 @@ class HotlineApp:
             await self.telegram.stop()
             await self.telegram.shutdown()
             self.telegram = None
+        if self.zalo is not None:
+            await self.zalo.stop()
+            self.zalo = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -1,4 +1,4 @@
-"""HTTP routes of `hotline run`: health and the Telegram webhook."""
+"""HTTP routes of `hotline run`: health and the Telegram and Zalo webhooks."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 HOTLINE_APP = web.AppKey("hotline_app", object)
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 
 
 def build_web_app(web_app: web.Application, hotline: HotlineApp) -> web.Application:
@@ -22,6 +23,7 @@ def build_web_app(web_app: web.Application, hotline: HotlineApp) -> web.Applicat
     web_app[HOTLINE_APP] = hotline
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_post("/telegram/webhook", telegram_webhook)
+    web_app.router.add_post("/zalo/webhook", zalo_webhook)
     return web_app
 
 
@@ -59,4 +61,25 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     if update is None:
         return web.json_response({"error": "empty update"}, status=400)
     await application.process_update(update)
+    return web.json_response({"ok": True})
+
+
+async def zalo_webhook(request: web.Request) -> web.Response:
+    """Receive an update from Zalo; it is handled and stored before 200 is answered."""
+    hotline = _hotline(request)
+    channel = hotline.zalo
+    if channel is None:
+        return web.json_response({"error": "zalo channel is not enabled"}, status=404)
+    expected = hotline.config.zalo.secret_token
+    given = request.headers.get(ZALO_SECRET_HEADER, "")
+    if expected and not hmac.compare_digest(given.encode(), expected.encode()):
+        log.warning("zalo webhook call with a wrong secret token from %s", request.remote)
+        return web.json_response({"error": "forbidden"}, status=403)
+    try:
+        data: Any = await request.json()
+    except ValueError as exc:
+        return web.json_response({"error": f"not JSON: {exc}"}, status=400)
+    if not isinstance(data, dict):
+        return web.json_response({"error": "not a Zalo update"}, status=400)
+    await channel.receive(data)
     return web.json_response({"ok": True})

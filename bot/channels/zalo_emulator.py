@@ -1,0 +1,431 @@
+"""A Zalo Bot Platform emulator speaking the Bot API over HTTP, for tests and local runs.
+
+    async with ZaloEmulator() as emu:
+        emu.register_private_chat("u1", "Lan")
+        ... start the bot with token=emu.token, base_url=emu.base_url ...
+        await emu.send_text("u1", "/start")
+        reply = await emu.wait_for_bot_message("u1")
+
+Calls are `POST /bot{token}/{method}` with JSON, answered `{"ok": true, "result": ...}` or
+`{"ok": false, "error_code": N, "description": ...}`. getUpdates long-polls and returns one
+update at a time; with a webhook set, updates are posted to it with the secret header instead.
+State lives in memory and is changed only from the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_TEXT_LENGTH = 2000
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+_CHAT_ACTIONS = frozenset({"typing", "upload_photo"})
+
+
+class _ApiError(Exception):
+    def __init__(self, error_code: int, description: str, status: int | None = None) -> None:
+        super().__init__(description)
+        self.error_code = error_code
+        self.description = description
+        self.status = status if status is not None else error_code
+
+
+@dataclass
+class _Fault:
+    error_code: int
+    description: str
+    status: int
+
+
+@dataclass
+class _Chat:
+    chat_id: str
+    chat_type: str  # PRIVATE or GROUP
+    name: str
+    members: set[str] = field(default_factory=set)
+
+
+@dataclass
+class WebhookCall:
+    """One post of an update to the bot's webhook and the status it answered."""
+
+    update: dict[str, Any]
+    status: int
+
+
+class ZaloEmulator:
+    """An in-memory Zalo Bot API server on 127.0.0.1 with injection and inspection helpers."""
+
+    def __init__(self, token: str = "1234567890:zalo-test-token") -> None:
+        self.token = token
+        self.chats: dict[str, _Chat] = {}
+        self.users: dict[str, str] = {}
+        self.messages: list[dict[str, Any]] = []  # user and bot messages, in order
+        self.requests: list[tuple[str, dict[str, Any], int]] = []  # method, params, status
+        self.chat_actions: list[tuple[str, str]] = []
+        self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_calls: list[WebhookCall] = []
+        self._queue: list[dict[str, Any]] = []
+        self._faults: dict[str, list[_Fault]] = {}
+        self._cursors: dict[str, int] = {}
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._client: aiohttp.ClientSession | None = None
+        self._posting: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    async def __aenter__(self) -> ZaloEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Serve the API on a free loopback port."""
+        app = web.Application()
+        app.router.add_post("/{prefix}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        sockets: Any = getattr(site._server, "sockets", None)
+        self._port = int(sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        """Stop serving and finish webhook posts."""
+        self._closing = True  # pending long polls answer at once instead of holding shutdown
+        self._wake()
+        for task in list(self._posting):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def base_url(self) -> str:
+        """The base URL for the bot's config (the token follows it)."""
+        return f"http://127.0.0.1:{self._port}/bot"
+
+    # --- the Bot API ------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = {}
+        try:
+            if request.can_read_body:
+                body = await request.json()
+                params = body if isinstance(body, dict) else {}
+            if request.match_info["prefix"] != f"bot{self.token}":
+                raise _ApiError(401, "Unauthorized")
+            fault = self._take_fault(method)
+            if fault is not None:
+                raise _ApiError(fault.error_code, fault.description, fault.status)
+            handler = self._methods().get(method)
+            if handler is None:
+                raise _ApiError(404, f"Method {method} not found")
+            result = await handler(params)
+        except _ApiError as exc:
+            self.requests.append((method, params, exc.status))
+            payload = {"ok": False, "error_code": exc.error_code, "description": exc.description}
+            return web.json_response(payload, status=exc.status)
+        except ValueError:
+            self.requests.append((method, params, 400))
+            payload = {"ok": False, "error_code": 400, "description": "Bad Request: not JSON"}
+            return web.json_response(payload, status=400)
+        self.requests.append((method, params, 200))
+        return web.json_response({"ok": True, "result": result})
+
+    def _methods(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        return {
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
+            "sendChatAction": self._send_chat_action,
+        }
+
+    async def _get_me(self, _params: dict[str, Any]) -> dict[str, Any]:
+        bot_id = self.token.split(":", 1)[0]
+        return {"id": bot_id, "account_name": "bot.hotline", "account_type": "BASIC"}
+
+    async def _get_updates(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.webhook_url:
+            raise _ApiError(409, "Conflict: a webhook is set; delete it to use getUpdates")
+        try:
+            seconds = float(params.get("timeout", 30))
+        except (TypeError, ValueError) as exc:
+            raise _ApiError(400, "Bad Request: timeout must be a number") from exc
+        deadline = time.monotonic() + max(seconds, 0.0)
+        while not self._queue:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._closing:
+                raise _ApiError(408, "Request timeout")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=left)
+            if self.webhook_url:
+                raise _ApiError(409, "Conflict: a webhook is set")
+        return self._queue.pop(0)
+
+    async def _set_webhook(self, params: dict[str, Any]) -> dict[str, Any]:
+        url, secret = str(params.get("url") or ""), str(params.get("secret_token") or "")
+        if not url.startswith(("http://", "https://")):
+            raise _ApiError(400, "Bad Request: url is invalid")
+        if not 8 <= len(secret) <= 256:
+            raise _ApiError(400, "Bad Request: secret_token must have 8 to 256 characters")
+        self.webhook_url, self.webhook_secret = url, secret
+        self._wake()
+        for update in self._queue:
+            self._post(update)
+        self._queue.clear()
+        return {"url": url, "updated_at": self._now()}
+
+    async def _delete_webhook(self, _params: dict[str, Any]) -> dict[str, Any]:
+        self.webhook_url, self.webhook_secret = "", ""
+        return {"url": "", "updated_at": self._now()}
+
+    async def _get_webhook_info(self, _params: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.webhook_url, "updated_at": self._now()}
+
+    def _target(self, params: dict[str, Any]) -> _Chat:
+        chat_id = str(params.get("chat_id") or "")
+        if not chat_id:
+            raise _ApiError(400, "Bad Request: chat_id is required")
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            raise _ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    @staticmethod
+    def _check_length(name: str, value: str, *, required: bool) -> None:
+        if required and not value:
+            raise _ApiError(400, f"Bad Request: {name} is required")
+        if len(value) > MAX_TEXT_LENGTH:
+            raise _ApiError(
+                400, f"Bad Request: {name} must have 1 to {MAX_TEXT_LENGTH} characters"
+            )
+
+    async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._target(params)
+        text = str(params.get("text") or "")
+        self._check_length("text", text, required=True)
+        return self._bot_message(chat, {"kind": "text", "text": text})
+
+    async def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._target(params)
+        photo, caption = str(params.get("photo") or ""), str(params.get("caption") or "")
+        if not photo.startswith(("http://", "https://")):
+            raise _ApiError(400, "Bad Request: photo must be a URL")
+        self._check_length("caption", caption, required=False)
+        return self._bot_message(chat, {"kind": "photo", "photo": photo, "text": caption})
+
+    async def _send_chat_action(self, params: dict[str, Any]) -> bool:
+        chat = self._target(params)
+        action = str(params.get("action") or "")
+        if action not in _CHAT_ACTIONS:
+            raise _ApiError(400, "Bad Request: unknown action")
+        self.chat_actions.append((chat.chat_id, action))
+        return True
+
+    def _bot_message(self, chat: _Chat, content: dict[str, Any]) -> dict[str, Any]:
+        message = {
+            "message_id": self._new_id(),
+            "chat_id": chat.chat_id,
+            "from_bot": True,
+            "date": self._now(),
+            **content,
+        }
+        self.messages.append(message)
+        self._wake()
+        return {"message_id": message["message_id"], "date": message["date"]}
+
+    # --- failure injection -------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error_code: int = 429,
+        description: str = "Too many requests",
+        status: int | None = None,
+        count: int = 1,
+    ) -> None:
+        """Make the next `count` calls of `method` fail with this error."""
+        fault = _Fault(error_code, description, status if status is not None else error_code)
+        self._faults.setdefault(method, []).extend([fault] * count)
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        faults = self._faults.get(method)
+        return faults.pop(0) if faults else None
+
+    # --- chats and injection -----------------------------------------------------------------
+
+    def register_private_chat(self, user_id: str, name: str) -> None:
+        """Add a user and their private chat with the bot (the chat id is the user id)."""
+        self.users[user_id] = name
+        self.chats[user_id] = _Chat(user_id, "PRIVATE", name, {user_id})
+
+    def register_group(self, chat_id: str, name: str, members: list[str]) -> None:
+        """Add a group chat the bot is in."""
+        self.chats[chat_id] = _Chat(chat_id, "GROUP", name, set(members))
+
+    def register_user(self, user_id: str, name: str) -> None:
+        """Add a user without a private chat (a group member)."""
+        self.users[user_id] = name
+
+    def _user_message(
+        self, chat_id: str, event: str, content: dict[str, Any], user_id: str | None
+    ) -> dict[str, Any]:
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id}")
+        sender = user_id or chat_id
+        if chat.chat_type == "GROUP" and sender not in chat.members:
+            raise KeyError(f"user {sender} is not a member of {chat_id}")
+        message_id = self._new_id()
+        message = {
+            "message_id": message_id,
+            "from": {"id": sender, "display_name": self.users.get(sender, ""), "is_bot": False},
+            "chat": {"id": chat_id, "chat_type": chat.chat_type},
+            "date": self._now(),
+            **content,
+        }
+        update = {"event_name": event, "message": message}
+        self.messages.append(
+            {"message_id": message_id, "chat_id": chat_id, "from_bot": False, **content}
+        )
+        self._deliver(update)
+        return update
+
+    async def send_text(
+        self, chat_id: str, text: str, user_id: str | None = None
+    ) -> dict[str, Any]:
+        """A user writes text in a chat; return the update."""
+        return self._user_message(chat_id, "message.text.received", {"text": text}, user_id)
+
+    async def send_image(
+        self, chat_id: str, photo_url: str, caption: str = "", user_id: str | None = None
+    ) -> dict[str, Any]:
+        """A user sends a picture (by URL, as Zalo gives it) with an optional caption."""
+        content: dict[str, Any] = {"photo_url": photo_url}
+        if caption:
+            content["caption"] = caption
+        return self._user_message(chat_id, "message.image.received", content, user_id)
+
+    async def send_sticker(
+        self, chat_id: str, sticker: str, user_id: str | None = None
+    ) -> dict[str, Any]:
+        """A user sends a sticker."""
+        content = {"sticker": sticker}
+        return self._user_message(chat_id, "message.sticker.received", content, user_id)
+
+    async def redeliver(self, update: dict[str, Any]) -> None:
+        """Deliver an update again, as Zalo may after a timeout."""
+        self._deliver(update)
+
+    def _deliver(self, update: dict[str, Any]) -> None:
+        if self.webhook_url:
+            self._post(update)
+        else:
+            self._queue.append(update)
+            self._wake()
+
+    def _post(self, update: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._post_now(update))
+        self._posting.add(task)
+        task.add_done_callback(self._posting.discard)
+
+    async def _post_now(self, update: dict[str, Any]) -> None:
+        if self._client is None:
+            self._client = aiohttp.ClientSession()
+        headers = {SECRET_HEADER: self.webhook_secret}
+        try:
+            async with self._client.post(self.webhook_url, json=update, headers=headers) as resp:
+                status = resp.status
+        except aiohttp.ClientError as exc:
+            _LOGGER.warning("webhook post failed: %s", exc)
+            status = 0
+        self.webhook_calls.append(WebhookCall(update, status))
+        self._wake()
+
+    # --- inspection --------------------------------------------------------------------------
+
+    def history(self, chat_id: str) -> list[dict[str, Any]]:
+        """Every message of a chat, user's and bot's, in order."""
+        return [m for m in self.messages if m["chat_id"] == chat_id]
+
+    def bot_messages(self, chat_id: str) -> list[dict[str, Any]]:
+        """The bot's messages in a chat, in order."""
+        return [m for m in self.history(chat_id) if m["from_bot"]]
+
+    async def wait_for_bot_message(
+        self,
+        chat_id: str,
+        predicate: Callable[[dict[str, Any]], bool] | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's own deadline
+    ) -> dict[str, Any]:
+        """Return the bot's next message in the chat (after the cursor) matching `predicate`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            sent = self.bot_messages(chat_id)
+            start = self._cursors.get(chat_id, 0)
+            for index in range(start, len(sent)):
+                if predicate is None or predicate(sent[index]):
+                    self._cursors[chat_id] = index + 1
+                    return sent[index]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                texts = [m.get("text", "") for m in sent[start:]]
+                raise TimeoutError(f"no matching bot message in {chat_id}; got {texts}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=left)
+
+    async def wait_until(
+        self,
+        check: Callable[[], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's own deadline
+    ) -> None:
+        """Wait until `check()` holds."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("condition not reached")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=left)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        self._changed.set()
+
+    def _new_id(self) -> str:
+        return f"{next(self._ids):020x}"
+
+    @staticmethod
+    def _now() -> int:
+        return int(time.time() * 1000)
