@@ -14,10 +14,13 @@ import aiohttp
 import pytest
 
 from bot.app import HotlineApp
+from bot.channels.emulator import TelegramEmulator
 from bot.channels.zalo import (
     CHANNEL,
     ZaloApiError,
+    ZaloClient,
     ZaloNetworkError,
+    ZaloSender,
     chosen_number,
     delivery_error,
     incoming_from_update,
@@ -29,8 +32,10 @@ from bot.channels.zalo_emulator import MAX_TEXT_LENGTH, ZaloEmulator
 from bot.config import Config, StorageConfig, TelegramConfig, WebConfig, ZaloConfig
 from handlers.types import Button, Reply
 from storage import tickets as ticket_store
+from storage.channel_options import option_for
+from storage.db import Database
 from storage.models import Ticket
-from tests.harness import FakeClock
+from tests.harness import FakeClock, agency_chat_id, e2e_config
 
 CITIZEN = "c1a2b3"
 AGENCY_GROUP = "g-xay-dung"
@@ -345,3 +350,84 @@ async def test_webhook_redelivery_is_processed_once(
     assert "Xin chào" not in after["text"]
     assert [call.status for call in emu.webhook_calls] == [200, 200, 200]
     assert len([m for m in emu.bot_messages(CITIZEN) if "Xin chào" in m["text"]]) == 1
+
+
+# --- sender, storage and emulator details ------------------------------------------------------
+
+
+async def test_long_reply_is_split_under_the_limit_and_options_are_stored(db: Database) -> None:
+    lines = "\n".join(f"Dòng {n}: " + "ổ gà " * 20 for n in range(60))
+    async with ZaloEmulator() as emu:
+        emu.register_private_chat(CITIZEN, "An")
+        client = ZaloClient(emu.token, emu.base_url)
+        sender = ZaloSender(client, db, FakeClock())
+        try:
+            last = await sender.deliver(
+                CITIZEN, Reply(lines, buttons=((Button("A", "x:a"), Button("B", "x:b")),))
+            )
+        finally:
+            await client.close()
+        sent = emu.bot_messages(CITIZEN)
+    async with db.transaction() as session:
+        stored = await option_for(session=session, channel=CHANNEL, chat_id=CITIZEN, number=2)
+        beyond = await option_for(session=session, channel=CHANNEL, chat_id=CITIZEN, number=3)
+    assert len(sent) > 1
+    assert all(len(m["text"]) <= MAX_TEXT_LENGTH for m in sent)
+    assert sent[-1]["text"].endswith("Trả lời bằng số để chọn.")
+    assert stored == ("x:b", last)
+    assert beyond is None
+
+
+async def test_emulator_refuses_text_over_the_limit() -> None:
+    async with ZaloEmulator() as emu:
+        emu.register_private_chat(CITIZEN, "An")
+        client, stranger = ZaloClient(emu.token, emu.base_url), ZaloClient("0:x", emu.base_url)
+        try:
+            with pytest.raises(ZaloApiError) as refused:
+                await client.send_message(CITIZEN, "x" * (MAX_TEXT_LENGTH + 1))
+            with pytest.raises(ZaloApiError) as unknown:
+                await stranger.get_me()
+        finally:
+            await client.close()
+            await stranger.close()
+    assert refused.value.error_code == 400
+    assert delivery_error(refused.value).permanent
+    assert unknown.value.error_code == 401
+    assert emu.bot_messages(CITIZEN) == []
+
+
+async def test_photo_from_zalo_reaches_the_agency_group_as_a_photo(
+    polling: tuple[ZaloEmulator, HotlineApp],
+) -> None:
+    emu, _ = polling
+    photo = "https://photo.zalo.invalid/o-ga.jpg"
+    proposal = await say(emu, COMPLAINT)
+    attached = await emu.send_image(CITIZEN, photo)
+    await emu.wait_for_bot_message(CITIZEN)  # the photo is added to the complaint
+    send = next(i for i, label in enumerate(options_of(proposal), 1) if "Gửi" in label)
+    await say(emu, str(send))
+    await emu.wait_for_bot_message(CITIZEN)
+    created = await say(emu, "1")  # anonymous: the only option shown
+    code = re.search(r"PA-\d{4}-\d{6}", created["text"])
+    assert code is not None
+    shown = await emu.wait_for_bot_message(AGENCY_GROUP, lambda m: m["kind"] == "photo")
+    assert shown["photo"] == photo
+    assert attached["event_name"] == "message.image.received"
+
+
+async def test_zalo_complaint_card_goes_to_a_telegram_only_agency(
+    config: Config, tmp_path: Path
+) -> None:
+    async with TelegramEmulator() as telegram, ZaloEmulator() as emu:
+        emu.register_private_chat(CITIZEN, "An")
+        base = e2e_config(config, telegram, f"sqlite+aiosqlite:///{tmp_path / 'both.db'}")
+        index = next(i for i, a in enumerate(base.agencies) if a.id == "xay-dung")
+        await telegram.register_private_chat(701, "Cán bộ")
+        await telegram.register_group(agency_chat_id(index), "Sở Xây dựng", members=[701])
+        wired = dataclasses.replace(base, zalo=ZaloConfig(token=emu.token, base_url=emu.base_url))
+        async with HotlineApp(wired, clock=FakeClock(), serve_web=False):
+            code = await file_complaint(emu)
+            card = await telegram.wait_for_bot_message(
+                agency_chat_id(index), lambda m: code in m["text"]
+            )
+    assert card["reply_markup"]["inline_keyboard"]
