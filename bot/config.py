@@ -58,6 +58,7 @@ class AgencyConfig:
     zalo_chat_id: str | None = None
     supervisor: str | None = None
     wards: tuple[str, ...] = ()  # communes/wards whose own People's Committee this agency is
+    commune_level: bool = False  # stands for the commune/ward named in the complaint (rule 3)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,15 @@ class CategoryConfig:
     name_en: str = ""
     keywords: tuple[Keyword, ...] = ()
     negative_keywords: tuple[Keyword, ...] = ()
+    conflict_of_interest: bool = False  # rule 1: never routed to the agency accused
+    follows_dossier: bool = False  # rule 2: goes to the agency holding the dossier named
+    fallback: bool = False  # what fits no category; the operators decide
+    about_process: bool = False  # how a service is delivered, not what it is about
+
+    @property
+    def is_process(self) -> bool:
+        """Tell whether the category is about how a service is delivered (delay, conduct)."""
+        return self.about_process or self.conflict_of_interest or self.follows_dossier
 
 
 @dataclass(frozen=True)
@@ -224,6 +234,16 @@ class Config:
         """Return the category with this id, if configured."""
         return next((c for c in self.categories if c.id == category_id), None)
 
+    @property
+    def commune_agency_id(self) -> str | None:
+        """Return the agency that stands for the commune/ward named (rule 3), if configured."""
+        return next((a.id for a in self.agencies if a.commune_level), None)
+
+    @property
+    def fallback_category_id(self) -> str | None:
+        """Return the category for what fits no other, if configured."""
+        return next((c.id for c in self.categories if c.fallback), None)
+
 
 def _ward_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).casefold().split())
@@ -341,6 +361,9 @@ class _Reader:
                 raise self.fail(f"{name}[{index}]", "expected a non-empty string")
         return tuple(item.strip() for item in value)
 
+    def flag(self, name: str) -> bool:
+        return bool(self.get(name, bool, False))
+
     def mode(self, name: str) -> Mode:
         value = self.text(name, "polling")
         if value not in ("polling", "webhook"):
@@ -365,7 +388,13 @@ class _Reader:
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {"str": "a string", "int": "a number", "float": "a number", "list": "a list"}
+    names = {
+        "str": "a string",
+        "int": "a number",
+        "float": "a number",
+        "list": "a list",
+        "bool": "true or false",
+    }
     return " or ".join(dict.fromkeys(names.get(k.__name__, k.__name__) for k in kinds))
 
 
@@ -520,8 +549,11 @@ def _parse_agencies(root: _Reader) -> tuple[AgencyConfig, ...]:
                 zalo_chat_id=reader.text("zalo_chat_id") or None,
                 supervisor=reader.text("supervisor") or None,
                 wards=reader.strings("wards"),
+                commune_level=reader.flag("commune_level"),
             )
         )
+        if agencies[-1].commune_level and (first := _first_other(agencies, "commune_level")):
+            raise reader.fail("commune_level", f"only one agency may be; {first!r} already is")
     ward_owner: dict[str, str] = {}
     for reader, agency in zip(readers, agencies, strict=True):
         if agency.supervisor and agency.supervisor not in seen:
@@ -559,6 +591,23 @@ def _parse_categories(root: _Reader, agency_ids: set[str]) -> tuple[CategoryConf
                 track=track,
                 keywords=_keywords(reader, "keywords"),
                 negative_keywords=_keywords(reader, "negative_keywords"),
+                conflict_of_interest=reader.flag("conflict_of_interest"),
+                follows_dossier=reader.flag("follows_dossier"),
+                fallback=reader.flag("fallback"),
+                about_process=reader.flag("about_process"),
             )
         )
+        if categories[-1].fallback and (first := _first_other(categories, "fallback")):
+            raise reader.fail("fallback", f"only one category may be; {first!r} already is")
+    if categories and not any(c.fallback for c in categories):
+        raise ConfigError(
+            root.source,
+            "category",
+            "no category has fallback = true (one must take what fits none, e.g. 'khac')",
+        )
     return tuple(categories)
+
+
+def _first_other(items: list[AgencyConfig] | list[CategoryConfig], flag: str) -> str | None:
+    """Return the id of an earlier item than the last with `flag` set, if any."""
+    return next((item.id for item in items[:-1] if getattr(item, flag)), None)

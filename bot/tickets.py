@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
-from bot.triage import COMMUNE_AGENCY, Decision
+from bot.triage import Decision
 from handlers.messages import Safe, fmt_datetime, t
 from handlers.types import Attachment, Reply
 from storage import sweeps as sweep_store
@@ -521,7 +521,8 @@ def clip(text: str, limit: int = NOTICE_TEXT_LIMIT) -> str:
 
 def owning_agency(config: Config, agency_id: str | None, ward: str | None) -> str | None:
     """Send a commune matter to the named ward's own committee, where the directory has one."""
-    if agency_id == COMMUNE_AGENCY and (own := config.ward_agency(ward)) is not None:
+    commune = config.commune_agency_id
+    if commune is not None and agency_id == commune and (own := config.ward_agency(ward)):
         return own.id
     return agency_id
 

@@ -14,17 +14,20 @@ hách dịch") is no conduct complaint, unless the denial is a condition ("khôn
 
 A category scores the sum of weight × length factor × similarity over its distinct phrases,
 plus a small hint when the complaint names the agency handling it; "process" categories (late
-dossier, paperwork, conduct) outrank the subject matter they are about once they have clear
-evidence. Confidence is top / (top + runner-up + prior), where the runner-up is the best
-category that would route elsewhere, scaled down when the top score itself is small (a single
-weak hint).
+dossier, paperwork, conduct: `about_process` in the config) outrank the subject matter they are
+about once they have clear evidence. Confidence is top / (top + runner-up + prior), where the
+runner-up is the best category that would route elsewhere, scaled down when the top score itself
+is small (a single weak hint).
 
-The routing rules of the taxonomy then apply:
+The routing rules of the taxonomy then apply, each to the categories or agency the config flags:
 
-1. conflict of interest: the agency accused is never the one a complaint is routed to;
-2. a late dossier known to the system goes to the agency holding it;
-3. commune matters go to the commune named (from `vietnam-provinces`), else to the operators;
-4. below the confidence threshold, the operators decide, with the top suggestions.
+1. conflict of interest: the agency accused is never the one a complaint is routed to
+   (`conflict_of_interest` categories);
+2. a late dossier known to the system goes to the agency holding it (`follows_dossier`);
+3. commune matters go to the commune named (from `vietnam-provinces`), else to the operators
+   (the `commune_level` agency);
+4. below the confidence threshold, the operators decide, with the top suggestions; what fits no
+   category is the `fallback` category's.
 """
 
 from __future__ import annotations
@@ -53,24 +56,20 @@ logger = logging.getLogger(__name__)
 __all__ = ["TRIAGE", "Classifier", "Decision", "WardIndex", "clear_caches"]
 
 TRIAGE = "triage"
+# The commune-level agency of the shipped directory, for the benchmark's baseline only: routing
+# reads `commune_level` from the config.
 COMMUNE_AGENCY = "ubnd-xa"
-FALLBACK_CATEGORY = "khac"
-DOSSIER_CATEGORY = "tre-han"
-# Categories about an official's conduct: the agency named is the subject, not the recipient.
-CONFLICT_CATEGORIES = frozenset({"nhung-nhieu", "dun-day", "thai-do"})
-# Categories about how a service is delivered rather than what it is about: such complaints
-# always name their subject matter too ("sổ đỏ" in a late land dossier), so when one of them
-# leads, the subject-matter categories weigh less against it.
-PROCESS_CATEGORIES = CONFLICT_CATEGORIES | {"tre-han", "thu-tuc"}
+# Complaints about how a service is delivered always name their subject matter too ("sổ đỏ" in a
+# late land dossier), so when a process category leads, the subject-matter ones weigh less.
 TOPIC_DISCOUNT = 0.5
 PROCESS_EVIDENCE = 0.9  # a process category needs this much before it outranks the topic
 # A one-stop desk named together with a commune is that commune's desk.
-COMMUNE_LEVEL_OF = {"trung-tam-hcc": COMMUNE_AGENCY}
+ONE_STOP_DESK = "trung-tam-hcc"
 
 # Scoring constants. A phrase of n tokens counts LENGTH_FACTOR[min(n, 4)] times its weight.
 LENGTH_FACTOR = (0.0, 0.6, 1.0, 1.15, 1.3)
 CONFIDENCE_PRIOR = 0.225  # evidence needed before the top score alone earns confidence
-MIN_EVIDENCE = 0.15  # below this the complaint is "khac"
+MIN_EVIDENCE = 0.15  # below this the complaint is the fallback category's
 FULL_EVIDENCE = 0.5  # below this much evidence, confidence shrinks in proportion
 SKIP_PENALTY = 0.85  # a phrase of 3+ words matched with one extra word inside it
 SKIP_MIN_LENGTH = 3
@@ -639,10 +638,20 @@ class Classifier:
         self.agencies = {a.id: a for a in agencies}
         self.threshold = confidence_threshold
         self.wards = wards or WardIndex(())
-        fallback = [c.id for c in categories if c.agency is None]
-        self.fallback = FALLBACK_CATEGORY if FALLBACK_CATEGORY in self.categories else None
-        if self.fallback is None and fallback:
-            self.fallback = fallback[0]
+        # The routing rules' categories and agency, as the config flags them.
+        # Conduct: the agency named is the subject, not the recipient.
+        self.conflict = frozenset(c.id for c in categories if c.conflict_of_interest)
+        self.follows_dossier = frozenset(c.id for c in categories if c.follows_dossier)
+        self.process = frozenset(c.id for c in categories if c.is_process)
+        self.commune = next((a.id for a in agencies if a.commune_level), None)
+        self.commune_level_of = (
+            {ONE_STOP_DESK: self.commune}
+            if self.commune and ONE_STOP_DESK in self.agencies
+            else {}
+        )
+        self.fallback = next((c.id for c in categories if c.fallback), None) or next(
+            (c.id for c in categories if c.agency is None), None
+        )
         self.keywords = _PhraseIndex()
         for category in categories:
             for keyword in category.keywords:
@@ -715,7 +724,7 @@ class Classifier:
                 m
                 for m in scanned
                 if not any(start <= m.start and m.end <= end for start, end in staff_spans)
-                and not (m.entry.owner in CONFLICT_CATEGORIES and _negated(norm, m))
+                and not (m.entry.owner in self.conflict and _negated(norm, m))
             ]
         )
         # one phrase per category and span ("chưa giải quyết" with a skip inside "chưa được
@@ -776,7 +785,7 @@ class Classifier:
             m.agency
             for m in analysis.mentions
             if not m.staff
-            and m.agency != COMMUNE_AGENCY
+            and m.agency != self.commune
             and not any(s < m.end and m.start < e for s, e in analysis.keyword_spans)
         }
         for category_id, score in list(analysis.scores.items()):
@@ -785,7 +794,7 @@ class Classifier:
                 score > 0
                 and category is not None
                 and category.agency in named
-                and category_id not in CONFLICT_CATEGORIES
+                and category_id not in self.conflict
             ):
                 analysis.scores[category_id] = score + AGENCY_HINT
 
@@ -843,14 +852,14 @@ class Classifier:
         for match in matches:
             agency = match.entry.owner
             if ward is not None and match.end <= ward.start <= match.end + 1:
-                agency = COMMUNE_LEVEL_OF.get(agency, agency)
+                agency = self.commune_level_of.get(agency, agency)
             weight = 0.3 if self._addressed(norm, match.start) else 1.0
             staff = _staff_named(norm.folded_tokens, match.start, match.end)
             mentions.append(_Mention(agency, match.start, match.end, weight, staff))
-        if ward is not None and COMMUNE_AGENCY in self.agencies:
+        if ward is not None and self.commune is not None:
             inside = any(m.start <= ward.start < m.end for m in mentions)
             if not inside:
-                mentions.append(_Mention(COMMUNE_AGENCY, ward.start, ward.end, 0.6))
+                mentions.append(_Mention(self.commune, ward.start, ward.end, 0.6))
         return mentions
 
     @staticmethod
@@ -869,9 +878,9 @@ class Classifier:
     def _ranking(self, analysis: _Analysis) -> list[tuple[str, float]]:
         """Categories by score; with clear process evidence, subject matter weighs less."""
         ranked = [(c, s) for c, s in analysis.scores.items() if s > 0 and c in self.categories]
-        process = max((s for c, s in ranked if c in PROCESS_CATEGORIES), default=0.0)
+        process = max((s for c, s in ranked if c in self.process), default=0.0)
         if process >= PROCESS_EVIDENCE:
-            ranked = [(c, s if c in PROCESS_CATEGORIES else s * TOPIC_DISCOUNT) for c, s in ranked]
+            ranked = [(c, s if c in self.process else s * TOPIC_DISCOUNT) for c, s in ranked]
         ranked.sort(key=lambda item: item[1], reverse=True)
         return ranked
 
@@ -918,15 +927,15 @@ class Classifier:
         if agency is None:
             return TRIAGE, None
         subject = None
-        if category_id in CONFLICT_CATEGORIES:
+        if category_id in self.conflict:
             # rule 1: the oversight body handles it, never the agency complained about
             subject = self._subject(analysis, agency)
             if subject == agency:
                 supervisor = self.agencies[agency].supervisor if agency in self.agencies else None
                 agency = supervisor or TRIAGE
-        if category_id == DOSSIER_CATEGORY and dossier_agency in self.agencies:
+        if category_id in self.follows_dossier and dossier_agency in self.agencies:
             agency = dossier_agency  # rule 2: the agency holding the dossier
-        if agency == COMMUNE_AGENCY and analysis.ward is None:
+        if agency == self.commune and analysis.ward is None:
             agency = TRIAGE  # rule 3: no commune named, the operators pick it
         if subject is None and agency != TRIAGE and self._accuses(analysis, agency):
             # a complaint about an agency's own staff never goes to that agency
@@ -938,7 +947,7 @@ class Classifier:
         if any(m.staff and m.agency == agency for m in analysis.mentions):
             return True
         top = max(analysis.scores.values(), default=0.0)
-        conduct = max((analysis.scores.get(c, 0.0) for c in CONFLICT_CATEGORIES), default=0.0)
+        conduct = max((analysis.scores.get(c, 0.0) for c in self.conflict), default=0.0)
         # with staff spoken of, conduct evidence need not outweigh the topic: "lên bảo hiểm xã
         # hội hỏi lương hưu, nhân viên ở đó nói ... xúc phạm" is about that agency's staff
         needed = CONDUCT_EVIDENCE if analysis.staff_named else max(CONDUCT_EVIDENCE, 0.5 * top)

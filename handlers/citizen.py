@@ -18,7 +18,7 @@ from bot.tickets import (
     open_ticket,
     owning_agency,
 )
-from bot.triage import COMMUNE_AGENCY, FALLBACK_CATEGORY, Decision
+from bot.triage import Decision
 from handlers import cards
 from handlers.context import Context
 from handlers.messages import Safe, fmt_date, fmt_datetime, t
@@ -269,12 +269,12 @@ def _routing(ctx: Context) -> tuple[str | None, str]:
     else:
         category = ctx.config.category(category_id)
         agency_id = category.agency if category and category.agency else "triage"
-        if agency_id == COMMUNE_AGENCY and not decision.get("ward"):
+        if agency_id == ctx.config.commune_agency_id and not decision.get("ward"):
             agency_id = "triage"
     if agency_id == "triage" or agency_id is None:
         return None, t("complaint.triage_agency", ctx.lang)
     agency_id = owning_agency(ctx.config, agency_id, decision.get("ward")) or agency_id
-    if agency_id == COMMUNE_AGENCY and decision.get("ward"):
+    if agency_id == ctx.config.commune_agency_id and decision.get("ward"):
         return agency_id, t("complaint.ward_agency", ctx.lang, ward=decision["ward"])
     agency = ctx.config.agency(agency_id)
     return agency_id, agency.name if agency else agency_id
@@ -306,7 +306,9 @@ def _proposal(ctx: Context) -> Reply:
     text = t(
         "complaint.proposal",
         lang,
-        category=_category_name(ctx, category.id if category else FALLBACK_CATEGORY),
+        category=_category_name(
+            ctx, category.id if category else ctx.config.fallback_category_id or ""
+        ),
         agency=agency_name,
         due=fmt_date(due),
         evidence=Safe(evidence_line),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, default_config_path, load_config
+from bot.config import Config, ConfigError, default_config_path, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -138,6 +138,7 @@ def test_weighted_keywords_are_parsed(tmp_path: Path) -> None:
 [[category]]
 id = "x"
 name = "X"
+fallback = true
 keywords = ["một", { phrase = "hai", weight = 2.5 }]
 negative_keywords = [{ phrase = "ba", weight = -1 }]
 """,
@@ -186,3 +187,100 @@ wards = ["Phường Tam Hiệp"]
     with pytest.raises(ConfigError, match="already belongs to agency 'a'") as caught:
         load_config(path, environ={})
     assert caught.value.key == "agency[1].wards"
+
+
+def test_routing_flags_are_parsed_from_the_defaults() -> None:
+    config = load_config(None, environ={})
+    conflict = {c.id for c in config.categories if c.conflict_of_interest}
+    assert conflict == {"nhung-nhieu", "dun-day", "thai-do"}
+    assert {c.id for c in config.categories if c.follows_dossier} == {"tre-han"}
+    assert {c.id for c in config.categories if c.is_process} == conflict | {"tre-han", "thu-tuc"}
+    assert config.fallback_category_id == "khac"
+    assert config.commune_agency_id == "ubnd-xa"
+    assert [a.id for a in config.agencies if a.commune_level] == ["ubnd-xa"]
+
+
+def test_routing_flags_are_parsed_from_a_user_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[[category]]
+id = "tieu-cuc"
+name = "Tiêu cực"
+conflict_of_interest = true
+about_process = false
+[[category]]
+id = "chua-ro"
+name = "Chưa rõ"
+fallback = true
+""",
+    )
+    config = load_config(path, environ={})
+    conduct, unsure = config.categories
+    assert (conduct.conflict_of_interest, conduct.is_process, conduct.fallback) == (
+        True,
+        True,
+        False,
+    )
+    assert (unsure.fallback, unsure.conflict_of_interest, unsure.follows_dossier) == (
+        True,
+        False,
+        False,
+    )
+    assert config.fallback_category_id == "chua-ro"
+
+
+def test_config_without_directory_has_no_commune_agency_or_fallback() -> None:
+    config = Config()
+    assert config.commune_agency_id is None
+    assert config.fallback_category_id is None
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "reason"),
+    [
+        (
+            "[[category]]\nid = 'x'\nname = 'X'\nfallback = 'yes'",
+            "category[0].fallback",
+            "expected true or false, got str",
+        ),
+        (
+            "[[category]]\nid = 'x'\nname = 'X'\nfallback = true\nconflict_of_interest = 1",
+            "category[0].conflict_of_interest",
+            "expected true or false, got int",
+        ),
+        (
+            "[[agency]]\nid = 'a'\nname = 'A'\ncommune_level = 'true'",
+            "agency[0].commune_level",
+            "expected true or false",
+        ),
+        (
+            "[[category]]\nid = 'x'\nname = 'X'\nfallback = true\n"
+            "[[category]]\nid = 'y'\nname = 'Y'\nfallback = true",
+            "category[1].fallback",
+            "only one category may be; 'x' already is",
+        ),
+        (
+            "[[agency]]\nid = 'a'\nname = 'A'\ncommune_level = true\n"
+            "[[agency]]\nid = 'b'\nname = 'B'\n"
+            "[[agency]]\nid = 'c'\nname = 'C'\ncommune_level = true",
+            "agency[2].commune_level",
+            "only one agency may be; 'a' already is",
+        ),
+        (
+            "[[category]]\nid = 'x'\nname = 'X'\nconflict_of_interest = true",
+            "category",
+            "no category has fallback = true",
+        ),
+    ],
+)
+def test_bad_routing_flags_name_file_key_and_reason(
+    tmp_path: Path, text: str, key: str, reason: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert caught.value.source == str(path)
+    assert caught.value.key == key
+    assert reason in caught.value.reason
+    assert str(path) in str(caught.value)

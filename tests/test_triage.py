@@ -640,3 +640,100 @@ def test_titles_name_the_accused_agency_which_never_receives_it(
     decision = classifier.classify(text)
     assert decision.agency != accused
     assert decision.subject_agency == accused
+
+
+# --- routing rules follow the config's flags, not the shipped ids --------------------------------
+
+
+def _renamed(
+    config: Config, categories: dict[str, str], agencies: dict[str, str] | None = None
+) -> Config:
+    """The shipped directory with some category and agency ids renamed (flags kept)."""
+    agencies = agencies or {}
+    return dataclasses.replace(
+        config,
+        agencies=tuple(
+            dataclasses.replace(a, id=agencies.get(a.id, a.id)) for a in config.agencies
+        ),
+        categories=tuple(
+            dataclasses.replace(
+                c,
+                id=categories.get(c.id, c.id),
+                agency=agencies.get(c.agency, c.agency) if c.agency else None,
+            )
+            for c in config.categories
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        ("Bên Sở Xây dựng hạch sách, ra hiệu phải lo lót thì mới ký giấy phép xây dựng.",
+         "xay-dung"),
+        ("cán bộ phường đòi tiền cà phê mới ký xác nhận", "ubnd-xa"),
+        ("Cán bộ Thanh tra tỉnh vòi tiền lót tay mới cho qua", "thanh-tra"),
+    ],
+)  # fmt: skip
+def test_classify_renamed_conduct_category_never_routes_to_the_accused(
+    config: Config, text: str, subject: str
+) -> None:
+    renamed = Classifier.from_config(_renamed(config, {"nhung-nhieu": "tieu-cuc"}))
+    decision = renamed.classify(text)
+    assert decision.category == "tieu-cuc"
+    assert decision.subject_agency == subject
+    assert decision.agency != subject
+    assert decision.agency in ("thanh-tra", "vp-ubnd")
+
+
+def test_classify_conflict_rule_follows_the_flag(config: Config) -> None:
+    unflagged = dataclasses.replace(
+        config,
+        categories=tuple(
+            dataclasses.replace(c, conflict_of_interest=False) if c.id == "nhung-nhieu" else c
+            for c in config.categories
+        ),
+    )
+    text = "Bên Sở Xây dựng hạch sách, ra hiệu phải lo lót thì mới ký giấy phép xây dựng."
+    assert Classifier.from_config(config).classify(text).subject_agency == "xay-dung"
+    assert Classifier.from_config(unflagged).classify(text).subject_agency is None
+
+
+def test_classify_unsure_complaint_goes_to_a_renamed_fallback(config: Config) -> None:
+    renamed = Classifier.from_config(_renamed(config, {"khac": "chua-ro"}))
+    for text in ("", "xin chào", "asdf qwerty zxcv"):
+        decision = renamed.classify(text)
+        assert decision.category == "chua-ro"
+        assert decision.agency == TRIAGE
+
+
+def test_classify_fallback_flag_wins_over_other_categories_without_agency() -> None:
+    agencies = [AgencyConfig("roads", "Sở Giao thông")]
+    categories = [
+        CategoryConfig("road", "Đường", "roads", 24, keywords=(Keyword("biển báo"),)),
+        CategoryConfig("hold", "Chờ xử lý", None, 40, keywords=(Keyword("chờ"),)),
+        CategoryConfig("unsure", "Chưa rõ", None, 40, fallback=True),
+    ]
+    directory = Classifier(categories, agencies, confidence_threshold=0.55)
+    decision = directory.classify("không biết nói gì")
+    assert (decision.category, decision.agency) == ("unsure", TRIAGE)
+
+
+def test_classify_renamed_dossier_category_goes_to_the_dossier_holder(config: Config) -> None:
+    renamed = Classifier.from_config(_renamed(config, {"tre-han": "cham-tre"}))
+    decision = renamed.classify("Hồ sơ đất đai của tôi trễ hẹn 3 lần", dossier_agency="nn-mt")
+    assert (decision.category, decision.agency) == ("cham-tre", "nn-mt")
+
+
+def test_classify_renamed_commune_agency_keeps_the_commune_rule(config: Config) -> None:
+    renamed = Classifier.from_config(_renamed(config, {}, {"ubnd-xa": "ubnd-cap-xa"}))
+    named = renamed.classify(
+        "Nhà hàng xóm ở phường Tam Hiệp hát karaoke tới 12 giờ đêm, rất ồn ào"
+    )
+    assert (named.category, named.agency) == ("trat-tu-do-thi", "ubnd-cap-xa")
+    assert named.ward == "Phường Tam Hiệp"
+    unnamed = renamed.classify("Nhà hàng xóm hát karaoke tới 12 giờ đêm, rất ồn ào")
+    assert (unnamed.category, unnamed.agency) == ("trat-tu-do-thi", TRIAGE)
+    accused = renamed.classify("cán bộ phường Tam Hiệp đòi tiền cà phê mới ký xác nhận")
+    assert accused.subject_agency == "ubnd-cap-xa"
+    assert accused.agency == "thanh-tra"
