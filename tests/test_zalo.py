@@ -431,3 +431,25 @@ async def test_zalo_complaint_card_goes_to_a_telegram_only_agency(
                 agency_chat_id(index), lambda m: code in m["text"]
             )
     assert card["reply_markup"]["inline_keyboard"]
+
+
+async def test_blocked_chat_is_not_retried(polling: tuple[ZaloEmulator, HotlineApp]) -> None:
+    emu, _ = polling
+    emu.fail_next("sendMessage", error_code=403, description="Forbidden: user blocked the bot")
+    await emu.send_text(CITIZEN, "/start")
+    await emu.wait_until(lambda: any(r[2] == 403 for r in emu.requests))
+    later = await say(emu, "/help")
+    refused = [r for r in emu.requests if r[0] == "sendMessage" and r[2] == 403]
+    assert len(refused) == 1
+    assert "Xin chào" not in later["text"]
+    assert not any("Xin chào" in m["text"] for m in emu.bot_messages(CITIZEN))
+
+
+async def test_sticker_is_answered_without_crashing(
+    polling: tuple[ZaloEmulator, HotlineApp],
+) -> None:
+    emu, _ = polling
+    await emu.send_sticker(CITIZEN, "0e078a2fb66a5f34067b")
+    answer = await emu.wait_for_bot_message(CITIZEN)
+    assert answer["text"]
+    assert "<" not in answer["text"]

@@ -145,6 +145,7 @@ class ZaloEmulator:
             result = await handler(params)
         except _ApiError as exc:
             self.requests.append((method, params, exc.status))
+            self._wake()
             payload = {"ok": False, "error_code": exc.error_code, "description": exc.description}
             return web.json_response(payload, status=exc.status)
         except ValueError:
