@@ -162,9 +162,12 @@ async def free_text(ctx: Context, msg: Incoming) -> list[Reply]:
     if codes and len(msg.text.split()) <= 6:
         code, last4 = dossiers.parse_lookup_args(msg.text)
         return await _answer_lookup(ctx, msg, code or codes[0], last4)
-    if len(msg.text.split()) < MIN_COMPLAINT_WORDS and not codes:
+    if len(msg.text.split()) < MIN_COMPLAINT_WORDS and not codes and not msg.attachments:
         return [Reply(t("too_short", ctx.lang), buttons=main_menu(ctx.lang))]
-    return await _propose(ctx, msg, msg.text, attachments=[], location=None)
+    # A photo with a caption is a complaint with its evidence: keep both.
+    return await _propose(
+        ctx, msg, msg.text, attachments=_attachments_of(msg), location=_location_of(msg)
+    )
 
 
 async def press_a_button(ctx: Context, msg: Incoming) -> list[Reply]:
@@ -183,7 +186,9 @@ async def nothing_readable(ctx: Context, msg: Incoming) -> list[Reply]:
 async def complain(ctx: Context, msg: Incoming) -> list[Reply]:
     """`/phananh [text]`: start a complaint, with its text if given."""
     if msg.args:
-        return await _propose(ctx, msg, msg.args, attachments=[], location=None)
+        return await _propose(
+            ctx, msg, msg.args, attachments=_attachments_of(msg), location=_location_of(msg)
+        )
     ctx.enter(WRITING)
     return [Reply(t("complaint.ask_text", ctx.lang))]
 

@@ -464,3 +464,16 @@ async def finish_anonymously(bot: Harness, proposal: dict[str, Any]) -> str:
     anonymous = await bot.reply()
     await bot.press(anonymous, "ẩn danh")
     return code_in((await bot.reply())["text"])
+
+
+async def test_photo_with_a_caption_keeps_the_photo(bot: Harness) -> None:
+    await bot.emu.send_photo(CITIZEN, tiny_png(), caption=COMPLAINT)
+    proposal = await bot.reply()
+    assert "Đính kèm: 1 tệp" in proposal["text"]
+    code = await finish_anonymously(bot, proposal)
+    ticket = await ticket_of(bot, code)
+    assert ticket.id is not None
+    async with bot.app.db.transaction() as session:
+        files = await list_attachments(session=session, ticket_id=ticket.id)
+    assert ticket.text == COMPLAINT
+    assert [f.kind for f in files] == ["photo"]
