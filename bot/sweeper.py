@@ -49,6 +49,7 @@ from storage import dossiers as dossier_store
 from storage import sweeps as sweep_store
 from storage import tickets as ticket_store
 from storage.db import Database
+from storage.dialogs import forget_processed_updates
 from storage.models import Dossier, DossierSubscription, Ticket, TicketState
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,9 @@ class SweepResult:
             f"milestones: {handled or 'none'}; {self.notices} notices queued, "
             f"{self.already_queued} already queued, {self.errors} errors, {self.seconds:.2f} s"
         )
+
+
+PROCESSED_UPDATE_RETENTION = timedelta(days=3)
 
 
 def notice_key(*parts: object) -> str:
@@ -470,8 +474,21 @@ async def sweep_once(
         pass
     while await _sweep_dossier_batch(db=db, config=config, now=now, batch=batch, result=result):
         pass
+    await forget_old_records(db=db, config=config, now=now)
     result.seconds = time.perf_counter() - started
     return result
+
+
+async def forget_old_records(*, db: Database, config: Config, now: datetime) -> None:
+    """Delete bookkeeping nobody needs any more, so those tables stay small.
+
+    A redelivered update arrives within a day (Telegram keeps undelivered updates 24 hours);
+    lookup attempts matter for the rate limit, the lock-out and the verification window.
+    """
+    lookup_window = max(timedelta(days=1), timedelta(minutes=config.lookup.lockout_minutes))
+    async with db.transaction() as session:
+        await forget_processed_updates(session=session, before=now - PROCESSED_UPDATE_RETENTION)
+        await dossier_store.forget_lookup_attempts(session=session, before=now - lookup_window)
 
 
 class Sweeper:

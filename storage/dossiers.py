@@ -248,3 +248,10 @@ async def list_chat_subscriptions(
 async def count_dossiers(*, session: AsyncSession) -> int:
     """Return how many dossiers are stored."""
     return int((await session.exec(select(func.count()).select_from(Dossier))).one())
+
+
+async def forget_lookup_attempts(*, session: AsyncSession, before: datetime) -> int:
+    """Delete lookup attempts older than `before` (limits and lock-outs no longer need them)."""
+    statement = delete(LookupAttempt).where(col(LookupAttempt.at) < before)
+    result: Any = await session.execute(statement)
+    return int(result.rowcount or 0)
