@@ -890,19 +890,9 @@ def validate_row(
 
 # --- import: storing -----------------------------------------------------------------------
 
-_COMPARED = (
-    "procedure",
-    "agency_id",
-    "applicant_name",
-    "applicant_id",
-    "phone",
-    "officer",
-    "received_at",
-    "due_at",
-    "status",
-    "completed_at",
-    "new_due_at",
-    "apology_reason",
+# The imported fields whose change counts as an update (bookkeeping columns excluded).
+_COMPARED = tuple(
+    name for name in store.DOSSIER_COLUMNS if name not in ("code", "updated_at", "watch_at")
 )
 _WATCHED = frozenset({"status", "due_at", "new_due_at"})
 

@@ -29,7 +29,6 @@ from bot.config import Config
 from bot.triage import Decision
 from handlers.messages import Safe, fmt_datetime, t
 from handlers.types import Attachment, Reply
-from storage import sweeps as sweep_store
 from storage import tickets as ticket_store
 from storage.models import Privacy, Ticket, TicketState
 
@@ -608,7 +607,7 @@ async def open_ticket(
 
 async def load_for_change(*, session: AsyncSession, ticket_id: int) -> Ticket | None:
     """Return the ticket, row-locked until the transaction ends, read fresh."""
-    return await sweep_store.lock_ticket(session=session, ticket_id=ticket_id)
+    return await ticket_store.lock_ticket(session=session, ticket_id=ticket_id)
 
 
 async def accept_ticket(
@@ -673,7 +672,7 @@ async def return_ticket(
     )
     notices = _returned_notices(config, ticket, previous, reason)
     if passed_around:
-        returners = await sweep_store.returning_agencies(session=session, ticket_id=ticket.id)
+        returners = await ticket_store.returning_agencies(session=session, ticket_id=ticket.id)
         await ticket_store.add_event(
             session=session,
             ticket=ticket,
@@ -783,7 +782,7 @@ async def record_citizen_answer(
     restarts (its due pushed by the working hours it was paused), the answer is recorded as an
     event (its files as the ticket's attachments), and the agency is told.
     """
-    ticket = await sweep_store.lock_waiting_ticket(
+    ticket = await ticket_store.lock_waiting_ticket(
         session=session, channel=channel, chat_id=chat_id
     )
     if ticket is None:

@@ -289,3 +289,50 @@ async def claim_resolved_before(
         .with_for_update(skip_locked=True)
     )
     return list((await session.exec(query)).all())
+
+
+async def lock_ticket(*, session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """Return the ticket row-locked until the transaction ends, read fresh from the database."""
+    query = (
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(query)).first()
+
+
+async def lock_waiting_ticket(
+    *, session: AsyncSession, channel: str, chat_id: str
+) -> Ticket | None:
+    """Return the reporter's ticket that waits for their answer (the latest asked), locked."""
+    query = (
+        select(Ticket)
+        .where(
+            Ticket.channel == channel,
+            Ticket.chat_id == chat_id,
+            Ticket.state == TicketState.WAITING_CITIZEN,
+        )
+        .order_by(col(Ticket.paused_at).desc(), col(Ticket.id).desc())
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(query)).first()
+
+
+async def returning_agencies(*, session: AsyncSession, ticket_id: int | None) -> list[str]:
+    """Return the agencies that returned the ticket, in the order they did."""
+    if ticket_id is None:
+        return []
+    query = (
+        select(TicketEvent.data)
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "returned")
+        .order_by(col(TicketEvent.id))
+    )
+    agencies: list[str] = []
+    for data in (await session.exec(query)).all():
+        agency = (data or {}).get("agency")
+        if agency and agency not in agencies:
+            agencies.append(str(agency))
+    return agencies

@@ -21,6 +21,7 @@ from handlers.types import Reply
 from storage import dossiers as dossier_store
 from storage import outbox as outbox_store
 from storage import sweeps as sweep_store
+from storage import tickets as ticket_store
 from storage.db import Database
 from storage.models import Dossier, Outbox, OutboxStatus, Ticket, TicketEvent, TicketState
 from tests.test_tickets import (
@@ -230,7 +231,7 @@ async def test_sweep_repeated_at_the_same_instant_queues_nothing_twice(
     assert (await sweep(db, cfg, at(27, 9))).notices == 0
     # Even a sweeper handed the same milestone again (its claim replayed) queues nothing new.
     async with db.transaction() as session:
-        locked = await sweep_store.lock_ticket(session=session, ticket_id=ticket.id or 0)
+        locked = await ticket_store.lock_ticket(session=session, ticket_id=ticket.id or 0)
         assert locked is not None
         locked.next_check_at = at(27, 9)
         session.add(locked)

@@ -29,7 +29,7 @@ import mimetypes
 import re
 import struct
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -831,6 +831,12 @@ class _Params:
 
 # --------------------------------------------------------------------------------------------
 # The emulator
+
+
+def _user_of(fields: Mapping[str, Any]) -> int | None:
+    """Return the acting user's id from an injection request, if it names one."""
+    value = fields.get("user_id")
+    return int(value) if value not in (None, "") else None
 
 
 class TelegramEmulator:
@@ -2744,11 +2750,10 @@ class TelegramEmulator:
     async def _http_send_text(self, request: web.Request) -> web.Response:
         async def action() -> dict[str, Any]:
             body = await self._body(request)
-            user_id = body.get("user_id")
             return await self.send_text(
                 self._chat_id(request),
                 str(body.get("text", "")),
-                int(user_id) if user_id is not None else None,
+                _user_of(body),
             )
 
         return await self._http_call(action)
@@ -2756,12 +2761,11 @@ class TelegramEmulator:
     async def _http_press_button(self, request: web.Request) -> web.Response:
         async def action() -> dict[str, Any]:
             body = await self._body(request)
-            user_id = body.get("user_id")
             return await self.press_button(
                 self._chat_id(request),
                 int(body["message_id"]),
                 str(body["callback_data"]),
-                int(user_id) if user_id is not None else None,
+                _user_of(body),
             )
 
         return await self._http_call(action)
@@ -2788,12 +2792,11 @@ class TelegramEmulator:
     async def _http_send_photo(self, request: web.Request) -> web.Response:
         async def action() -> dict[str, Any]:
             data, _, _, fields = await self._upload_from_request(request, "photo")
-            user_id = fields.get("user_id")
             return await self.send_photo(
                 self._chat_id(request),
                 data,
                 fields.get("caption") or None,
-                int(user_id) if user_id else None,
+                _user_of(fields),
             )
 
         return await self._http_call(action)
@@ -2801,14 +2804,13 @@ class TelegramEmulator:
     async def _http_send_document(self, request: web.Request) -> web.Response:
         async def action() -> dict[str, Any]:
             data, file_name, mime, fields = await self._upload_from_request(request, "document")
-            user_id = fields.get("user_id")
             return await self.send_document(
                 self._chat_id(request),
                 data,
                 file_name,
                 mime,
                 fields.get("caption") or None,
-                int(user_id) if user_id else None,
+                _user_of(fields),
             )
 
         return await self._http_call(action)
@@ -2816,12 +2818,11 @@ class TelegramEmulator:
     async def _http_share_contact(self, request: web.Request) -> web.Response:
         async def action() -> dict[str, Any]:
             body = await self._body(request)
-            user_id = body.get("user_id")
             return await self.share_contact(
                 self._chat_id(request),
                 str(body["phone_number"]),
                 str(body["first_name"]),
-                int(user_id) if user_id is not None else None,
+                _user_of(body),
             )
 
         return await self._http_call(action)
@@ -2829,12 +2830,11 @@ class TelegramEmulator:
     async def _http_share_location(self, request: web.Request) -> web.Response:
         async def action() -> dict[str, Any]:
             body = await self._body(request)
-            user_id = body.get("user_id")
             return await self.share_location(
                 self._chat_id(request),
                 float(body["latitude"]),
                 float(body["longitude"]),
-                int(user_id) if user_id is not None else None,
+                _user_of(body),
             )
 
         return await self._http_call(action)
@@ -2842,10 +2842,7 @@ class TelegramEmulator:
     async def _http_send_sticker(self, request: web.Request) -> web.Response:
         async def action() -> dict[str, Any]:
             body = await self._body(request)
-            user_id = body.get("user_id")
-            return await self.send_sticker(
-                self._chat_id(request), int(user_id) if user_id is not None else None
-            )
+            return await self.send_sticker(self._chat_id(request), _user_of(body))
 
         return await self._http_call(action)
 
