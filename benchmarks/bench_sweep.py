@@ -42,8 +42,8 @@ from sqlalchemy import event  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
 from bot.config import Config, load_config  # noqa: E402
+from bot.domain.tickets import sla_hours_of  # noqa: E402
 from bot.sweeper import sweep_once  # noqa: E402
-from bot.tickets import sla_hours_of  # noqa: E402
 from storage import sweeps as sweep_store  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Ticket  # noqa: E402

@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Config, load_config  # noqa: E402
-from bot.text import clear_caches as clear_text_caches  # noqa: E402
-from bot.text import fold_diacritics  # noqa: E402
-from bot.triage import COMMUNE_AGENCY, TRIAGE, Classifier  # noqa: E402
-from bot.triage import clear_caches as clear_triage_caches  # noqa: E402
+from bot.domain.text import clear_caches as clear_text_caches  # noqa: E402
+from bot.domain.text import fold_diacritics  # noqa: E402
+from bot.domain.triage import COMMUNE_AGENCY, TRIAGE, Classifier  # noqa: E402
+from bot.domain.triage import clear_caches as clear_triage_caches  # noqa: E402
 
 DEFAULT_DATA = ROOT / "tests" / "data" / "complaints-dev.jsonl"
 TAGS = (

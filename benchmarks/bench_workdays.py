@@ -16,7 +16,7 @@ from pathlib import Path
 # Runs as a plain script, without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.workdays import WorkCalendar, default_calendar  # noqa: E402
+from bot.domain.workdays import WorkCalendar, default_calendar  # noqa: E402
 
 
 def naive_add(calendar: WorkCalendar, start: datetime, hours: float) -> datetime:

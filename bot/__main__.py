@@ -132,7 +132,7 @@ def cmd_sandbox(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_classify(args: argparse.Namespace, config: Config) -> int:
     """`hotline classify`: one complaint per line in, one JSON decision per line out."""
-    from bot.triage import Classifier
+    from bot.domain.triage import Classifier
 
     classifier = Classifier.from_config(config)
     for line in sys.stdin:
@@ -145,7 +145,7 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_dossiers(args: argparse.Namespace, config: Config) -> int:
     """`hotline dossiers import FILE`."""
-    from bot.dossiers import DossierImportError, format_import_report, import_dossiers
+    from bot.domain.dossiers import DossierImportError, format_import_report, import_dossiers
     from bot.inbox import system_clock
     from storage.db import Database
 

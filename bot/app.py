@@ -17,10 +17,10 @@ from telegram.ext import Application
 from bot.channels import telegram as telegram_channel
 from bot.channels import zalo as zalo_channel
 from bot.config import Config
+from bot.domain.triage import Classifier
 from bot.inbox import Clock, Inbox, system_clock
 from bot.outbox import OutboxWorker, Sender
 from bot.sweeper import Sweeper
-from bot.triage import Classifier
 from bot.web.server import build_web_app
 from storage.db import Database
 from storage.directory import sync_directory

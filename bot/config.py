@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.workdays import WorkCalendar, parse_work_hours
+from bot.domain.workdays import WorkCalendar, parse_work_hours
 
 DEFAULTS_FILE = Path(__file__).with_name("config.example.toml")
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"

@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import Config
-from bot.dossiers import (
+from bot.domain.dossiers import (
     DATE_FIELDS,
     AgencyIndex,
     ImportReport,

@@ -8,12 +8,12 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.chat import Incoming, Reply
 from bot.config import Config
-from bot.triage import Classifier
+from bot.domain.triage import Classifier
 from handlers.context import Context
 from handlers.messages import language_of
 from handlers.router import role_of, route
-from handlers.types import Incoming, Reply
 from storage import outbox as outbox_store
 from storage.db import Database
 from storage.dialogs import load_dialog, mark_update_processed, save_dialog

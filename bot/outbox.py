@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from handlers.types import Reply
+from bot.chat import Reply
 from storage import outbox as outbox_store
 from storage import tickets as ticket_store
 from storage.db import Database

@@ -2,7 +2,8 @@
 
 One pass (`sweep_once`) works in batches, one transaction each: claim the rows whose indexed
 due instant has come (FOR UPDATE SKIP LOCKED), work out which ladder milestones fell in
-[due instant, now] (`bot.tickets.due_milestones`, `bot.dossiers.watch_milestones`), apply the
+[due instant, now] (`bot.domain.tickets.due_milestones`,
+`bot.domain.dossiers.watch_milestones`), apply the
 one state change among them (deemed acceptance), record the events, write the notices to the
 outbox and move each row's due instant past `now`, then commit. Every notice carries the
 idempotency key (ticket or dossier, milestone, due instant, audience), so even two sweepers
@@ -25,9 +26,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot import dossiers as dossier_rules
+from bot.chat import Button, Reply
 from bot.config import Config
-from bot.tickets import (
+from bot.domain import dossiers as dossier_rules
+from bot.domain.tickets import (
     Milestone,
     Rung,
     addressed,
@@ -44,7 +46,6 @@ from bot.tickets import (
 )
 from handlers import operator
 from handlers.messages import fmt_datetime, t
-from handlers.types import Button, Reply
 from storage import dossiers as dossier_store
 from storage import sweeps as sweep_store
 from storage import tickets as ticket_store

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.tickets import (
+from bot.chat import Button, Incoming, Reply
+from bot.domain.tickets import (
     Action,
     TransitionError,
     accept_ticket,
@@ -23,7 +24,6 @@ from bot.tickets import (
 )
 from handlers.context import Context
 from handlers.messages import fmt_datetime, t
-from handlers.types import Button, Incoming, Reply
 from storage.models import Ticket, TicketState
 
 log = logging.getLogger(__name__)

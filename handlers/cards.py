@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.chat import Attachment, Location, Reply
 from bot.config import Config
 from handlers import agency, operator
 from handlers.messages import Safe, escape, fmt_datetime, t
-from handlers.types import Attachment, Location, Reply
 from storage.models import Privacy, Ticket
 
 TELEGRAM_LIMIT = 4096

@@ -9,20 +9,20 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot import dossiers
-from bot.text import fold_diacritics
-from bot.tickets import (
+from bot.chat import Attachment, Button, Incoming, Reply
+from bot.domain import dossiers
+from bot.domain.text import fold_diacritics
+from bot.domain.tickets import (
     Reporter,
     default_privacy,
     expected_resolution,
     open_ticket,
     owning_agency,
 )
-from bot.triage import Decision
+from bot.domain.triage import Decision
 from handlers import cards
 from handlers.context import Context
 from handlers.messages import Safe, fmt_date, fmt_datetime, t
-from handlers.types import Attachment, Button, Incoming, Reply
 from storage import dossiers as dossier_store
 from storage import tickets as ticket_store
 from storage.models import Privacy, Ticket

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
-from bot.triage import Classifier
+from bot.domain.triage import Classifier
 
 
 @dataclass

@@ -7,10 +7,10 @@ the resolve clock.
 
 from __future__ import annotations
 
-from bot.tickets import agency_name, record_citizen_answer
+from bot.chat import Incoming, Reply
+from bot.domain.tickets import agency_name, record_citizen_answer
 from handlers.context import Context
 from handlers.messages import fmt_datetime, t
-from handlers.types import Incoming, Reply
 
 ANSWER_KINDS = ("photo", "document", "video", "voice")
 

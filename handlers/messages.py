@@ -173,7 +173,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Nhóm này chưa được khai báo với tổng đài. Liên hệ quản trị viên.",
         "en": "This group is not registered with the hotline. Contact the administrator.",
     },
-    # --- dossiers (bot/dossiers.py, handlers/citizen.py) ----------------------------------
+    # --- dossiers (bot/domain/dossiers.py, handlers/citizen.py) ----------------------------------
     # DOSSIER TEXTS START
     "dossier.ask_code": {
         "vi": (

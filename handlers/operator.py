@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 
-from bot.tickets import TransitionError, load_for_change, route_ticket
+from bot.chat import Button, Incoming, Reply
+from bot.domain.tickets import TransitionError, load_for_change, route_ticket
 from handlers.context import Context
 from handlers.messages import fmt_datetime, t
-from handlers.types import Button, Incoming, Reply
 from storage.models import Ticket, TicketState
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.tickets import (
+from bot.chat import Attachment, Button, Incoming, Reply
+from bot.domain.tickets import (
     LOW_RATING,
     RATINGS,
     TransitionError,
@@ -28,7 +29,6 @@ from bot.tickets import (
 )
 from handlers.context import Context
 from handlers.messages import fmt_date, fmt_datetime, t
-from handlers.types import Attachment, Button, Incoming, Reply
 from storage.models import Ticket
 
 log = logging.getLogger(__name__)

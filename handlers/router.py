@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.chat import Incoming, Reply, Role
 from bot.config import Config
 from handlers import agency, citizen, followup, operator, rating, worklists
 from handlers.context import Context
 from handlers.messages import t
-from handlers.types import Incoming, Reply, Role
 
 log = logging.getLogger(__name__)
 

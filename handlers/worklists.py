@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from bot.tickets import TRIAGE, agency_name, is_overdue
+from bot.chat import Button, Incoming, Reply
+from bot.domain.tickets import TRIAGE, agency_name, is_overdue
 from handlers import cards
 from handlers.context import Context
 from handlers.messages import fmt_datetime, t
-from handlers.types import Button, Incoming, Reply
 from storage import tickets as ticket_store
 from storage.models import Ticket, TicketState
 

@@ -189,7 +189,7 @@ class TicketPage:
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
-    """Return the SQL test of "overdue at `now`" (bot.tickets.is_overdue says the same)."""
+    """Return the SQL test of "overdue at `now`" (bot.domain.tickets.is_overdue says the same)."""
     return or_(
         and_(col(Ticket.state) == TicketState.TRIAGE, col(Ticket.triage_due_at) <= now),
         and_(col(Ticket.state).in_(RUNNING_STATES), col(Ticket.resolve_due_at) <= now),

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat import Attachment, Incoming, Reply
 from bot.config import Config
+from bot.domain.triage import Classifier
 from bot.inbox import Inbox
-from bot.triage import Classifier
 from handlers import agency, followup, operator
 from handlers.context import Context
-from handlers.types import Attachment, Incoming, Reply
 from storage.db import Database
 from storage.models import Ticket, TicketState
 from tests.harness import AGENCY_USER, CITIZEN, Harness, running_bot

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, select
 
+from bot.chat import Reply
 from bot.config import Config
 from bot.demo_data import DEMO_DOSSIERS, demo_rows, seed_demo
-from bot.dossiers import (
+from bot.domain.dossiers import (
     DossierImportError,
     ImportReport,
     answer_lookup,
@@ -22,7 +23,6 @@ from bot.dossiers import (
     watch_after,
     watch_milestones,
 )
-from handlers.types import Reply
 from storage.db import Database
 from storage.models import Dossier, DossierSubscription, Outbox
 

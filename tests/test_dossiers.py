@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from bot.chat import Reply
 from bot.config import Config
-from bot.dossiers import (
+from bot.domain.dossiers import (
     answer_lookup,
     find_dossier_codes,
     late_working_days,
@@ -19,7 +20,6 @@ from bot.dossiers import (
     unsubscribe,
     unsubscribe_callback,
 )
-from handlers.types import Reply
 from storage.db import Database
 from storage.models import Dossier, DossierSubscription, LookupAttempt
 

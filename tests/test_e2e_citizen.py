@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from bot.chat import Incoming
 from bot.config import AgencyConfig, Config
-from handlers.types import Incoming
 from storage.models import Dossier, Privacy, Ticket, TicketState
 from storage.tickets import get_ticket_by_code, list_attachments
 from tests.harness import CITIZEN, OPERATORS, OTHER_CITIZEN, STRANGERS, Harness, running_bot

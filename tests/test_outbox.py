@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat import Reply
 from bot.config import Config
 from bot.outbox import OutboxWorker, backoff_seconds
-from handlers.types import Reply
 from storage import outbox as outbox_store
 from storage.models import OutboxStatus, Ticket
 from storage.tickets import add_ticket, list_events

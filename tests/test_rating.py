@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import sweeper, tickets
+from bot import sweeper
+from bot.chat import Attachment, Incoming, Reply
 from bot.config import Config
+from bot.domain import tickets
+from bot.domain.tickets import TransitionError
+from bot.domain.triage import Classifier
 from bot.inbox import Inbox
-from bot.tickets import TransitionError
-from bot.triage import Classifier
 from handlers import rating
 from handlers.messages import fmt_datetime
-from handlers.types import Attachment, Incoming, Reply
 from storage import tickets as ticket_store
 from storage.db import Database
 from storage.models import Ticket, TicketState

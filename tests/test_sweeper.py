@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from bot import dossiers as dossier_rules
-from bot import sweeper, tickets
+from bot import sweeper
 from bot.__main__ import main
+from bot.chat import Reply
 from bot.config import Config
+from bot.domain import dossiers as dossier_rules
+from bot.domain import tickets
 from bot.outbox import OutboxWorker
-from handlers.types import Reply
 from storage import dossiers as dossier_store
 from storage import outbox as outbox_store
 from storage import sweeps as sweep_store
@@ -57,7 +58,7 @@ async def sweep(db: Database, config: Config, now: datetime, **kwargs: Any) -> s
 
 
 async def change(db: Database, ticket: Ticket, action: str, now: datetime, **kwargs: Any) -> None:
-    """Apply one service of bot/tickets.py to the ticket in its own transaction."""
+    """Apply one service of bot/domain/tickets.py to the ticket in its own transaction."""
     async with db.transaction() as session:
         locked = await tickets.load_for_change(session=session, ticket_id=ticket.id or 0)
         assert locked is not None

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text import (
+from bot.domain.text import (
     decode_telex,
     fold_diacritics,
     is_syllable,

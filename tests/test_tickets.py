@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import tickets
+from bot.chat import Reply
 from bot.config import Config
-from bot.tickets import Action, Reporter, Rung, TransitionError
-from bot.triage import Decision
-from handlers.types import Reply
+from bot.domain import tickets
+from bot.domain.tickets import Action, Reporter, Rung, TransitionError
+from bot.domain.triage import Decision
 from storage.db import Database
 from storage.models import Ticket, TicketState
 from storage.tickets import get_ticket, list_events

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import AgencyConfig, CategoryConfig, Config, Keyword, TriageConfig, load_config
-from bot.text import fold_diacritics, normalize
-from bot.triage import TRIAGE, Classifier, Decision, WardIndex
+from bot.domain.text import fold_diacritics, normalize
+from bot.domain.triage import TRIAGE, Classifier, Decision, WardIndex
 
 DEV_SET = Path(__file__).parent / "data" / "complaints-dev.jsonl"
 HOLDOUT = Path(__file__).parent / "data" / "complaints-holdout.jsonl"

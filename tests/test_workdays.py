@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import workdays
-from bot.workdays import (
+from bot.domain import workdays
+from bot.domain.workdays import (
     WorkCalendar,
     add_working_hours,
     default_calendar,

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import tickets
+from bot.chat import Incoming, Reply
 from bot.config import Config
+from bot.domain import tickets
+from bot.domain.tickets import Reporter
+from bot.domain.triage import Classifier
 from bot.inbox import Inbox
-from bot.tickets import Reporter
-from bot.triage import Classifier
 from handlers.messages import fmt_datetime
-from handlers.types import Incoming, Reply
 from storage import tickets as ticket_store
 from storage.db import Database
 from storage.models import Ticket, TicketState

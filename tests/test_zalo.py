@@ -29,8 +29,8 @@ from bot.channels.zalo import (
     split_text,
 )
 from bot.channels.zalo_emulator import MAX_TEXT_LENGTH, ZaloEmulator
+from bot.chat import Button, Reply
 from bot.config import Config, StorageConfig, TelegramConfig, WebConfig, ZaloConfig
-from handlers.types import Button, Reply
 from storage import tickets as ticket_store
 from storage.channel_options import option_for
 from storage.db import Database

@@ -24,9 +24,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.channels.aiohttp_request import AiohttpRequest
+from bot.chat import Attachment, Contact, Incoming, Location, Reply
 from bot.config import TelegramConfig
 from bot.outbox import DeliveryError
-from handlers.types import Attachment, Contact, Incoming, Location, Reply
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"

@@ -18,9 +18,9 @@ from typing import Any
 
 import aiohttp
 
+from bot.chat import Attachment, Incoming, Reply
 from bot.config import ZaloConfig
 from bot.outbox import DeliveryError
-from handlers.types import Attachment, Incoming, Reply
 from storage import channel_options
 from storage.db import Database
 

@@ -1,16 +1,16 @@
 """Complaint triage: which category, which agency, and whether the machine should decide at all.
 
-Each category has weighted keyword phrases (config). A complaint is normalised (`bot.text`) and
-phrases are found on whole tokens of its folded form, so text typed without diacritics, with
+Each category has weighted keyword phrases (config). A complaint is normalised (`bot.domain.text`)
+and phrases are found on whole tokens of its folded form, so text typed without diacritics, with
 chat shorthand or Telex leftovers matches too; diacritics that were typed must agree with the
-phrase ("thuê" is not "thuế"; a hỏi/ngã mix-up or a tone on the wrong vowel only costs a
-little). A phrase of three words or more may have one extra word inside it, any phrase a filler
-word ("chưa được trả"); an amount of money reads as "tiền" ("đưa 5 triệu"); phrases never span
-clause punctuation; English words are compared by crude stems (ASCII phrases are never read as
-Telex in English text); words that are neither Vietnamese syllables nor known are repaired by
-spelling (rapidfuzz ratio) before lookup. Overlapping finds go to the longer phrase. Words that
-name the accused staff ("cán bộ địa chính") are no topic, and conduct that is denied ("không hề
-hách dịch") is no conduct complaint, unless the denial is a condition ("không có phong bì thì").
+phrase ("thuê" is not "thuế"; a hỏi/ngã mix-up or a tone on the wrong vowel only costs a little). A
+phrase of three words or more may have one extra word inside it, any phrase a filler word ("chưa
+được trả"); an amount of money reads as "tiền" ("đưa 5 triệu"); phrases never span clause
+punctuation; English words are compared by crude stems (ASCII phrases are never read as Telex in
+English text); words that are neither Vietnamese syllables nor known are repaired by spelling
+(rapidfuzz ratio) before lookup. Overlapping finds go to the longer phrase. Words that name the
+accused staff ("cán bộ địa chính") are no topic, and conduct that is denied ("không hề hách dịch")
+is no conduct complaint, unless the denial is a condition ("không có phong bì thì").
 
 A category scores the sum of weight × length factor × similarity over its distinct phrases,
 plus a small hint when the complaint names the agency handling it; "process" categories (late
@@ -42,7 +42,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot.config import AgencyConfig, CategoryConfig, Config
-from bot.text import (
+from bot.domain.text import (
     NormalizedText,
     fold_diacritics,
     is_syllable,

@@ -68,11 +68,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.chat import Button, Reply
 from bot.config import Config
-from bot.text import fold_diacritics
-from bot.workdays import WorkCalendar
+from bot.domain.text import fold_diacritics
+from bot.domain.workdays import WorkCalendar
 from handlers.messages import fmt_date, fmt_datetime, t
-from handlers.types import Button, Reply
 from storage import dossiers as store
 from storage.db import Database
 from storage.models import Dossier, DossierSubscription

@@ -25,10 +25,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.chat import Attachment, Reply
 from bot.config import Config
-from bot.triage import Decision
+from bot.domain.triage import Decision
 from handlers.messages import Safe, fmt_datetime, t
-from handlers.types import Attachment, Reply
 from storage import tickets as ticket_store
 from storage.models import Privacy, Ticket, TicketState
 
