@@ -209,6 +209,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     agencies: tuple[AgencyConfig, ...] = ()
     categories: tuple[CategoryConfig, ...] = ()
+    open311: Open311Config = field(default_factory=lambda: Open311Config())  # issue 9
 
     @cached_property
     def work_calendar(self) -> WorkCalendar:
@@ -521,6 +522,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
         ),
         agencies=agencies,
         categories=categories,
+        open311=_parse_open311(root),
     )
 
 
@@ -611,3 +613,29 @@ def _parse_categories(root: _Reader, agency_ids: set[str]) -> tuple[CategoryConf
 def _first_other(items: list[AgencyConfig] | list[CategoryConfig], flag: str) -> str | None:
     """Return the id of an earlier item than the last with `flag` set, if any."""
     return next((item.id for item in items[:-1] if getattr(item, flag)), None)
+
+
+# --- Open311 GeoReport v2 (issue 9) ---------------------------------------------------------
+
+OPEN311_MIN_KEY_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class Open311Config:
+    """Who may file service requests through Open311: the API keys handed to partner systems."""
+
+    api_keys: tuple[str, ...] = ()
+
+
+def _parse_open311(root: _Reader) -> Open311Config:
+    reader = root.sub("open311")
+    keys = reader.strings("api_keys")
+    for index, key in enumerate(keys):
+        # A short key can be guessed; a repeated one is a copy-paste slip.
+        if len(key) < OPEN311_MIN_KEY_LENGTH:
+            raise reader.fail(
+                f"api_keys[{index}]", f"must be at least {OPEN311_MIN_KEY_LENGTH} characters"
+            )
+        if key in keys[:index]:
+            raise reader.fail(f"api_keys[{index}]", "repeats an earlier key")
+    return Open311Config(api_keys=keys)

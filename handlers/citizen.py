@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import timedelta
 from typing import Any
@@ -10,20 +9,17 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.chat import Attachment, Button, Incoming, Reply
-from bot.domain import dossiers
+from bot.domain import dossiers, intake
 from bot.domain.text import fold_diacritics
 from bot.domain.tickets import (
     Reporter,
     default_privacy,
     expected_resolution,
-    open_ticket,
-    owning_agency,
 )
 from bot.domain.triage import Decision
 from handlers import cards
 from handlers.context import Context
 from handlers.messages import Safe, fmt_date, fmt_datetime, t
-from storage import dossiers as dossier_store
 from storage import tickets as ticket_store
 from storage.models import Privacy, Ticket
 
@@ -231,12 +227,7 @@ async def _propose(
 
 
 async def _classify(ctx: Context, text: str) -> tuple[Decision, str | None]:
-    """Classify, telling the classifier which agency holds a dossier the text names."""
-    for code in dossiers.find_dossier_codes(text):
-        dossier = await dossier_store.get_dossier(session=ctx.session, code=code)
-        if dossier is not None:
-            return ctx.classifier.classify(text, dossier_agency=dossier.agency_id), code
-    return ctx.classifier.classify(text), None
+    return await intake.classify(session=ctx.session, classifier=ctx.classifier, text=text)
 
 
 def _decision_to_data(decision: Decision) -> dict[str, Any]:
@@ -267,20 +258,12 @@ def _decision_from_data(data: dict[str, Any]) -> Decision:
 
 def _routing(ctx: Context) -> tuple[str | None, str]:
     """Return (agency id or None for triage, the agency's display name) for the chosen category."""
-    decision = ctx.data["decision"]
-    category_id = ctx.data["category"]
-    if category_id == decision["category"]:
-        agency_id = decision["agency"]
-    else:
-        category = ctx.config.category(category_id)
-        agency_id = category.agency if category and category.agency else "triage"
-        if agency_id == ctx.config.commune_agency_id and not decision.get("ward"):
-            agency_id = "triage"
-    if agency_id == "triage" or agency_id is None:
+    decision = _decision_from_data(ctx.data["decision"])
+    agency_id = intake.choose_agency(ctx.config, decision, ctx.data["category"])
+    if agency_id is None:
         return None, t("complaint.triage_agency", ctx.lang)
-    agency_id = owning_agency(ctx.config, agency_id, decision.get("ward")) or agency_id
-    if agency_id == ctx.config.commune_agency_id and decision.get("ward"):
-        return agency_id, t("complaint.ward_agency", ctx.lang, ward=decision["ward"])
+    if agency_id == ctx.config.commune_agency_id and decision.ward:
+        return agency_id, t("complaint.ward_agency", ctx.lang, ward=decision.ward)
     agency = ctx.config.agency(agency_id)
     return agency_id, agency.name if agency else agency_id
 
@@ -496,25 +479,21 @@ async def _create(ctx: Context, msg: Incoming, privacy: Privacy) -> list[Reply]:
         phone="" if anonymous else data.get("phone", ""),
         privacy=privacy,
     )
-    agency_id, agency_name = _routing(ctx)
-    # The citizen may have chosen another category: the ticket carries the routing shown.
-    decision = dataclasses.replace(
-        _decision_from_data(data["decision"]),
-        category=data["category"],
-        agency=agency_id or "triage",
-    )
+    _, agency_name = _routing(ctx)
     location = data.get("location")
-    ticket = await open_ticket(
+    ticket = await intake.file_complaint(
         session=ctx.session,
         config=ctx.config,
-        reporter=reporter,
-        text=data["text"],
-        decision=decision,
-        category_id=data["category"],
+        complaint=intake.Complaint(
+            text=data["text"],
+            reporter=reporter,
+            category_id=data["category"],
+            decision=_decision_from_data(data["decision"]),
+            dossier_code=data.get("dossier"),
+            attachments=data.get("attachments", []),
+            location=(location[0], location[1]) if location else None,
+        ),
         now=ctx.now,
-        attachments=data.get("attachments", []),
-        location=(location[0], location[1]) if location else None,
-        dossier_code=data.get("dossier"),
     )
     ctx.reset()
     confirmation = t(

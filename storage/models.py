@@ -240,6 +240,11 @@ class Ticket(SQLModel, table=True):
     resolve_due_at: datetime | None = _when()
     # The earliest instant a deadline notice may be due; the sweeper claims by this index.
     next_check_at: datetime | None = _when(index=True)
+    # --- Open311 (issue 9): what a partner system sends beside the text; the email is the
+    # reporter's contact, kept like the phone and never exposed.
+    reporter_email: str = Field(default="", max_length=254)
+    address: str = _text()
+    media_url: str = Field(default="", max_length=2048)
 
 
 class TicketAttachment(SQLModel, table=True):
