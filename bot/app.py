@@ -19,6 +19,7 @@ from bot.channels import zalo as zalo_channel
 from bot.config import Config
 from bot.domain.triage import Classifier
 from bot.inbox import Clock, Inbox, system_clock
+from bot.metrics import Metrics
 from bot.outbox import OutboxWorker, Sender
 from bot.sweeper import Sweeper
 from bot.web.server import build_web_app
@@ -54,12 +55,15 @@ class HotlineApp:
         self.db = Database(config.storage.url)
         self.classifier = Classifier.from_config(config)
         self.senders: dict[str, Sender] = {}
+        # --- metrics (issue 9): one registry per app, read by /metrics ---
+        self.metrics = Metrics()
         self.outbox = OutboxWorker(
             db=self.db,
             senders=self.senders,
             clock=clock,
             lease=timedelta(seconds=config.delivery.lease_seconds),
             max_attempts=config.delivery.max_attempts,
+            metrics=self.metrics,
         )
         self.inbox = Inbox(
             db=self.db,
@@ -67,6 +71,7 @@ class HotlineApp:
             classifier=self.classifier,
             clock=clock,
             on_queued=self.outbox.wake,
+            metrics=self.metrics,
         )
         # The deadline sweeper (bot/sweeper.py): runs beside the outbox and wakes it.
         self.sweeper = Sweeper(db=self.db, config=config, clock=clock, on_queued=self.outbox.wake)

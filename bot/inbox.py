@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.chat import Incoming, Reply
 from bot.config import Config
 from bot.domain.triage import Classifier
+from bot.metrics import Metrics
 from handlers.context import Context
 from handlers.messages import language_of
 from handlers.router import role_of, route
@@ -39,15 +41,29 @@ class Inbox:
         classifier: Classifier,
         clock: Clock = system_clock,
         on_queued: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.config = config
         self.classifier = classifier
         self.clock = clock
         self.on_queued = on_queued
+        self.metrics = metrics
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Process the update once; return the replies queued (empty for a redelivery)."""
+        if self.metrics is None:
+            return await self._handle(incoming)
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            replies = await self._handle(incoming)
+            outcome = "replied" if replies else "silent"
+            return replies
+        finally:
+            self.metrics.observe_update(incoming.channel, outcome, time.perf_counter() - started)
+
+    async def _handle(self, incoming: Incoming) -> list[Reply]:
         role, agency_id = role_of(self.config, incoming)
         msg = dataclasses.replace(incoming, role=role, agency_id=agency_id)
         now = self.clock()

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.chat import Reply
+from bot.metrics import Metrics
 from storage import outbox as outbox_store
 from storage import tickets as ticket_store
 from storage.db import Database
@@ -59,6 +60,7 @@ class OutboxWorker:
         batch: int = 25,
         max_attempts: int = 10,
         idle_poll: float = 2.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.senders = senders
@@ -68,6 +70,7 @@ class OutboxWorker:
         self.max_attempts = max_attempts
         self.idle_poll = idle_poll
         self._wakeup = asyncio.Event()
+        self.metrics = metrics
 
     def wake(self) -> None:
         """Tell the worker that something was queued."""
@@ -90,6 +93,7 @@ class OutboxWorker:
                 continue
             sender = self.senders.get(row.channel)
             if sender is None:
+                self._count_failure(row.channel, OutboxStatus.FAILED)
                 await self._final(row.id, OutboxStatus.FAILED, f"no sender for {row.channel}")
                 continue
             try:
@@ -111,6 +115,7 @@ class OutboxWorker:
         outbox_id, attempts = row.id, row.attempts
         if exc.blocked:
             log.info("chat blocked the bot; outbox %s not delivered", outbox_id)
+            self._count_failure(row.channel, OutboxStatus.BLOCKED)
             async with self.db.transaction() as session:
                 await outbox_store.mark_final(
                     session=session,
@@ -130,13 +135,20 @@ class OutboxWorker:
             return now
         if exc.permanent or attempts >= self.max_attempts:
             log.warning("giving up on outbox %s after %s attempts: %s", outbox_id, attempts, exc)
+            self._count_failure(row.channel, OutboxStatus.FAILED)
             await self._final(outbox_id, OutboxStatus.FAILED, str(exc))
             return now
         delay = exc.retry_after if exc.retry_after is not None else backoff_seconds(attempts)
         log.info("outbox %s will be retried in %.1f s: %s", outbox_id, delay, exc)
+        if self.metrics is not None:
+            self.metrics.retries.labels(row.channel).inc()
         retry_at = now + timedelta(seconds=delay)
         await self._retry(outbox_id, retry_at, str(exc))
         return retry_at
+
+    def _count_failure(self, channel: str, status: OutboxStatus) -> None:
+        if self.metrics is not None:
+            self.metrics.failures.labels(channel, status.value).inc()
 
     async def _retry(self, outbox_id: int, at: datetime, error: str) -> None:
         async with self.db.transaction() as session:

@@ -158,6 +158,11 @@ def _header(config: Config, ticket: Ticket, lang: str, for_operators: bool) -> s
             "card.subject", lang, subject=subject.name if subject else ticket.subject_agency_id
         )
     text += _reporter_line(ticket, lang, for_operators)
+    # Open311 (issue 9): a partner system sends an address and a media link beside the text.
+    if ticket.address:
+        text += t("card.address", lang, address=ticket.address)
+    if ticket.media_url:
+        text += t("card.media", lang, url=ticket.media_url)
     if ticket.latitude is not None and ticket.longitude is not None:
         text += t(
             "card.location", lang, lat=f"{ticket.latitude:.5f}", lon=f"{ticket.longitude:.5f}"
@@ -166,8 +171,12 @@ def _header(config: Config, ticket: Ticket, lang: str, for_operators: bool) -> s
 
 
 def _reporter_line(ticket: Ticket, lang: str, for_operators: bool) -> str:
-    if ticket.privacy == Privacy.ANONYMOUS or not (ticket.reporter_name or ticket.reporter_phone):
+    contact = ticket.reporter_name or ticket.reporter_phone or ticket.reporter_email
+    if ticket.privacy == Privacy.ANONYMOUS or not contact:
         return t("card.reporter_hidden", lang, who=t("card.hidden.anonymous", lang))
     if ticket.privacy == Privacy.OPERATORS and not for_operators:
         return t("card.reporter_hidden", lang, who=t("card.hidden.operators", lang))
-    return t("card.reporter", lang, name=ticket.reporter_name or "—", phone=ticket.reporter_phone)
+    line = t("card.reporter", lang, name=ticket.reporter_name or "—", phone=ticket.reporter_phone)
+    if ticket.reporter_email:
+        line += t("card.email", lang, email=ticket.reporter_email)
+    return line

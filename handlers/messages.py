@@ -1247,3 +1247,36 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # NOTICE TEXTS END
 }
+
+
+# --- Open311 GeoReport v2 (issue 9) ---------------------------------------------------------
+# Read by partner systems and shown to the public: no identity, no conduct text.
+TEXTS.update(
+    {
+        "open311.notice": {
+            "vi": "Đã tiếp nhận phản ánh {code}, chuyển tới {agency}. Hạn giải quyết dự kiến: {due}.",
+            "en": "Complaint {code} received and sent to {agency}. Expected resolution by: {due}.",
+        },
+        "open311.service_description": {
+            "vi": "{name}. Cơ quan xử lý: {agency}. Thời hạn giải quyết: {days} ngày làm việc.",
+            "en": "{name}. Handled by: {agency}. Resolved within {days} working days.",
+        },
+        "open311.withheld": {
+            "vi": "Nội dung phản ánh về hành vi của cán bộ không được công khai để bảo vệ người phản ánh.",
+            "en": "The text of a complaint about an official's conduct is not published, to protect the reporter.",
+        },
+        "open311.notes.triage": {"vi": "Tổng đài đang phân loại", "en": "Being triaged by the hotline"},
+        "open311.notes.routed": {"vi": "Đã chuyển cơ quan xử lý", "en": "Sent to the agency"},
+        "open311.notes.accepted": {"vi": "Cơ quan đang xử lý", "en": "The agency is working on it"},
+        "open311.notes.waiting_citizen": {
+            "vi": "Chờ người phản ánh bổ sung thông tin",
+            "en": "Waiting for more information from the reporter",
+        },
+        "open311.notes.resolved": {"vi": "Đã giải quyết", "en": "Resolved"},
+        "open311.notes.closed": {"vi": "Đã đóng", "en": "Closed"},
+        "open311.notes.merged": {"vi": "Đã gộp với phản ánh khác", "en": "Merged with another"},
+        "card.address": {"vi": "Địa chỉ: {address}\n", "en": "Address: {address}\n"},
+        "card.media": {"vi": "Ảnh/tệp: {url}\n", "en": "Photo/file: {url}\n"},
+        "card.email": {"vi": "Thư điện tử: {email}\n", "en": "Email: {email}\n"},
+    }
+)

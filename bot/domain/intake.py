@@ -91,9 +91,10 @@ async def file_complaint(
         location=complaint.location,
         dossier_code=complaint.dossier_code,
     )
-    if complaint.email or complaint.address or complaint.media_url:
-        ticket.reporter_email = complaint.email
-        ticket.address = complaint.address
-        ticket.media_url = complaint.media_url
-        session.add(ticket)
+    ticket.reporter_email = complaint.email
+    ticket.address = complaint.address
+    ticket.media_url = complaint.media_url
+    # A reporter with no chat (Open311) reads updates through the API: nothing is sent to them.
+    ticket.citizen_blocked = not complaint.reporter.chat_id
+    session.add(ticket)
     return ticket

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from telegram import Update
 
+from bot.web import open311
+
 if TYPE_CHECKING:
     from bot.app import HotlineApp
 
@@ -24,6 +26,9 @@ def build_web_app(web_app: web.Application, hotline: HotlineApp) -> web.Applicat
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_post("/telegram/webhook", telegram_webhook)
     web_app.router.add_post("/zalo/webhook", zalo_webhook)
+    # --- Open311 and metrics (issue 9) ---
+    open311.add_routes(web_app)
+    web_app.router.add_get("/metrics", metrics)
     return web_app
 
 
@@ -83,3 +88,15 @@ async def zalo_webhook(request: web.Request) -> web.Response:
         return web.json_response({"error": "not a Zalo update"}, status=400)
     await channel.receive(data)
     return web.json_response({"ok": True})
+
+
+# --- metrics (issue 9) -------------------------------------------------------------------------
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Serve the Prometheus text exposition, database gauges refreshed for this scrape."""
+    hotline = _hotline(request)
+    body, content_type = await hotline.metrics.scrape(hotline.db, hotline.clock())
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
