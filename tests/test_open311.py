@@ -272,7 +272,10 @@ async def test_list_filters_by_id_service_status_and_dates(api: Api) -> None:
     assert codes(await api.get("requests.json", service_code="giao-thong")) == [c, a]
     assert codes(await api.get("requests.json", status="open")) == [c, b]
     assert codes(await api.get("requests.json", status="closed")) == [a]
-    window = {"start_date": "2026-11-24T00:00:00+07:00", "end_date": "2026-11-25T23:59:59+07:00"}
+    window: dict[str, Any] = {
+        "start_date": "2026-11-24T00:00:00+07:00",
+        "end_date": "2026-11-25T23:59:59+07:00",
+    }
     assert codes(await api.get("requests.json", **window)) == [b]
     # A date alone, in local time, and an unencoded "+" (a space) both parse.
     assert codes(await api.get("requests.json", start_date="2026-11-26")) == [c]
@@ -300,7 +303,7 @@ async def test_list_defaults_to_the_last_90_days(api: Api) -> None:
         {"service_code": "khong-co"},
     ],
 )
-async def test_list_refuses_bad_filters(api: Api, query: dict[str, str]) -> None:
+async def test_list_refuses_bad_filters(api: Api, query: dict[str, Any]) -> None:
     assert_error(await api.get("requests.json", expect=400, **query), 400)
 
 
