@@ -21,8 +21,6 @@ from storage.tickets import count_overdue_by_agency, overdue_clause
 from storage.upsert import insert_for
 
 DONE_TICKET_STATES = (TicketState.RESOLVED, TicketState.CLOSED)
-# Event kinds counted per agency named in the event's data.
-_AGENCY_EVENTS = {"routed": "received", "rerouted": "received", "returned": "returns"}
 
 
 @dataclass
@@ -91,18 +89,25 @@ async def month_counts(
     """Count the month [start, end) per agency; overdue tickets as of `now`."""
     counts = MonthCounts()
     agency = col(TicketEvent.data)["agency"].as_string()
+    # Routed and rerouted are one figure: a ticket sent to the agency, returned and sent back
+    # (by either event) is received once.
+    kind = col(TicketEvent.kind)
+    figure = case((kind.in_(("routed", "rerouted")), "received"), else_=kind)
     events = (
-        select(col(TicketEvent.kind), agency, func.count(distinct(col(TicketEvent.ticket_id))))
+        select(figure, agency, func.count(), func.count(distinct(col(TicketEvent.ticket_id))))
         .where(
-            col(TicketEvent.kind).in_([*_AGENCY_EVENTS, "reopened"]),
+            kind.in_(("routed", "rerouted", "returned", "reopened")),
             _in(col(TicketEvent.at), start, end),
             agency.is_not(None),
         )
-        .group_by(col(TicketEvent.kind), agency)
+        .group_by(figure, agency)
     )
-    for kind, agency_id, number in (await session.execute(events)).all():
-        target = getattr(counts, _AGENCY_EVENTS.get(kind, "reopened"))
-        target[agency_id] = target.get(agency_id, 0) + int(number)
+    for name, agency_id, number, tickets in (await session.execute(events)).all():
+        if name == "received":
+            counts.received[agency_id] = int(tickets)
+        else:
+            target = counts.returns if name == "returned" else counts.reopened
+            target[agency_id] = int(number)
 
     passed = (
         select(agency, func.count(distinct(col(TicketEvent.ticket_id))))
