@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.chat import Reply
+from storage import files as file_store
 from storage import outbox as outbox_store
 from storage import tickets as ticket_store
 from storage.db import Database
@@ -92,8 +94,12 @@ class OutboxWorker:
             if sender is None:
                 await self._final(row.id, OutboxStatus.FAILED, f"no sender for {row.channel}")
                 continue
+            reply = await self._with_stored_files(Reply.from_payload(row.payload))
+            if reply is None:
+                await self._final(row.id, OutboxStatus.FAILED, "a stored file is missing")
+                continue
             try:
-                message_id = await sender.deliver(row.chat_id, Reply.from_payload(row.payload))
+                message_id = await sender.deliver(row.chat_id, reply)
             except DeliveryError as exc:
                 held_chats[chat] = await self._failed(row, exc)
                 continue
@@ -103,6 +109,23 @@ class OutboxWorker:
                 )
             sent += 1
         return sent
+
+    async def _with_stored_files(self, reply: Reply) -> Reply | None:
+        """Load the bytes of the files the bot generated; None if one is gone."""
+        wanted = [a.stored_file for a in reply.attachments if a.stored_file is not None]
+        if not wanted:
+            return reply
+        async with self.db.transaction() as session:
+            stored = await file_store.load_files(session=session, ids=wanted)
+        if any(file_id not in stored for file_id in wanted):
+            return None
+        attachments = tuple(
+            a
+            if a.stored_file is None
+            else dataclasses.replace(a, content=stored[a.stored_file].data)
+            for a in reply.attachments
+        )
+        return dataclasses.replace(reply, attachments=attachments)
 
     async def _failed(self, row: Outbox, exc: DeliveryError) -> datetime:
         """Record a failed send; return when the chat's next message may be tried."""

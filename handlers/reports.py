@@ -234,16 +234,16 @@ def chart_size(agencies: int) -> tuple[int, int]:
 
 def render_png(card: Scorecard, lang: str = "vi") -> bytes:
     """Render the on-time share per agency, ranked, with counts and minimum-volume marks."""
-    import matplotlib
+    # A bare Figure on the Agg canvas: no pyplot state to leak between renders.
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    # DejaVu Sans ships with matplotlib and has every Vietnamese letter: nothing is fetched.
-    matplotlib.rcParams["font.family"] = "DejaVu Sans"
     width, height = chart_size(len(card.rows))
-    figure = plt.figure(figsize=(width / CHART_DPI, height / CHART_DPI), dpi=CHART_DPI)
-    try:
+    figure = Figure(figsize=(width / CHART_DPI, height / CHART_DPI), dpi=CHART_DPI)
+    FigureCanvasAgg(figure)
+    # DejaVu Sans ships with matplotlib and has every Vietnamese letter: nothing is fetched.
+    with rc_context({"font.family": "DejaVu Sans"}):
         axes = figure.add_axes(
             (
                 0.30,
@@ -290,8 +290,6 @@ def render_png(card: Scorecard, lang: str = "vi") -> bytes:
         figure.text(0.02, 0.02, "\n".join(notes), fontsize=11, color="#444444")
         out = io.BytesIO()
         figure.savefig(out, format="png", dpi=CHART_DPI)
-    finally:
-        plt.close(figure)
     return out.getvalue()
 
 

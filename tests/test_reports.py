@@ -378,11 +378,13 @@ def test_month_bounds_are_local_midnights(cfg: Config) -> None:
     assert Month(2027, 1).previous() == Month(2026, 12)
 
 
-def test_report_due_from_the_first_working_morning_of_the_month(cfg: Config) -> None:
+def test_report_due_on_the_first_working_day_of_the_month_only(cfg: Config) -> None:
     calendar = cfg.work_calendar
     assert reports.report_due(at(1, 7, month=12), calendar) is None  # before 07:30
     assert reports.report_due(at(1, 7, 30, month=12), calendar) == NOVEMBER
-    assert reports.report_due(at(15, 10, month=12), calendar) == NOVEMBER
+    assert reports.report_due(at(1, 23, 59, month=12), calendar) == NOVEMBER
+    assert reports.report_due(at(2, 8, month=12), calendar) is None
+    assert reports.report_due(at(23, 9), calendar) is None
     # 1/1/2027 is New Year's Day, 2-3/1 a weekend: December's goes on Monday 4/1.
     assert reports.report_due(at(1, 10, month=1, year=2027), calendar) is None
     assert reports.report_due(at(4, 7, 30, month=1, year=2027), calendar) == Month(2026, 12)

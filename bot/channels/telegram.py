@@ -13,6 +13,7 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -236,12 +237,18 @@ class TelegramSender:
         if reply.attachments:
             attachment = reply.attachments[0]
             caption = reply.text or None
+            # A file the bot generated is uploaded; any other is sent again by its file id.
+            source: str | InputFile = (
+                attachment.file_id
+                if attachment.content is None
+                else InputFile(attachment.content, filename=attachment.file_name or None)
+            )
             if attachment.kind == "photo":
                 return await self.bot.send_photo(
-                    chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML
+                    chat_id, source, caption=caption, parse_mode=ParseMode.HTML
                 )
             return await self.bot.send_document(
-                chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML
+                chat_id, source, caption=caption, parse_mode=ParseMode.HTML
             )
         if not reply.text:
             return None

@@ -340,16 +340,19 @@ def check_reportable(month: Month, now: datetime, calendar: WorkCalendar) -> Non
 
 
 def report_due(now: datetime, calendar: WorkCalendar) -> Month | None:
-    """Return the month whose scorecard the leaders should have by `now`, if it is due.
+    """Return the month whose scorecard goes to the leaders at `now`, if it is that day.
 
-    The previous month's scorecard is due from the first working instant of the current month
-    (the first working day's opening). A pass after that in the same month still sends it if it
-    has not gone yet (the process may have been down that morning); the delivery claim makes
-    sure it goes once.
+    The previous month's scorecard goes on the current month's first working day, from its
+    opening (07:30 by default) to midnight; the delivery claim makes sure it goes once. On any
+    other day nothing is due: a bot installed mid-month does not send a stale scorecard, and
+    `hotline report` makes one on demand.
     """
     current = Month.of(now, calendar)
     opening = calendar.next_working_instant(current.start(calendar))
-    return current.previous() if now >= opening else None
+    local = now.astimezone(calendar.tz)
+    if now < opening or local.date() != opening.astimezone(calendar.tz).date():
+        return None
+    return current.previous()
 
 
 # --- services: read the database, build the value ----------------------------------------
