@@ -1230,6 +1230,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Phản ánh {code} đang do chính cơ quan này xử lý.",
         "en": "Complaint {code} is already with that agency.",
     },
+    # --- routing and lookup-or-complaint (issue 7) ---
+    "ticket.error.subject_agency": {
+        "vi": (
+            "Phản ánh {code} là phản ánh về chính cán bộ của cơ quan này nên không thể chuyển cho "
+            "cơ quan đó; hãy chọn cơ quan có thẩm quyền giám sát."
+        ),
+        "en": (
+            "Complaint {code} is about that agency's own staff, so it cannot go to that agency; "
+            "choose the body that oversees it."
+        ),
+    },
+    "lookup.or_complain": {
+        "vi": "Nếu anh/chị muốn phản ánh về hồ sơ này (trễ hẹn, bị gây khó dễ…), bấm nút dưới đây.",
+        "en": "If you want to complain about this dossier (late, made difficult…), press below.",
+    },
+    "lookup.button.complain": {"vi": "📝 Gửi phản ánh về hồ sơ này", "en": "📝 Complain about it"},
+    "complaint.button.lookup": {"vi": "🔎 Tra cứu hồ sơ {code}", "en": "🔎 Look up {code}"},
     # Operators' group (handlers/operator.py).
     "button.route_to": {"vi": "➡️ {agency}", "en": "➡️ {agency}"},
     "button.route_other": {"vi": "🏛 Chọn cơ quan khác…", "en": "🏛 Another agency…"},
