@@ -124,9 +124,7 @@ async def count_replies(*, session: AsyncSession, user_id: str, sent: int) -> No
     )
 
 
-async def release_held(
-    *, session: AsyncSession, channel: str, chat_id: str, now: datetime
-) -> int:
+async def release_held(*, session: AsyncSession, channel: str, chat_id: str, now: datetime) -> int:
     """Queue again the chat's notices held outside the reply window; return how many."""
     result: Any = await session.exec(
         update(Outbox)

@@ -473,4 +473,3 @@ async def option_pressed(db: Database, incoming: Incoming) -> Incoming:
         language_code=incoming.language_code,
         is_private=incoming.is_private,
     )
-
