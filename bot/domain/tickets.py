@@ -823,8 +823,8 @@ async def record_citizen_answer(
         due=fmt_datetime(ticket.resolve_due_at),
     )
     notices = addressed(target, Reply(body), ticket=ticket)
-    if target is not None and target[0] == channel:
-        # File ids belong to one channel; elsewhere the notice only counts them.
+    if target is not None:
+        # Across channels the sender downloads a Zalo URL or links a Telegram file (issue 11).
         for attachment in attachments:
             notices.extend(
                 addressed(
@@ -832,6 +832,7 @@ async def record_citizen_answer(
                     Reply(
                         t("notice.attachment_of", "vi", code=ticket.code),
                         attachments=(attachment,),
+                        extra={"files_from": channel},
                     ),
                     ticket=ticket,
                 )
