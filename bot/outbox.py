@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Reply
 from storage import files as file_store
@@ -30,11 +32,14 @@ class DeliveryError(Exception):
         retry_after: float | None = None,
         blocked: bool = False,
         permanent: bool = False,
+        held: bool = False,
     ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.blocked = blocked
         self.permanent = permanent
+        # Zalo OA (issue 11): outside the reply window; kept until the chat opens it again.
+        self.held = held
 
 
 class Sender(Protocol):
@@ -61,6 +66,7 @@ class OutboxWorker:
         batch: int = 25,
         max_attempts: int = 10,
         idle_poll: float = 2.0,
+        on_held: Callable[[AsyncSession, Outbox, datetime], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.senders = senders
@@ -69,6 +75,7 @@ class OutboxWorker:
         self.batch = batch
         self.max_attempts = max_attempts
         self.idle_poll = idle_poll
+        self.on_held = on_held  # records a held message on its ticket (Zalo OA, issue 11)
         self._wakeup = asyncio.Event()
 
     def wake(self) -> None:
@@ -150,6 +157,18 @@ class OutboxWorker:
                         now=now,
                         reason=str(exc),
                     )
+            return now
+        if exc.held:
+            log.info("outbox %s held: %s", outbox_id, exc)
+            async with self.db.transaction() as session:
+                await outbox_store.mark_final(
+                    session=session,
+                    outbox_id=outbox_id,
+                    status=OutboxStatus.OUTSIDE_WINDOW,
+                    error=str(exc),
+                )
+                if self.on_held is not None:
+                    await self.on_held(session, row, now)
             return now
         if exc.permanent or attempts >= self.max_attempts:
             log.warning("giving up on outbox %s after %s attempts: %s", outbox_id, attempts, exc)

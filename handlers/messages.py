@@ -1230,6 +1230,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Phản ánh {code} đang do chính cơ quan này xử lý.",
         "en": "Complaint {code} is already with that agency.",
     },
+    # --- routing and lookup-or-complaint (issue 7) ---
+    "ticket.error.subject_agency": {
+        "vi": (
+            "Phản ánh {code} là phản ánh về chính cán bộ của cơ quan này nên không thể chuyển cho "
+            "cơ quan đó; hãy chọn cơ quan có thẩm quyền giám sát."
+        ),
+        "en": (
+            "Complaint {code} is about that agency's own staff, so it cannot go to that agency; "
+            "choose the body that oversees it."
+        ),
+    },
+    "lookup.or_complain": {
+        "vi": "Nếu anh/chị muốn phản ánh về hồ sơ này (trễ hẹn, bị gây khó dễ…), bấm nút dưới đây.",
+        "en": "If you want to complain about this dossier (late, made difficult…), press below.",
+    },
+    "lookup.button.complain": {"vi": "📝 Gửi phản ánh về hồ sơ này", "en": "📝 Complain about it"},
+    "complaint.button.lookup": {"vi": "🔎 Tra cứu hồ sơ {code}", "en": "🔎 Look up {code}"},
     # Operators' group (handlers/operator.py).
     "button.route_to": {"vi": "➡️ {agency}", "en": "➡️ {agency}"},
     "button.route_other": {"vi": "🏛 Chọn cơ quan khác…", "en": "🏛 Another agency…"},
@@ -1244,6 +1261,67 @@ TEXTS: dict[str, dict[str, str]] = {
     "operator.routed_final": {
         "vi": "\nPhản ánh đã bị đùn đẩy: cơ quan được chỉ định lần này không được trả lại.",
         "en": "\nThis complaint was passed around: the agency named now may not return it.",
+    },
+    # --- Zalo: Bot Platform and Official Account (issue 11) ---------------------------------
+    "zalo.options_prompt": {
+        "vi": "Trả lời bằng số để chọn.",
+        "en": "Reply with a number to choose.",
+    },
+    "zalo.contact_prompt": {
+        "vi": "✍️ Trên Zalo, hãy gõ họ tên và số điện thoại (ví dụ: Nguyễn Văn A 0912345678).",
+        "en": "✍️ On Zalo, please type your full name and phone number (e.g. Nguyen Van A 0912345678).",
+    },
+    "zalo.photo_link": {
+        "vi": "📷 Ảnh đính kèm: {url}\n(liên kết dùng được đến {until})",
+        "en": "📷 Attached photo: {url}\n(the link works until {until})",
+    },
+    "zalo.file_link": {
+        "vi": "📎 Tệp đính kèm: {url}\n(liên kết dùng được đến {until})",
+        "en": "📎 Attached file: {url}\n(the link works until {until})",
+    },
+    "zalo.file_elsewhere": {
+        "vi": "📎 Có tệp đính kèm nhưng không gửi được qua Zalo; vui lòng liên hệ tổng đài.",
+        "en": "📎 A file is attached but cannot be sent on Zalo; please contact the hotline.",
+    },
+    "zalo.file_too_large": {
+        "vi": "📎 Tệp đính kèm quá lớn để chuyển tiếp; xem tại: {url}",
+        "en": "📎 The attached file is too large to forward; see it at: {url}",
+    },
+    "zalo.file_unavailable": {
+        "vi": "📎 Không tải được tệp đính kèm từ Zalo; địa chỉ gốc: {url}",
+        "en": "📎 The attached file could not be fetched from Zalo; its address: {url}",
+    },
+    "zalo_oa.follow_up_hint": {
+        "vi": (
+            "\n\nℹ️ Theo quy định của Zalo, tổng đài chỉ nhắn tin được cho bạn trong 48 giờ kể "
+            "từ tin nhắn gần nhất của bạn. Để xem tiến độ sau thời gian đó, hãy gõ "
+            "/theodoi {code}: mọi thông báo còn chờ sẽ được gửi ngay."
+        ),
+        "en": (
+            "\n\nℹ️ Zalo lets the hotline message you only within 48 hours of your last "
+            "message. To follow the complaint after that, type /track {code}: every notice "
+            "waiting for you is sent at once."
+        ),
+    },
+    "zalo_oa.outside_window": {
+        "vi": (
+            "⏸ Phản ánh <b>{code}</b>: chưa gửi được thông báo cho người dân vì đã ngoài thời "
+            "hạn 48 giờ trả lời của Zalo. Thông báo được giữ lại và sẽ gửi khi người dân nhắn "
+            "tin lại; nếu cần, hãy gọi điện cho họ."
+        ),
+        "en": (
+            "⏸ Complaint <b>{code}</b>: not delivered: outside Zalo's reply window (48 hours "
+            "after the citizen's last message). The notice is kept and goes out when the "
+            "citizen writes again; call them if it is urgent."
+        ),
+    },
+    "zalo_oa.outside_window_event": {
+        "vi": "Chưa gửi được: ngoài thời hạn trả lời 48 giờ của Zalo",
+        "en": "Not delivered: outside Zalo's reply window",
+    },
+    "zalo_oa.transaction_title": {
+        "vi": "Tổng đài phản ánh, kiến nghị",
+        "en": "Citizen feedback hotline",
     },
     # NOTICE TEXTS END
 }

@@ -107,6 +107,7 @@ class OutboxStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     BLOCKED = "blocked"
+    OUTSIDE_WINDOW = "outside_window"  # Zalo OA: held until the citizen writes again (issue 11)
 
 
 class Agency(SQLModel, table=True):
@@ -358,3 +359,40 @@ class ReportDelivery(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=16)
     chat_id: str = Field(primary_key=True, max_length=64)
     claimed_at: datetime | None = _when()
+
+
+# --- Zalo Official Account (issue 11) ---
+
+
+class OaToken(SQLModel, table=True):
+    """The OA's current access/refresh token pair; the refresh token works only once."""
+
+    __tablename__ = "oa_token"
+
+    app_id: str = Field(primary_key=True, max_length=64)
+    access_token: str = _text()
+    refresh_token: str = _text()
+    expires_at: datetime | None = _when()
+    # The config's refresh token this row came from: a new pair in the config replaces the row.
+    seed_refresh_token: str = _text()
+    updated_at: datetime | None = _when()
+
+
+class OaReplyWindow(SQLModel, table=True):
+    """When an OA follower last wrote, and how many replies the OA has sent since (48 h, 8)."""
+
+    __tablename__ = "oa_reply_window"
+
+    user_id: str = Field(primary_key=True, max_length=64)
+    last_message_at: datetime | None = _when()
+    replies_since: int = 0
+
+
+class OaInbound(SQLModel, table=True):
+    """An OA webhook event recorded before 200 is answered; handled afterwards."""
+
+    __tablename__ = "oa_inbound"
+
+    msg_id: str = Field(primary_key=True, max_length=128)
+    payload: dict[str, Any] = _json({})
+    received_at: datetime | None = _when(index=True)

@@ -69,7 +69,9 @@ async def test_leaders_chat_receives_the_scorecard_once_from_two_sweepers(
         assert again.milestones["monthly_report"] == 0
 
         bot.app.outbox.wake()
-        photo = await bot.emu.wait_for_bot_message(LEADERS, lambda m: m["kind"] == "photo", timeout=10)
+        photo = await bot.emu.wait_for_bot_message(
+            LEADERS, lambda m: m["kind"] == "photo", timeout=10
+        )
         document = await bot.emu.wait_for_bot_message(
             LEADERS, lambda m: m["kind"] == "document", timeout=10
         )

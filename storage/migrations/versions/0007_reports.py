@@ -1,7 +1,7 @@
 """Scorecards: indexes for the month's counts, generated files, and claimed monthly deliveries.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0010 (chained after main's Zalo OA tables at merge)
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
