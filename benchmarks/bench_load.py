@@ -87,6 +87,7 @@ class Result:
     p99_ms: float = float("nan")
     unanswered: int = 0
     rss_mb: float = 0.0
+    cpu_ms: float = 0.0  # bot CPU time per update in the burst, all instances
     exit_codes: list[int | None] = field(default_factory=list)
     tracebacks: int = 0
 
@@ -125,6 +126,12 @@ def keep_logs(source: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for log in source.glob("*.log"):
         (target / log.name).write_bytes(log.read_bytes())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -377,7 +384,10 @@ async def run_target(name: str, args: argparse.Namespace, workdir: Path) -> Resu
         else:
             await wait_until(lambda: emulator.requests("getUpdates"), 60, "polling")
         await burst(emulator, chats, min(args.burst, 500), codes, offset=3)  # warm-up
+        used = sum(cpu_seconds(p.pid) for p in processes)
         result.burst_rate, result.burst_missing = await burst(emulator, chats, args.burst, codes)
+        used = sum(cpu_seconds(p.pid) for p in processes) - used
+        result.cpu_ms = used * 1000 / args.burst
         latencies, result.unanswered = await paced(emulator, chats, args.rate, args.seconds, codes)
         if len(latencies) >= 2:
             cuts = statistics.quantiles(latencies, n=100)
@@ -412,7 +422,7 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
     )
     header = (
         f"{'target':<12}{'updates/s':>10}{'× echo':>8}{'p50 ms':>8}{'p99 ms':>8}"
-        f"{'unanswered':>11}{'RSS MB':>8}  exit  tracebacks"
+        f"{'unanswered':>11}{'RSS MB':>8}{'CPU ms':>8}  exit  tracebacks"
     )
     print(header)
     print("-" * len(header))
@@ -421,7 +431,7 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
         missing = f"{r.unanswered}+{r.burst_missing}"
         print(
             f"{r.name:<12}{r.burst_rate:>10.0f}{ratio:>8.2f}{r.p50_ms:>8.1f}{r.p99_ms:>8.1f}"
-            f"{missing:>11}{r.rss_mb:>8.0f}  {','.join(map(str, r.exit_codes)):<5} {r.tracebacks}"
+            f"{missing:>11}{r.rss_mb:>8.0f}{r.cpu_ms:>8.2f}  {','.join(map(str, r.exit_codes)):<5} {r.tracebacks}"
         )
     by_name = {r.name: r for r in results}
     if "sqlite" in by_name and "postgres" in by_name and by_name["sqlite"].burst_rate:
@@ -430,7 +440,7 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
     if "postgres-1" in by_name and "postgres-2" in by_name and by_name["postgres-1"].burst_rate:
         scale = by_name["postgres-2"].burst_rate / by_name["postgres-1"].burst_rate
         print(f"two instances / one (webhook, PostgreSQL): {scale:.2f}")
-    print("(unanswered = paced + burst chats left without an answer)")
+    print("(unanswered = paced + burst chats left without an answer; CPU ms = bot CPU per update)")
 
 
 async def main() -> None:

@@ -163,10 +163,12 @@ class TelegramIntake:
             await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
             if not fetch.done():
+                # The long poll in flight already carried the offset: what was handled is
+                # acknowledged, so nothing is left to confirm.
                 fetch.cancel()
                 with contextlib.suppress(asyncio.CancelledError, TelegramError):
                     await fetch
-                break
+                return
             try:
                 updates = fetch.result()
                 acknowledged = offset
@@ -183,9 +185,10 @@ class TelegramIntake:
                     await asyncio.wait_for(stop.wait(), timeout=delay)
         if offset is not None and offset != acknowledged:
             # Acknowledge the last batch handled, so the next start does not fetch it again
-            # (had it been lost here, the processed-update records would skip it anyway).
-            with contextlib.suppress(TelegramError):
-                await self.bot.get_updates(offset=offset, timeout=0, limit=1)
+            # (were it fetched again, the processed-update records would skip it).
+            with contextlib.suppress(TelegramError, TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await self.bot.get_updates(offset=offset, timeout=0, limit=1)
 
 
 async def close_transports(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
