@@ -238,6 +238,12 @@ def render(reply: Reply) -> tuple[str, list[str]]:
     return "\n\n".join(part for part in parts if part), options
 
 
+def split_labelled(text: str, label: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """Split text to fit; pieces after the first start with `label` (e.g. "(tiếp theo, …)")."""
+    pieces = split_text(text, limit - len(label))
+    return pieces[:1] + [label + piece for piece in pieces[1:]]
+
+
 def split_text(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
     """Split text into pieces of at most `limit` characters, at line breaks where possible."""
     pieces: list[str] = []
@@ -315,7 +321,7 @@ class ZaloSender:
             )
 
     async def _send(self, chat_id: str, reply: Reply, text: str) -> str | None:
-        pieces = split_text(text)
+        pieces = split_labelled(text, plain_text(str(reply.extra.get("continued", ""))))
         message_id: str | None = None
         photo = next(
             (a.file_id for a in reply.attachments if a.kind == "photo" and _is_url(a.file_id)),
@@ -325,7 +331,10 @@ class ZaloSender:
             caption = pieces.pop(0) if pieces else ""
             message_id = _message_id(await self.client.send_photo(chat_id, photo, caption))
         elif reply.attachments:
-            pieces = split_text(f"{text}\n\n{FILE_NOTE}".strip())
+            pieces = split_labelled(
+                f"{text}\n\n{FILE_NOTE}".strip(),
+                plain_text(str(reply.extra.get("continued", ""))),
+            )
         for piece in pieces:
             message_id = _message_id(await self.client.send_message(chat_id, piece)) or message_id
         return message_id
