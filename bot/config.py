@@ -192,6 +192,41 @@ class LookupConfig:
     lockout_minutes: int = 30
 
 
+# --- Zalo Official Account and evidence links (issue 11) ---
+DEFAULT_ZALO_OA_API_BASE = "https://openapi.zalo.me"
+DEFAULT_ZALO_OA_OAUTH_BASE = "https://oauth.zaloapp.com"
+
+
+@dataclass(frozen=True)
+class ZaloOAConfig:
+    """The Zalo Official Account channel (Open API v3)."""
+
+    app_id: str = ""
+    secret_key: str = ""  # the OA secret key: checks the webhook's X-ZEvent-Signature
+    app_secret: str = ""  # the app's secret: sent when refreshing the access token
+    access_token: str = ""
+    refresh_token: str = ""
+    api_base: str = DEFAULT_ZALO_OA_API_BASE
+    oauth_base: str = DEFAULT_ZALO_OA_OAUTH_BASE
+    # Outside the 48-hour reply window, send notices as paid transaction messages.
+    proactive: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        """Tell whether the channel is configured."""
+        return bool(self.app_id)
+
+
+@dataclass(frozen=True)
+class EvidenceConfig:
+    """Files that cross channels: download limit and signed links served by the web server."""
+
+    public_url: str = ""  # how agencies reach this server; empty: http://[web] host:port
+    signing_key: str = ""  # empty: derived from the channel secrets
+    link_hours: float = 72
+    max_bytes: int = 20 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of one hotline deployment."""
@@ -209,6 +244,9 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     agencies: tuple[AgencyConfig, ...] = ()
     categories: tuple[CategoryConfig, ...] = ()
+    # --- Zalo Official Account and evidence links (issue 11) ---
+    zalo_oa: ZaloOAConfig = field(default_factory=ZaloOAConfig)
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
 
     @cached_property
     def work_calendar(self) -> WorkCalendar:
@@ -256,6 +294,16 @@ ENV_SECRETS: dict[tuple[str, str], str] = {
     ("zalo", "secret_token"): "HOTLINE_ZALO_SECRET_TOKEN",
     ("storage", "url"): "HOTLINE_STORAGE_URL",
 }
+# --- Zalo Official Account and evidence links (issue 11) ---
+ENV_SECRETS.update(
+    {
+        ("zalo_oa", "secret_key"): "HOTLINE_ZALO_OA_SECRET_KEY",
+        ("zalo_oa", "app_secret"): "HOTLINE_ZALO_OA_APP_SECRET",
+        ("zalo_oa", "access_token"): "HOTLINE_ZALO_OA_ACCESS_TOKEN",
+        ("zalo_oa", "refresh_token"): "HOTLINE_ZALO_OA_REFRESH_TOKEN",
+        ("evidence", "signing_key"): "HOTLINE_EVIDENCE_SIGNING_KEY",
+    }
+)
 
 
 def default_config_path(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -521,6 +569,44 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
         ),
         agencies=agencies,
         categories=categories,
+        zalo_oa=_parse_zalo_oa(root),
+        evidence=_parse_evidence(root),
+    )
+
+
+# --- Zalo Official Account and evidence links (issue 11) ---
+def _parse_zalo_oa(root: _Reader) -> ZaloOAConfig:
+    reader = root.sub("zalo_oa")
+    config = ZaloOAConfig(
+        app_id=reader.text("app_id"),
+        secret_key=reader.text("secret_key"),
+        app_secret=reader.text("app_secret"),
+        access_token=reader.text("access_token"),
+        refresh_token=reader.text("refresh_token"),
+        api_base=reader.text("api_base", DEFAULT_ZALO_OA_API_BASE).rstrip("/"),
+        oauth_base=reader.text("oauth_base", DEFAULT_ZALO_OA_OAUTH_BASE).rstrip("/"),
+        proactive=reader.flag("proactive"),
+    )
+    for name in ("api_base", "oauth_base"):
+        if not getattr(config, name).startswith(("https://", "http://")):
+            raise reader.fail(name, "must be an http:// or https:// address")
+    if config.enabled:
+        for name in ("secret_key", "app_secret", "refresh_token"):
+            if not getattr(config, name):
+                raise reader.fail(name, "is required when app_id is set")
+    return config
+
+
+def _parse_evidence(root: _Reader) -> EvidenceConfig:
+    reader = root.sub("evidence")
+    public_url = reader.text("public_url").rstrip("/")
+    if public_url and not public_url.startswith(("https://", "http://")):
+        raise reader.fail("public_url", "must be an http:// or https:// address")
+    return EvidenceConfig(
+        public_url=public_url,
+        signing_key=reader.text("signing_key"),
+        link_hours=reader.number("link_hours", EvidenceConfig.link_hours, 0.1, 24 * 90),
+        max_bytes=int(reader.number("max_bytes", EvidenceConfig.max_bytes, 1024, 2**31)),
     )
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.chat import Reply
+from storage import files as file_store
 from storage import outbox as outbox_store
 from storage import tickets as ticket_store
 from storage.db import Database
@@ -28,11 +32,14 @@ class DeliveryError(Exception):
         retry_after: float | None = None,
         blocked: bool = False,
         permanent: bool = False,
+        held: bool = False,
     ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.blocked = blocked
         self.permanent = permanent
+        # Zalo OA (issue 11): outside the reply window; kept until the chat opens it again.
+        self.held = held
 
 
 class Sender(Protocol):
@@ -59,6 +66,7 @@ class OutboxWorker:
         batch: int = 25,
         max_attempts: int = 10,
         idle_poll: float = 2.0,
+        on_held: Callable[[AsyncSession, Outbox, datetime], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.senders = senders
@@ -67,6 +75,7 @@ class OutboxWorker:
         self.batch = batch
         self.max_attempts = max_attempts
         self.idle_poll = idle_poll
+        self.on_held = on_held  # records a held message on its ticket (Zalo OA, issue 11)
         self._wakeup = asyncio.Event()
 
     def wake(self) -> None:
@@ -92,8 +101,12 @@ class OutboxWorker:
             if sender is None:
                 await self._final(row.id, OutboxStatus.FAILED, f"no sender for {row.channel}")
                 continue
+            reply = await self._with_stored_files(Reply.from_payload(row.payload))
+            if reply is None:
+                await self._final(row.id, OutboxStatus.FAILED, "a stored file is missing")
+                continue
             try:
-                message_id = await sender.deliver(row.chat_id, Reply.from_payload(row.payload))
+                message_id = await sender.deliver(row.chat_id, reply)
             except DeliveryError as exc:
                 held_chats[chat] = await self._failed(row, exc)
                 continue
@@ -103,6 +116,23 @@ class OutboxWorker:
                 )
             sent += 1
         return sent
+
+    async def _with_stored_files(self, reply: Reply) -> Reply | None:
+        """Load the bytes of the files the bot generated; None if one is gone."""
+        wanted = [a.stored_file for a in reply.attachments if a.stored_file is not None]
+        if not wanted:
+            return reply
+        async with self.db.transaction() as session:
+            stored = await file_store.load_files(session=session, ids=wanted)
+        if any(file_id not in stored for file_id in wanted):
+            return None
+        attachments = tuple(
+            a
+            if a.stored_file is None
+            else dataclasses.replace(a, content=stored[a.stored_file].data)
+            for a in reply.attachments
+        )
+        return dataclasses.replace(reply, attachments=attachments)
 
     async def _failed(self, row: Outbox, exc: DeliveryError) -> datetime:
         """Record a failed send; return when the chat's next message may be tried."""
@@ -127,6 +157,18 @@ class OutboxWorker:
                         now=now,
                         reason=str(exc),
                     )
+            return now
+        if exc.held:
+            log.info("outbox %s held: %s", outbox_id, exc)
+            async with self.db.transaction() as session:
+                await outbox_store.mark_final(
+                    session=session,
+                    outbox_id=outbox_id,
+                    status=OutboxStatus.OUTSIDE_WINDOW,
+                    error=str(exc),
+                )
+                if self.on_held is not None:
+                    await self.on_held(session, row, now)
             return now
         if exc.permanent or attempts >= self.max_attempts:
             log.warning("giving up on outbox %s after %s attempts: %s", outbox_id, attempts, exc)

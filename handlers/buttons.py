@@ -58,7 +58,7 @@ def operator_card_buttons(ticket: Ticket, lang: str = "vi") -> tuple[tuple[Butto
         agency_id = suggestion[1] if len(suggestion) >= 2 else None
         if (
             isinstance(agency_id, str)
-            and agency_id not in (TRIAGE, ticket.agency_id)
+            and agency_id not in (TRIAGE, ticket.agency_id, ticket.subject_agency_id)
             and agency_id not in suggested
         ):
             suggested.append(agency_id)

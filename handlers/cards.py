@@ -26,6 +26,8 @@ def ticket_cards(
     channel, chat_id = target
     for_operators = ticket.agency_id is None or target == operators_chat(config)
     header = _header(config, ticket, lang, for_operators)
+    if attachments:
+        header += t("card.attachments", lang, count=len(attachments))
     buttons = (
         operator_card_buttons(ticket, lang) if for_operators else agency_card_buttons(ticket, lang)
     )
@@ -39,8 +41,9 @@ def ticket_cards(
             extra={"continued": t("card.continued", lang, code=ticket.code, text="")},
         )
     ]
-    if channel == ticket.channel and ticket.id is not None:
-        # File ids belong to one channel; across channels the card only counts them.
+    if ticket.id is not None:
+        # File ids belong to one channel: the sender of another channel downloads a Zalo URL
+        # or links a Telegram file through the bot's web server (bot/evidence.py).
         for attachment in attachments:
             replies.append(
                 Reply(
@@ -49,6 +52,7 @@ def ticket_cards(
                     chat_id=chat_id,
                     attachments=(attachment,),
                     ticket_id=ticket.id,
+                    extra={"files_from": ticket.channel},
                 )
             )
     if ticket.latitude is not None and ticket.longitude is not None:

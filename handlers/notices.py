@@ -183,7 +183,7 @@ def _citizen_escalated(config: Config, notice: Notice, _target: TARGET) -> list[
 # --- the agency ------------------------------------------------------------------------------
 
 
-def _agency_citizen_answer(config: Config, notice: Notice, target: TARGET) -> list[Reply]:
+def _agency_citizen_answer(config: Config, notice: Notice, _target: TARGET) -> list[Reply]:
     ticket = _ticket(notice)
     body = t(
         "notice.agency.citizen_answer",
@@ -193,14 +193,19 @@ def _agency_citizen_answer(config: Config, notice: Notice, target: TARGET) -> li
         files=notice.facts.get("files", 0),
         due=fmt_datetime(ticket.resolve_due_at),
     )
-    replies = [Reply(body)]
-    if target[0] == notice.facts.get("channel"):
-        # File ids belong to one channel; elsewhere the notice only counts them.
-        replies.extend(
-            Reply(t("notice.attachment_of", "vi", code=ticket.code), attachments=(attachment,))
+    # Across channels the sender downloads a Zalo URL or links a Telegram file (issue 11).
+    files_from = {"files_from": notice.facts.get("channel")}
+    return [
+        Reply(body),
+        *(
+            Reply(
+                t("notice.attachment_of", "vi", code=ticket.code),
+                attachments=(attachment,),
+                extra=files_from,
+            )
             for attachment in notice.attachments
-        )
-    return replies
+        ),
+    ]
 
 
 def _agency_rerouted(config: Config, notice: Notice, _target: TARGET) -> list[Reply]:

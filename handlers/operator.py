@@ -50,6 +50,8 @@ def _agency_list(ctx: Context, ticket: Ticket) -> Reply:
     assert ticket.id is not None
     buttons: list[Button] = []
     for agency in ctx.config.agencies:
+        if agency.id == ticket.subject_agency_id:
+            continue  # a ticket about an agency's staff never goes to it (bot/domain/routing.py)
         data = route_data(ticket.id, agency.id)
         if data is None:
             log.warning("agency id %s is too long for a button", agency.id)

@@ -14,6 +14,7 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -27,7 +28,9 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.chat import Attachment, Contact, Incoming, Location, Reply
 from bot.config import TelegramConfig
+from bot.evidence import Downloader, EvidenceTooLarge, EvidenceUnavailable, is_url
 from bot.outbox import DeliveryError
+from handlers.messages import t
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -276,8 +279,13 @@ def split_reply(reply: Reply, limit: int = MAX_TEXT_LENGTH) -> list[str]:
 class TelegramSender:
     """Delivers outbox Replies with the Application's bot."""
 
-    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        downloader: Downloader | None = None,
+    ) -> None:
         self.bot = application.bot
+        self.downloader = downloader  # fetches files other channels give as URLs (issue 11)
 
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         """Send one Reply; map Telegram's errors onto retry, blocked or permanent failure."""
@@ -306,12 +314,23 @@ class TelegramSender:
         if reply.attachments:
             attachment = reply.attachments[0]
             caption = reply.text or None
+            file: str | InputFile = attachment.file_id
+            if attachment.content is not None:
+                # --- reports (issue 9): a file the bot generated is uploaded ---
+                file = InputFile(attachment.content, filename=attachment.file_name or None)
+            elif is_url(attachment.file_id):
+                # --- evidence from Zalo (issue 11): Telegram cannot fetch Zalo's URLs ---
+                fetched = await self._fetch(attachment)
+                if isinstance(fetched, str):
+                    text = f"{reply.text}\n{fetched}".strip()
+                    return await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+                file = fetched
             if attachment.kind == "photo":
                 return await self.bot.send_photo(
-                    chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML
+                    chat_id, file, caption=caption, parse_mode=ParseMode.HTML
                 )
             return await self.bot.send_document(
-                chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML
+                chat_id, file, caption=caption, parse_mode=ParseMode.HTML
             )
         if not reply.text:
             return None
@@ -333,3 +352,18 @@ class TelegramSender:
         return await self.bot.send_message(
             chat_id, last, parse_mode=ParseMode.HTML, reply_markup=markup
         )
+
+    async def _fetch(self, attachment: Attachment) -> InputFile | str:
+        """Download a file given by URL; on failure, the text that stands in for it."""
+        url = attachment.file_id
+        if self.downloader is None:
+            return t("zalo.file_unavailable", "vi", url=url)
+        try:
+            download = await self.downloader.fetch(url, attachment.file_name)
+        except EvidenceTooLarge:
+            log.info("a file from another channel is over the size limit; sent as a link")
+            return t("zalo.file_too_large", "vi", url=url)
+        except EvidenceUnavailable as exc:
+            log.warning("could not fetch a file from another channel: %s", exc)
+            return t("zalo.file_unavailable", "vi", url=url)
+        return InputFile(download.data, filename=download.file_name)

@@ -5,9 +5,14 @@ from __future__ import annotations
 import hmac
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from aiohttp import web
 from telegram import Update
+from telegram.error import TelegramError
+
+from bot.channels import zalo_oa
+from bot.evidence import EVIDENCE_PATH, EvidenceTooLarge, EvidenceUnavailable
 
 if TYPE_CHECKING:
     from bot.app import HotlineApp
@@ -24,6 +29,9 @@ def build_web_app(web_app: web.Application, hotline: HotlineApp) -> web.Applicat
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_post("/telegram/webhook", telegram_webhook)
     web_app.router.add_post("/zalo/webhook", zalo_webhook)
+    # --- Zalo Official Account and evidence links (issue 11) ---
+    web_app.router.add_post("/zalo-oa/webhook", zalo_oa_webhook)
+    web_app.router.add_get(EVIDENCE_PATH + "{token}", evidence_file)
     return web_app
 
 
@@ -83,3 +91,44 @@ async def zalo_webhook(request: web.Request) -> web.Response:
         return web.json_response({"error": "not a Zalo update"}, status=400)
     await channel.receive(data)
     return web.json_response({"ok": True})
+
+
+# --- Zalo Official Account and evidence links (issue 11) ---
+async def zalo_oa_webhook(request: web.Request) -> web.Response:
+    """Receive an OA event: verify its signature, record it, answer; it is handled after."""
+    hotline = _hotline(request)
+    channel = hotline.zalo_oa
+    if channel is None:
+        return web.json_response({"error": "zalo oa channel is not enabled"}, status=404)
+    body = await request.read()
+    event = zalo_oa.parse_event(body)
+    if event is None:
+        return web.json_response({"error": "not a JSON object"}, status=400)
+    header = request.headers.get(zalo_oa.SIGNATURE_HEADER, "")
+    if not zalo_oa.signature_matches(header, body=body, event=event, config=channel.config):
+        log.warning("zalo oa webhook call with a wrong signature from %s", request.remote)
+        return web.json_response({"error": "bad signature"}, status=401)
+    if str(event.get("event_name") or "").startswith("oa_"):
+        return web.json_response({"ok": True, "ignored": "echo of the OA's own message"})
+    recorded = await channel.record(event)
+    return web.json_response({"ok": True, "duplicate": not recorded})
+
+
+async def evidence_file(request: web.Request) -> web.StreamResponse:
+    """Serve a file behind a signed link; 403 when the link is tampered with or expired."""
+    hotline = _hotline(request)
+    ref = hotline.evidence_links.read(request.match_info["token"], hotline.clock())
+    if ref is None:
+        return web.json_response({"error": "link invalid or expired"}, status=403)
+    try:
+        data, content_type = await hotline.fetch_evidence(ref)
+    except EvidenceTooLarge:
+        return web.json_response({"error": "file too large"}, status=413)
+    except (EvidenceUnavailable, TelegramError) as exc:
+        log.warning("evidence link: could not fetch the file: %s", exc)
+        return web.json_response({"error": "file unavailable"}, status=502)
+    disposition = "inline" if ref.kind == "photo" else "attachment"
+    headers = {"Cache-Control": "private, max-age=300"}
+    if ref.file_name:
+        headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(ref.file_name)}"
+    return web.Response(body=data, content_type=content_type, headers=headers)
