@@ -158,7 +158,8 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_dossiers(args: argparse.Namespace, config: Config) -> int:
     """`hotline dossiers import FILE`."""
-    from bot.domain.dossiers import DossierImportError, format_import_report, import_dossiers
+    from bot.domain.dossiers import DossierImportError, format_import_report
+    from bot.dossier_import import import_dossiers
     from bot.inbox import system_clock
     from storage.db import Database
 

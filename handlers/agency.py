@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.chat import Button, Incoming, Reply
+from bot.chat import Incoming, Reply
 from bot.domain.tickets import (
     Action,
     TransitionError,
@@ -24,7 +24,7 @@ from bot.domain.tickets import (
 )
 from handlers.context import Context
 from handlers.messages import fmt_datetime, t
-from storage.models import Ticket, TicketState
+from handlers.notices import render
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ async def _button(ctx: Context, msg: Incoming) -> list[Reply]:
         _log_refusal(exc, msg, action)
         return [error_reply(exc, ctx.lang)]
     if action == Action.ACCEPT:
-        notices = await accept_ticket(
+        outcome = await accept_ticket(
             session=ctx.session,
             config=ctx.config,
             ticket=ticket,
@@ -107,7 +107,7 @@ async def _button(ctx: Context, msg: Incoming) -> list[Reply]:
         confirmation = t(
             "agency.accepted", ctx.lang, code=ticket.code, due=fmt_datetime(ticket.resolve_due_at)
         )
-        return [Reply(confirmation, ticket_id=ticket.id), *notices]
+        return [Reply(confirmation, ticket_id=ticket.id), *render(ctx.config, outcome.notices)]
     ctx.enter(f"agency:{action.value}", ticket_id=ticket_id, code=ticket.code, user_id=msg.user_id)
     prompt = t(
         f"agency.prompt.{action.value}", ctx.lang, code=ticket.code, name=msg.user_name or "—"
@@ -146,7 +146,7 @@ async def _complete(ctx: Context, msg: Incoming, action: Action, text: str) -> l
     )
     try:
         if action == Action.RETURN:
-            notices = await return_ticket(
+            outcome = await return_ticket(
                 session=session,
                 config=config,
                 ticket=ticket,
@@ -157,7 +157,7 @@ async def _complete(ctx: Context, msg: Incoming, action: Action, text: str) -> l
             )
             confirmation = t("agency.returned", ctx.lang, code=ticket.code)
         elif action == Action.ASK:
-            notices = await ask_citizen(
+            outcome = await ask_citizen(
                 session=session,
                 config=config,
                 ticket=ticket,
@@ -166,10 +166,11 @@ async def _complete(ctx: Context, msg: Incoming, action: Action, text: str) -> l
                 question=text,
                 now=now,
             )
+            notices = render(config, outcome.notices)
             key = "agency.asked" if notices else "agency.asked_unreachable"
             confirmation = t(key, ctx.lang, code=ticket.code)
         else:
-            notices = await resolve_ticket(
+            outcome = await resolve_ticket(
                 session=session,
                 config=config,
                 ticket=ticket,
@@ -182,25 +183,4 @@ async def _complete(ctx: Context, msg: Incoming, action: Action, text: str) -> l
     except TransitionError as exc:
         _log_refusal(exc, msg, action)
         return [error_reply(exc, ctx.lang)]
-    return [Reply(confirmation, ticket_id=ticket.id), *notices]
-
-
-def card_buttons(ticket: Ticket, lang: str = "vi") -> tuple[tuple[Button, ...], ...]:
-    """Return the action buttons under a ticket's card in the agency's chat."""
-    if ticket.id is None or ticket.state not in (
-        TicketState.ROUTED,
-        TicketState.ACCEPTED,
-        TicketState.WAITING_CITIZEN,
-    ):
-        return ()
-    prefix = f"ag:{ticket.id}"
-    first: list[Button] = []
-    if ticket.state == TicketState.ROUTED:
-        first.append(Button(t("button.accept", lang), f"{prefix}:accept"))
-        if not (ticket.deemed_accepted or ticket.passed_around):
-            first.append(Button(t("button.return", lang), f"{prefix}:return"))
-    second = (
-        Button(t("button.ask", lang), f"{prefix}:ask"),
-        Button(t("button.resolve", lang), f"{prefix}:resolve"),
-    )
-    return (tuple(first), second) if first else (second,)
+    return [Reply(confirmation, ticket_id=ticket.id), *render(config, outcome.notices)]

@@ -22,6 +22,7 @@ from bot.domain.tickets import (
 )
 from bot.domain.triage import Decision
 from handlers import cards
+from handlers import lookup as dossier_texts
 from handlers.context import Context
 from handlers.messages import Safe, fmt_date, fmt_datetime, t
 from storage import dossiers as dossier_store
@@ -115,7 +116,7 @@ async def lookup(ctx: Context, msg: Incoming) -> list[Reply]:
 
 
 async def _answer_lookup(ctx: Context, msg: Incoming, code: str, last4: str | None) -> list[Reply]:
-    return await dossiers.answer_lookup(
+    return await dossier_texts.answer_lookup(
         session=ctx.session,
         config=ctx.config,
         channel=msg.channel,
@@ -131,7 +132,7 @@ async def _answer_lookup(ctx: Context, msg: Incoming, code: str, last4: str | No
 async def subscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
     """The [Theo dõi hồ sơ này] button of a verified card."""
     code = (msg.callback_data or "").removeprefix("dsub:")
-    return await dossiers.subscribe(
+    return await dossier_texts.subscribe(
         session=ctx.session,
         channel=msg.channel,
         chat_id=msg.chat_id,
@@ -145,7 +146,7 @@ async def subscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
 
 async def unsubscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
     """The [🔕] button of a dossier card or notice."""
-    return await dossiers.unsubscribe(
+    return await dossier_texts.unsubscribe(
         session=ctx.session,
         channel=msg.channel,
         chat_id=msg.chat_id,
@@ -584,7 +585,7 @@ async def track(ctx: Context, msg: Incoming) -> list[Reply]:
         return await _ticket_detail(ctx, msg, match.group(0).upper())
     codes = dossiers.find_dossier_codes(msg.args)
     if codes:
-        return await dossiers.subscribe(
+        return await dossier_texts.subscribe(
             session=ctx.session,
             channel=msg.channel,
             chat_id=msg.chat_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -311,6 +312,75 @@ def reply_markup(reply: Reply) -> Any:
     return None
 
 
+MAX_TEXT_LENGTH = 4096  # sendMessage's limit (counted after parsing; markup only adds)
+_TOKEN = re.compile(r"<[^>]*>|&#?\w+;|\n|[ \t]+|[^<&\s]+|[<&]")
+_TAG = re.compile(r"</?([a-zA-Z-]+)")
+
+
+def split_html(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """Split Telegram HTML into messages of at most `limit` characters, each valid on its own.
+
+    Cuts between words (inside a word only when it is longer than a message), never inside a
+    tag or an entity; tags open at a cut are closed before it and opened again after it.
+    """
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    open_tags: list[tuple[str, str]] = []  # (name, the opening tag as written)
+    current: list[str] = []
+    size = 0
+
+    def closing() -> str:
+        return "".join(f"</{name}>" for name, _tag in reversed(open_tags))
+
+    def flush() -> None:
+        nonlocal current, size
+        body = "".join(current).rstrip()
+        if body.strip():
+            chunks.append(body + closing())
+        current = [tag for _name, tag in open_tags]
+        size = sum(len(tag) for tag in current)
+
+    for token in _TOKEN.findall(text):
+        if current and size == sum(len(tag) for _n, tag in open_tags) and token.isspace():
+            continue  # no leading blanks in a new message
+        room = limit - size - len(closing())
+        while len(token) > room and not token.startswith(("<", "&")) and room > 0:
+            if size > sum(len(tag) for _n, tag in open_tags):
+                flush()
+            else:  # one word longer than a whole message: cut it
+                current.append(token[:room])
+                size += room
+                token = token[room:]
+                flush()
+            room = limit - size - len(closing())
+        if len(token) > room:
+            flush()
+        match = _TAG.match(token)
+        if match:
+            name = match.group(1).lower()
+            if token.startswith("</"):
+                for index in range(len(open_tags) - 1, -1, -1):
+                    if open_tags[index][0] == name:
+                        del open_tags[index]
+                        break
+            elif not token.endswith("/>"):
+                open_tags.append((name, token))
+        current.append(token)
+        size += len(token)
+    body = "".join(current).rstrip()
+    if body.strip() and body != "".join(tag for _n, tag in open_tags):
+        chunks.append(body)
+    return chunks or [text[:limit]]
+
+
+def split_reply(reply: Reply, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """Split a Reply's text to fit; parts after the first start with its `continued` label."""
+    label = str(reply.extra.get("continued", ""))
+    parts = split_html(reply.text, limit - len(label))
+    return parts[:1] + [label + part for part in parts[1:]]
+
+
 class TelegramSender:
     """Delivers outbox Replies with the Application's bot."""
 
@@ -369,16 +439,23 @@ class TelegramSender:
             )
         if not reply.text:
             return None
+        # A long text goes as several messages; the buttons stay under the last one.
+        *first, last = split_reply(reply)
         if reply.edit_message_id is not None:
-            return await self.bot.edit_message_text(
-                reply.text,
+            edited = await self.bot.edit_message_text(
+                first[0] if first else last,
                 chat_id=chat_id,
                 message_id=int(reply.edit_message_id),
                 parse_mode=ParseMode.HTML,
-                reply_markup=markup if reply.buttons else None,
+                reply_markup=markup if reply.buttons and not first else None,
             )
+            if not first:
+                return edited
+            first = first[1:]
+        for chunk in first:
+            await self.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML)
         return await self.bot.send_message(
-            chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
+            chat_id, last, parse_mode=ParseMode.HTML, reply_markup=markup
         )
 
     async def _fetch(self, attachment: Attachment) -> InputFile | str:
