@@ -1247,6 +1247,16 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "lookup.button.complain": {"vi": "📝 Gửi phản ánh về hồ sơ này", "en": "📝 Complain about it"},
     "complaint.button.lookup": {"vi": "🔎 Tra cứu hồ sơ {code}", "en": "🔎 Look up {code}"},
+    # --- Open311 (issue 9) ---
+    "open311.notice.routed": {
+        "vi": "Đã tiếp nhận phản ánh {code} và chuyển tới cơ quan có thẩm quyền.",
+        "en": "Complaint {code} was received and sent to the agency responsible.",
+    },
+    "open311.notice.triage": {
+        "vi": "Đã tiếp nhận phản ánh {code}; tổng đài sẽ chuyển tới cơ quan có thẩm quyền.",
+        "en": "Complaint {code} was received; the hotline will send it to the agency responsible.",
+    },
+    "open311.address_label": {"vi": "Địa chỉ", "en": "Address"},
     # Operators' group (handlers/operator.py).
     "button.route_to": {"vi": "➡️ {agency}", "en": "➡️ {agency}"},
     "button.route_other": {"vi": "🏛 Chọn cơ quan khác…", "en": "🏛 Another agency…"},

@@ -13,6 +13,8 @@ from telegram.error import TelegramError
 
 from bot.channels import zalo_oa
 from bot.evidence import EVIDENCE_PATH, EvidenceTooLarge, EvidenceUnavailable
+from bot.metrics import CONTENT_TYPE
+from bot.web import open311
 
 if TYPE_CHECKING:
     from bot.app import HotlineApp
@@ -32,6 +34,9 @@ def build_web_app(web_app: web.Application, hotline: HotlineApp) -> web.Applicat
     # --- Zalo Official Account and evidence links (issue 11) ---
     web_app.router.add_post("/zalo-oa/webhook", zalo_oa_webhook)
     web_app.router.add_get(EVIDENCE_PATH + "{token}", evidence_file)
+    # --- Open311 GeoReport v2 and metrics (issue 9) ---
+    open311.add_routes(web_app, hotline)
+    web_app.router.add_get("/metrics", metrics)
     return web_app
 
 
@@ -96,6 +101,17 @@ async def zalo_webhook(request: web.Request) -> web.Response:
         return web.json_response({"error": "not a Zalo update"}, status=400)
     await channel.receive(data)
     return web.json_response({"ok": True})
+
+
+# --- metrics (issue 9) ---
+async def metrics(request: web.Request) -> web.Response:
+    """Serve the Prometheus metrics, the database gauges read now."""
+    hotline = _hotline(request)
+    try:
+        await hotline.metrics.refresh(hotline.db, hotline.clock())
+    except Exception as exc:  # counters still tell something while the database is away
+        log.warning("metrics: database gauges not refreshed: %s", exc)
+    return web.Response(body=hotline.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 # --- Zalo Official Account and evidence links (issue 11) ---
