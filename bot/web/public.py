@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,19 @@ class PublicStats:
             self.computed += 1
             self._cached = (minute, figures)
             return figures
+
+    # Handlers bound to this instance, not found through request.app: the sandbox serves
+    # these routes from an inner application (bot/web/sandbox_page.py's fallback).
+    async def page(self, request: web.Request) -> web.Response:
+        """Serve `/thong-ke/`."""
+        html = render_page(await self.figures(), self.config)
+        return web.Response(text=html, content_type="text/html", headers=PAGE_HEADERS)
+
+    async def data(self, request: web.Request) -> web.Response:
+        """Serve `/thong-ke/data.json`."""
+        body = figures_json(await self.figures(), self.config)
+        headers = {"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"}
+        return web.json_response(body, headers=headers)
 
 
 def figures_json(figures: PublicFigures, config: Config) -> dict[str, Any]:
@@ -141,31 +154,13 @@ def render_page(figures: PublicFigures, config: Config, lang: str = "vi") -> str
     )
 
 
-def _stats(request: web.Request) -> PublicStats:
-    return request.app[PUBLIC_STATS]  # type: ignore[return-value]
+def _stylesheet(path: Path) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
+    """Return a handler serving one stylesheet (fixed paths: no name comes from the URL)."""
 
+    async def serve(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
 
-async def public_page(request: web.Request) -> web.Response:
-    """Serve `/thong-ke/`."""
-    stats = _stats(request)
-    html = render_page(await stats.figures(), stats.config)
-    return web.Response(text=html, content_type="text/html", headers=PAGE_HEADERS)
-
-
-async def public_data(request: web.Request) -> web.Response:
-    """Serve `/thong-ke/data.json`."""
-    stats = _stats(request)
-    body = figures_json(await stats.figures(), stats.config)
-    headers = {"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"}
-    return web.json_response(body, headers=headers)
-
-
-async def public_static(request: web.Request) -> web.FileResponse:
-    """Serve the page's two stylesheets (the sandbox's and the page's own)."""
-    path = STATIC.get(request.match_info["name"])
-    if path is None:
-        raise web.HTTPNotFound()
-    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+    return serve
 
 
 async def redirect_to_page(request: web.Request) -> web.Response:
@@ -180,7 +175,8 @@ def add_public_routes(
     stats = PublicStats(db=db, config=config, clock=clock)
     web_app[PUBLIC_STATS] = stats
     web_app.router.add_get("/thong-ke", redirect_to_page)
-    web_app.router.add_get("/thong-ke/", public_page)
-    web_app.router.add_get("/thong-ke/data.json", public_data)
-    web_app.router.add_get("/thong-ke/static/{name}", public_static)
+    web_app.router.add_get("/thong-ke/", stats.page)
+    web_app.router.add_get("/thong-ke/data.json", stats.data)
+    for name, path in STATIC.items():
+        web_app.router.add_get(f"/thong-ke/static/{name}", _stylesheet(path))
     return stats
