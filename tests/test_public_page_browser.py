@@ -28,19 +28,10 @@ if not CHROMIUM.exists():
         pytest.fail(f"{reason}; required because HOTLINE_REQUIRE_BROWSER is set")
     pytest.skip(reason, allow_module_level=True)
 
-from playwright.async_api import Browser, async_playwright, expect  # noqa: E402
+from playwright.async_api import Browser, expect  # noqa: E402
 
-from tests.test_sandbox_browser import CHROMIUM_ARGS, TIMEOUT_MS  # noqa: E402
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        yield chromium
-        await chromium.close()
+# The sandbox tests' Chromium fixture, shared.
+from tests.test_sandbox_browser import TIMEOUT_MS, browser  # noqa: E402, F401
 
 
 @pytest.fixture
@@ -55,7 +46,8 @@ async def sandbox(config: Config, tmp_path: Path) -> AsyncIterator[Sandbox]:
 
 
 async def test_public_page_opens_from_the_sandbox_and_shows_the_tables(
-    browser: Browser, sandbox: Sandbox
+    browser: Browser,  # noqa: F811 - the imported fixture
+    sandbox: Sandbox,
 ) -> None:
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
