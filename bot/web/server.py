@@ -15,6 +15,7 @@ from bot.channels import zalo_oa
 from bot.evidence import EVIDENCE_PATH, EvidenceTooLarge, EvidenceUnavailable
 from bot.metrics import CONTENT_TYPE
 from bot.web import open311
+from bot.web.public import add_public_routes
 
 if TYPE_CHECKING:
     from bot.app import HotlineApp
@@ -31,6 +32,8 @@ def build_web_app(web_app: web.Application, hotline: HotlineApp) -> web.Applicat
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_post("/telegram/webhook", telegram_webhook)
     web_app.router.add_post("/zalo/webhook", zalo_webhook)
+    # --- reports (issue 9): the public accountability page ---
+    add_public_routes(web_app, db=hotline.db, config=hotline.config, clock=hotline.clock)
     # --- Zalo Official Account and evidence links (issue 11) ---
     web_app.router.add_post("/zalo-oa/webhook", zalo_oa_webhook)
     web_app.router.add_get(EVIDENCE_PATH + "{token}", evidence_file)
