@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Reply
+from storage import files as file_store
 from storage import outbox as outbox_store
 from storage import tickets as ticket_store
 from storage.db import Database
@@ -99,8 +101,12 @@ class OutboxWorker:
             if sender is None:
                 await self._final(row.id, OutboxStatus.FAILED, f"no sender for {row.channel}")
                 continue
+            reply = await self._with_stored_files(Reply.from_payload(row.payload))
+            if reply is None:
+                await self._final(row.id, OutboxStatus.FAILED, "a stored file is missing")
+                continue
             try:
-                message_id = await sender.deliver(row.chat_id, Reply.from_payload(row.payload))
+                message_id = await sender.deliver(row.chat_id, reply)
             except DeliveryError as exc:
                 held_chats[chat] = await self._failed(row, exc)
                 continue
@@ -110,6 +116,23 @@ class OutboxWorker:
                 )
             sent += 1
         return sent
+
+    async def _with_stored_files(self, reply: Reply) -> Reply | None:
+        """Load the bytes of the files the bot generated; None if one is gone."""
+        wanted = [a.stored_file for a in reply.attachments if a.stored_file is not None]
+        if not wanted:
+            return reply
+        async with self.db.transaction() as session:
+            stored = await file_store.load_files(session=session, ids=wanted)
+        if any(file_id not in stored for file_id in wanted):
+            return None
+        attachments = tuple(
+            a
+            if a.stored_file is None
+            else dataclasses.replace(a, content=stored[a.stored_file].data)
+            for a in reply.attachments
+        )
+        return dataclasses.replace(reply, attachments=attachments)
 
     async def _failed(self, row: Outbox, exc: DeliveryError) -> datetime:
         """Record a failed send; return when the chat's next message may be tried."""

@@ -26,9 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.chat import Button, Reply
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.chat import Attachment, Button, Reply
 from bot.config import Config
 from bot.domain import dossiers as dossier_rules
+from bot.domain import reports as report_rules
 from bot.domain.tickets import (
     Milestone,
     Rung,
@@ -45,8 +48,11 @@ from bot.domain.tickets import (
     supervisor_of,
 )
 from handlers import operator
+from handlers import reports as report_views
 from handlers.messages import fmt_datetime, t
 from storage import dossiers as dossier_store
+from storage import files as file_store
+from storage import reports as report_store
 from storage import sweeps as sweep_store
 from storage import tickets as ticket_store
 from storage.db import Database
@@ -475,9 +481,97 @@ async def sweep_once(
         pass
     while await _sweep_dossier_batch(db=db, config=config, now=now, batch=batch, result=result):
         pass
+    # --- reports (issue 9) ---
+    await deliver_monthly_report(db=db, config=config, now=now, result=result)
     await forget_old_records(db=db, config=config, now=now)
     result.seconds = time.perf_counter() - started
     return result
+
+
+# --- reports (issue 9): the leaders' monthly scorecard -------------------------------------
+
+
+def leaders_target(config: Config) -> tuple[str, str] | None:
+    """Return the leaders' chat, if one is configured."""
+    chat = config.telegram.leaders_chat_id
+    return None if chat is None else ("telegram", str(chat))
+
+
+async def deliver_monthly_report(
+    *, db: Database, config: Config, now: datetime, result: SweepResult
+) -> bool:
+    """From the first working morning of a month, queue last month's scorecard to the leaders.
+
+    The chart (sendPhoto) and the workbook (sendDocument) are stored and queued in the
+    transaction that claims the month's delivery row, so whichever instance claims it first
+    sends it, once; a failure rolls the claim back and a later pass tries again.
+    """
+    target = leaders_target(config)
+    month = report_rules.report_due(now, config.work_calendar)
+    if target is None or month is None:
+        return False
+    channel, chat_id = target
+    async with db.transaction() as session:
+        if await report_store.report_delivered(
+            session=session, month=str(month), channel=channel, chat_id=chat_id
+        ):
+            return False
+    try:
+        async with db.transaction() as session:
+            if not await report_store.claim_report_delivery(
+                session=session, month=str(month), channel=channel, chat_id=chat_id, now=now
+            ):
+                return False
+            card = await report_rules.scorecard_in(
+                session=session, config=config, month=month, now=now
+            )
+            replies = await _scorecard_replies(session, card, now)
+            queued = [
+                sweep_store.QueuedNotice(
+                    channel=channel,
+                    chat_id=chat_id,
+                    payload=reply.to_payload(),
+                    idempotency_key=notice_key("report", month, part, channel, chat_id),
+                )
+                for part, reply in replies
+            ]
+            written = await sweep_store.enqueue_notices(session=session, notices=queued, now=now)
+    except Exception:
+        log.exception("could not prepare the scorecard of %s for the leaders", month)
+        result.errors += 1
+        return False
+    log.info("scorecard of %s queued for the leaders' chat", month)
+    result.milestones["monthly_report"] += 1
+    result.notices += written
+    return True
+
+
+async def _scorecard_replies(
+    session: AsyncSession, card: report_rules.Scorecard, now: datetime
+) -> list[tuple[str, Reply]]:
+    """Render and store the chart and the workbook; return the two messages that carry them."""
+    stem = report_views.file_stem(card)
+    parts = []
+    for part, fmt, kind, text in (
+        ("photo", "png", "photo", report_views.leaders_caption(card)),
+        (
+            "document",
+            "xlsx",
+            "document",
+            t("report.leaders.document", "vi", month=report_views.month_label(card.month)),
+        ),
+    ):
+        name, media = f"{stem}.{fmt}", report_views.MEDIA_TYPES[fmt]
+        file_id = await file_store.store_file(
+            session=session,
+            name=name,
+            mime_type=media,
+            data=report_views.render(card, fmt),
+            now=now,
+        )
+        attachment = Attachment(kind, "", name, media, stored_file=file_id)
+        parts.append((part, Reply(text, attachments=(attachment,))))
+    return parts
 
 
 async def forget_old_records(*, db: Database, config: Config, now: datetime) -> None:

@@ -1230,6 +1230,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Phản ánh {code} đang do chính cơ quan này xử lý.",
         "en": "Complaint {code} is already with that agency.",
     },
+    # --- routing and lookup-or-complaint (issue 7) ---
+    "ticket.error.subject_agency": {
+        "vi": (
+            "Phản ánh {code} là phản ánh về chính cán bộ của cơ quan này nên không thể chuyển cho "
+            "cơ quan đó; hãy chọn cơ quan có thẩm quyền giám sát."
+        ),
+        "en": (
+            "Complaint {code} is about that agency's own staff, so it cannot go to that agency; "
+            "choose the body that oversees it."
+        ),
+    },
+    "lookup.or_complain": {
+        "vi": "Nếu anh/chị muốn phản ánh về hồ sơ này (trễ hẹn, bị gây khó dễ…), bấm nút dưới đây.",
+        "en": "If you want to complain about this dossier (late, made difficult…), press below.",
+    },
+    "lookup.button.complain": {"vi": "📝 Gửi phản ánh về hồ sơ này", "en": "📝 Complain about it"},
+    "complaint.button.lookup": {"vi": "🔎 Tra cứu hồ sơ {code}", "en": "🔎 Look up {code}"},
     # Operators' group (handlers/operator.py).
     "button.route_to": {"vi": "➡️ {agency}", "en": "➡️ {agency}"},
     "button.route_other": {"vi": "🏛 Chọn cơ quan khác…", "en": "🏛 Another agency…"},
@@ -1308,3 +1325,114 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # NOTICE TEXTS END
 }
+
+
+# --- reports (issue 9): scorecard labels (handlers/reports.py) and the public page ----------
+TEXTS.update(
+    {
+        "report.title": {
+            "vi": "Bảng điểm giải quyết phản ánh, kiến nghị của các cơ quan tháng {month}",
+            "en": "Agency scorecard for complaints and petitions, {month}",
+        },
+        "report.as_of": {
+            "vi": "Số liệu tính đến {at}",
+            "en": "Figures as of {at}",
+        },
+        "report.empty": {
+            "vi": "Không có phản ánh nào trong tháng {month}.",
+            "en": "No complaints in {month}.",
+        },
+        "report.low_volume_note": {
+            "vi": "* Dưới {min} phản ánh trong tháng: chưa đủ để xếp hạng cùng các cơ quan khác.",
+            "en": "* Fewer than {min} complaints in the month: ranked after the other agencies.",
+        },
+        "report.low_volume": {"vi": "ít phản ánh", "en": "low volume"},
+        "report.totals": {"vi": "Toàn tỉnh", "en": "Province total"},
+        "report.col.rank": {"vi": "Hạng", "en": "Rank"},
+        "report.col.agency": {"vi": "Cơ quan", "en": "Agency"},
+        "report.col.received": {"vi": "Tiếp nhận", "en": "Received"},
+        "report.col.resolved": {"vi": "Đã giải quyết", "en": "Resolved"},
+        "report.col.on_time": {"vi": "Đúng hạn (%)", "en": "On time (%)"},
+        "report.col.overdue": {"vi": "Đang quá hạn", "en": "Overdue now"},
+        "report.col.median_accept": {
+            "vi": "Trung vị giờ tiếp nhận",
+            "en": "Median hours to accept",
+        },
+        "report.col.median_resolve": {
+            "vi": "Trung vị giờ giải quyết",
+            "en": "Median hours to resolve",
+        },
+        "report.col.returns": {"vi": "Trả lại", "en": "Returned"},
+        "report.col.passed_around": {"vi": "Đùn đẩy", "en": "Passed around"},
+        "report.col.deemed": {"vi": "Coi như tiếp nhận", "en": "Deemed accepted"},
+        "report.col.rating": {"vi": "Điểm hài lòng TB", "en": "Mean rating"},
+        "report.col.ratings": {"vi": "Lượt đánh giá", "en": "Ratings"},
+        "report.col.reopened": {"vi": "Mở lại", "en": "Reopened"},
+        "report.col.dossiers_late": {"vi": "Hồ sơ trễ hạn", "en": "Late dossiers"},
+        "report.col.apology": {"vi": "Phiếu xin lỗi", "en": "Apology slips"},
+        "report.col.note": {"vi": "Ghi chú", "en": "Note"},
+        "report.sheet.scorecard": {"vi": "Bảng điểm", "en": "Scorecard"},
+        "report.sheet.overdue": {"vi": "Phản ánh quá hạn", "en": "Overdue tickets"},
+        "report.col.code": {"vi": "Mã phản ánh", "en": "Ticket"},
+        "report.col.category": {"vi": "Lĩnh vực", "en": "Category"},
+        "report.col.due": {"vi": "Hạn xử lý", "en": "Due"},
+        "report.col.days_late": {"vi": "Số ngày làm việc trễ", "en": "Working days late"},
+        "report.triage_queue": {"vi": "Tổng đài (chờ phân loại)", "en": "Operators (triage)"},
+        "report.chart.title": {
+            "vi": "Tỷ lệ giải quyết đúng hạn tháng {month}",
+            "en": "Share resolved on time, {month}",
+        },
+        "report.chart.axis": {
+            "vi": "Đúng hạn / đã giải quyết (%)",
+            "en": "On time / resolved (%)",
+        },
+        "report.chart.none_resolved": {"vi": "chưa giải quyết", "en": "none resolved"},
+        "report.leaders.caption": {
+            "vi": (
+                "📊 <b>Bảng điểm tháng {month}</b>\n"
+                "Tiếp nhận {received} · đã giải quyết {resolved} · đúng hạn {on_time} · "
+                "đang quá hạn {overdue}.\nBảng chi tiết trong tệp Excel kèm theo."
+            ),
+            "en": (
+                "📊 <b>Scorecard for {month}</b>\n"
+                "Received {received} · resolved {resolved} · on time {on_time} · "
+                "overdue now {overdue}.\nThe details are in the attached Excel file."
+            ),
+        },
+        "report.leaders.document": {
+            "vi": "Bảng điểm tháng {month} (Excel), kèm danh sách phản ánh quá hạn.",
+            "en": "Scorecard for {month} (Excel), with the list of overdue tickets.",
+        },
+        # The public accountability page (bot/web/public.py).
+        "public.title": {
+            "vi": "Kết quả giải quyết phản ánh, kiến nghị của các cơ quan",
+            "en": "How agencies answer complaints and petitions",
+        },
+        "public.intro": {
+            "vi": (
+                "Số liệu công khai của {hotline}: số phản ánh mỗi cơ quan tiếp nhận, đã giải "
+                "quyết, tỷ lệ đúng hạn và số đang quá hạn. Không có thông tin cá nhân hay nội "
+                "dung phản ánh."
+            ),
+            "en": (
+                "Public figures of {hotline}: how many complaints each agency received and "
+                "resolved, the share resolved on time and how many are overdue now. No personal "
+                "data and no complaint text."
+            ),
+        },
+        "public.month": {"vi": "Tháng {month}", "en": "{month}"},
+        "public.month_current": {
+            "vi": "Tháng {month} (đến nay)",
+            "en": "{month} (so far)",
+        },
+        "public.updated": {
+            "vi": "Cập nhật lúc {at}; số liệu làm mới mỗi phút.",
+            "en": "Updated {at}; refreshed every minute.",
+        },
+        "public.json_link": {"vi": "Dữ liệu dạng JSON", "en": "The same figures as JSON"},
+        "public.link": {
+            "vi": "📊 Thống kê công khai",
+            "en": "📊 Public statistics",
+        },
+    }
+)

@@ -55,6 +55,8 @@ def _agency_list(ctx: Context, ticket: Ticket) -> Reply:
     assert ticket.id is not None
     buttons: list[Button] = []
     for agency in ctx.config.agencies:
+        if agency.id == ticket.subject_agency_id:
+            continue  # a ticket about an agency's staff never goes to it (bot/domain/routing.py)
         data = _route_data(ticket.id, agency.id)
         if data is None:
             log.warning("agency id %s is too long for a button", agency.id)
@@ -115,7 +117,7 @@ def card_buttons(ticket: Ticket, lang: str = "vi") -> tuple[tuple[Button, ...], 
         agency_id = suggestion[1] if len(suggestion) >= 2 else None
         if (
             isinstance(agency_id, str)
-            and agency_id not in (TRIAGE, ticket.agency_id)
+            and agency_id not in (TRIAGE, ticket.agency_id, ticket.subject_agency_id)
             and agency_id not in suggested
         ):
             suggested.append(agency_id)

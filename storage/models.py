@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    LargeBinary,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -325,6 +326,39 @@ class ChannelOptions(SQLModel, table=True):
     options: list[str] = _json([])
     message_id: str | None = Field(default=None, max_length=64)
     updated_at: datetime | None = _when()
+
+
+# --- reports (issue 9) ---------------------------------------------------------------------
+# The scorecard counts a month's events by kind, and its tickets by acceptance time.
+Index(
+    "ix_ticket_event_kind_at",
+    TicketEvent.__table__.c.kind,  # type: ignore[attr-defined]
+    TicketEvent.__table__.c.at,  # type: ignore[attr-defined]
+)
+Index("ix_ticket_accepted_at", Ticket.__table__.c.accepted_at)  # type: ignore[attr-defined]
+
+
+class StoredFile(SQLModel, table=True):
+    """A file the bot generated (a scorecard chart, a workbook), kept until it is delivered."""
+
+    __tablename__ = "stored_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    mime_type: str = Field(default="", max_length=100)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime | None = _when()
+
+
+class ReportDelivery(SQLModel, table=True):
+    """A month's scorecard claimed for a chat: the row exists once, whoever claims it first."""
+
+    __tablename__ = "report_delivery"
+
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM
+    channel: str = Field(primary_key=True, max_length=16)
+    chat_id: str = Field(primary_key=True, max_length=64)
+    claimed_at: datetime | None = _when()
 
 
 # --- Zalo Official Account (issue 11) ---

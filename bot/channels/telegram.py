@@ -245,7 +245,10 @@ class TelegramSender:
             attachment = reply.attachments[0]
             caption = reply.text or None
             file: str | InputFile = attachment.file_id
-            if is_url(attachment.file_id):
+            if attachment.content is not None:
+                # --- reports (issue 9): a file the bot generated is uploaded ---
+                file = InputFile(attachment.content, filename=attachment.file_name or None)
+            elif is_url(attachment.file_id):
                 # --- evidence from Zalo (issue 11): Telegram cannot fetch Zalo's URLs ---
                 fetched = await self._fetch(attachment)
                 if isinstance(fetched, str):

@@ -20,13 +20,14 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Attachment, Reply
 from bot.config import Config
+from bot.domain.routing import TRIAGE, Router, RoutingRefused
 from bot.domain.triage import Decision
 from handlers.messages import Safe, fmt_datetime, t
 from storage import tickets as ticket_store
@@ -34,7 +35,6 @@ from storage.models import Privacy, Ticket, TicketState
 
 log = logging.getLogger(__name__)
 
-TRIAGE = "triage"
 NOTICE_TEXT_LIMIT = 3000  # user text quoted in a notice; the whole text stays in the event
 RESOLVED_NOTICE_LIMIT = 4000  # a "resolved" notice with its rating invitation, under 4096
 TARGET = tuple[str, str]  # (channel, chat id)
@@ -307,8 +307,12 @@ def resolve(ticket: Ticket, *, answer: str, now: datetime) -> None:
 
 def route(ticket: Ticket, *, config: Config, agency_id: str, now: datetime) -> None:
     """Operators send (or resend) the ticket to an agency: accept and resolve clocks start."""
-    if config.agency(agency_id) is None:
-        raise TransitionError("unknown_agency", ticket)
+    try:
+        Router.from_config(config).assign(
+            agency_id, subject_agency=ticket.subject_agency_id, ticket=ticket.code
+        )
+    except RoutingRefused as refused:
+        raise TransitionError(refused.reason, ticket) from refused
     if ticket.state not in ROUTABLE_STATES:
         raise TransitionError("wrong_state", ticket)
     if ticket.state != TicketState.TRIAGE and ticket.agency_id == agency_id:
@@ -518,14 +522,6 @@ def clip(text: str, limit: int = NOTICE_TEXT_LIMIT) -> str:
 # --- creating a ticket -----------------------------------------------------------------------
 
 
-def owning_agency(config: Config, agency_id: str | None, ward: str | None) -> str | None:
-    """Send a commune matter to the named ward's own committee, where the directory has one."""
-    commune = config.commune_agency_id
-    if commune is not None and agency_id == commune and (own := config.ward_agency(ward)):
-        return own.id
-    return agency_id
-
-
 async def open_ticket(
     *,
     session: AsyncSession,
@@ -539,14 +535,22 @@ async def open_ticket(
     location: tuple[float, float] | None = None,
     dossier_code: str | None = None,
 ) -> Ticket:
-    """Create the ticket with its code, clocks and first events (not yet committed)."""
+    """Create the ticket with its code, clocks and first events (not yet committed).
+
+    `decision` was routed by `bot.domain.routing` for `category_id`; a decision made for
+    another category is routed again here, so no caller can skip the rules.
+    """
     category = config.category(category_id)
-    agency_id = decision.agency if category_id == decision.category else None
-    if agency_id is None and category is not None:
-        agency_id = category.agency
-    if agency_id == TRIAGE:
+    if category_id != decision.category:
+        route = Router.from_config(config).route(
+            category_id, subject_agency=decision.subject_agency, ward=decision.ward
+        )
+        decision = replace(decision, category=category_id, agency=route.agency)
+    agency_id = None if decision.agency == TRIAGE else decision.agency
+    if agency_id is not None and agency_id == decision.subject_agency:
+        # The routing module never proposes this; a decision built by hand must not do it either.
+        log.error("ticket about %s was to be sent to it; queued for the operators", agency_id)
         agency_id = None
-    agency_id = owning_agency(config, agency_id, decision.ward)
     routed = agency_id is not None
     clocks = initial_clocks(
         config=config, routed=routed, sla_hours=sla_hours_of(config, category_id), now=now
