@@ -459,6 +459,13 @@ class ZaloEmulator:
         self._files[name] = (data, content_type)
         return f"{self.oa_base_url}/files/{name}"
 
+    def file(self, name: str) -> bytes:
+        """Return the content of a hosted file; LookupError if there is none."""
+        found = self._files.get(name)
+        if found is None:
+            raise LookupError(f"no file {name!r}")
+        return found[0]
+
     async def _serve_file(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         self.downloads.append(name)
@@ -611,6 +618,7 @@ class ZaloEmulator:
                     "from_bot": False,
                     "channel": "oa",
                     "event_name": event_name,
+                    "date": int(timestamp),
                     **message,
                 }
             )

@@ -108,8 +108,13 @@
     }
   }
 
+  // A Zalo chat (issue 11) has its own API beside the Telegram emulator's, in the same shapes.
+  function apiOf(chat) {
+    return (chat && chat.api) || EMULATOR;
+  }
+
   function chatPath(suffix) {
-    return `${EMULATOR}/chats/${encodeURIComponent(state.selected)}/${suffix}`;
+    return `${apiOf(currentChat())}/chats/${encodeURIComponent(state.selected)}/${suffix}`;
   }
 
   function sendText(text) {
@@ -465,7 +470,9 @@
     $("chat-title").textContent = chat.title;
     $("chat-acting").textContent =
       chat.role === "citizen"
-        ? `Bạn đang là ${chat.user_name}, trò chuyện riêng với bot`
+        ? chat.channel === "zalo_oa"
+          ? `Bạn đang là ${chat.user_name}, nhắn tin với Official Account của tổng đài trên Zalo`
+          : `Bạn đang là ${chat.user_name}, trò chuyện riêng với bot`
         : `Nhóm ${chat.role_label.toLowerCase()} · bạn đang là ${chat.user_name}`;
     $("messages").replaceChildren(el("div", "empty", "Đang tải…"));
     $("reply-keyboard").hidden = true;
@@ -482,7 +489,7 @@
       const controller = new AbortController();
       state.controller = controller;
       const path =
-        `${EMULATOR}/chats/${encodeURIComponent(chatId)}/history` +
+        `${apiOf(state.chats.get(String(chatId)))}/chats/${encodeURIComponent(chatId)}/history` +
         `?since_version=${state.version}&wait=${POLL_WAIT_SECONDS}`;
       try {
         const data = await api(path, { signal: controller.signal });
