@@ -1,4 +1,4 @@
-"""The sandbox's citizen on Zalo: the page's API, the OA emulator, the real bot, a Telegram agency."""
+"""The sandbox's citizen on Zalo: the page's API, the OA emulator, the bot, a Telegram agency."""
 
 from __future__ import annotations
 
