@@ -613,3 +613,46 @@ async def test_webhook_refuses_a_body_that_is_not_json(bot: Bot) -> None:
         session.post(bot.oa.oa_webhook_url, data=b"not json") as response,
     ):
         assert response.status == 400
+
+
+async def test_event_recorded_before_a_crash_is_handled_at_the_next_start(
+    config: Config, tmp_path: Path
+) -> None:
+    async with oa_bot(config, tmp_path) as first:
+        channel = first.app.zalo_oa
+        assert channel is not None
+
+        async def dies(incoming: Any) -> Any:
+            raise RuntimeError("killed while handling")
+
+        channel.handle = dies
+        await first.oa.oa_send_text(CITIZEN, "/start")
+        await asyncio.sleep(0.3)
+        assert first.oa.bot_messages(CITIZEN) == []
+    async with oa_bot(config, tmp_path) as second:
+        greeting = await second.oa.wait_for_bot_message(CITIZEN)
+    assert plain_text(t("zalo.options_prompt", "vi")) in greeting["text"]
+
+
+async def test_english_speaking_follower_gets_the_zalo_prompts_in_english(bot: Bot) -> None:
+    await bot.say("/lang en")
+    menu = await bot.say("/start")
+    assert plain_text(t("zalo.options_prompt", "en")) in menu["text"]
+    assert plain_text(t("zalo.options_prompt", "vi")) not in menu["text"]
+
+
+async def test_file_from_an_oa_citizen_reaches_the_telegram_agency_as_a_document(
+    bot: Bot,
+) -> None:
+    content = b"%PDF-1.4 bien nhan ho so"
+    url = bot.oa.host_file("bien-nhan.pdf", content, "application/pdf")
+    proposal = await bot.say(COMPLAINT)
+    await bot.oa.oa_send_file(CITIZEN, url, "biên nhận.pdf", size=len(content))
+    await bot.oa.wait_for_bot_message(CITIZEN)
+    await bot.say(number_of(proposal, "Gửi"))
+    await bot.oa.wait_for_bot_message(CITIZEN)
+    await bot.say("1")  # anonymous
+    group = bot.group("xay-dung")
+    document = await bot.tg.wait_for_bot_message(group, lambda m: bool(m.get("document")))
+    assert document["document"]["file_name"] == "biên nhận.pdf"
+    assert bot.tg.file_bytes(document["document"]["file_id"]) == content
