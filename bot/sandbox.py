@@ -351,16 +351,7 @@ class Sandbox:
             if chat.channel == "zalo_oa":
                 zalo.register_follower(str(chat.chat_id), chat.user_name)
         zalo.oa_webhook_url = f"http://{connect_host(self.host)}:{self.port}/zalo-oa/webhook"
-        access, refresh = zalo.issue_tokens()
-        oa = ZaloOAConfig(
-            app_id=zalo.oa_app_id,
-            secret_key=zalo.oa_secret_key,
-            app_secret=zalo.oa_app_secret,
-            access_token=access,
-            refresh_token=refresh,
-            api_base=zalo.oa_base_url,
-            oauth_base=zalo.oa_base_url,
-        )
+        oa = ZaloOAConfig(**zalo.oa_settings())
         return dataclasses.replace(config, zalo_oa=oa)
 
     async def stop(self) -> None:

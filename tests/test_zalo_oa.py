@@ -47,18 +47,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def oa_config(emu: ZaloEmulator, access: str, refresh: str, **extra: Any) -> ZaloOAConfig:
+def oa_config(emu: ZaloEmulator, **extra: Any) -> ZaloOAConfig:
     """The OA section pointed at the emulator, with a pair it issued."""
-    return ZaloOAConfig(
-        app_id=emu.oa_app_id,
-        secret_key=emu.oa_secret_key,
-        app_secret=emu.oa_app_secret,
-        access_token=access,
-        refresh_token=refresh,
-        api_base=emu.oa_base_url,
-        oauth_base=emu.oa_base_url,
-        **extra,
-    )
+    return ZaloOAConfig(**{**emu.oa_settings(), **extra})
 
 
 @dataclass
@@ -100,10 +91,9 @@ async def oa_bot(
             assert agency.telegram_chat_id is not None
             await tg.register_group(agency.telegram_chat_id, agency.name, members=[AGENCY_USER])
         port = free_port()
-        access, refresh = oa.issue_tokens()
         config = dataclasses.replace(
             config,
-            zalo_oa=oa_config(oa, access, refresh, **oa_extra),
+            zalo_oa=oa_config(oa, **oa_extra),
             web=WebConfig(host="127.0.0.1", port=port),
         )
         oa.oa_webhook_url = f"http://127.0.0.1:{port}/zalo-oa/webhook"
@@ -441,8 +431,7 @@ async def oa_sender(
     clock = FakeClock()
     async with ZaloEmulator() as emu:
         emu.register_follower(CITIZEN, "An")
-        access, refresh = emu.issue_tokens()
-        config = oa_config(emu, access, refresh, **extra)
+        config = oa_config(emu, **extra)
         client = zalo_oa.OAClient(config)
         tokens = zalo_oa.OATokens(db, config, client, clock)
         await tokens.seed()

@@ -429,6 +429,19 @@ class ZaloEmulator:
         self._refresh_tokens.add(refresh)
         return access, refresh
 
+    def oa_settings(self) -> dict[str, Any]:
+        """The `[zalo_oa]` values that point the bot at this emulator, with a fresh pair."""
+        access, refresh = self.issue_tokens()
+        return {
+            "app_id": self.oa_app_id,
+            "secret_key": self.oa_secret_key,
+            "app_secret": self.oa_app_secret,
+            "access_token": access,
+            "refresh_token": refresh,
+            "api_base": self.oa_base_url,
+            "oauth_base": self.oa_base_url,
+        }
+
     def expire_access_tokens(self) -> None:
         """Make every access token issued so far expired (the refresh tokens stay valid)."""
         self._access_tokens.clear()
