@@ -442,7 +442,8 @@
 
   // A person by their given name (the last word in Vietnamese), a group by its first words.
   function initials(chat) {
-    const words = chat.title.split(/\s+/).filter(Boolean);
+    // "(Zalo)" after a name says the channel; it is no part of the person's initial.
+    const words = chat.title.split(/\s+/).filter((word) => word && !word.startsWith("("));
     if (chat.role === "citizen") return (words[words.length - 1] || "?").slice(0, 1).toUpperCase();
     const kept = words.filter((word) => !AVATAR_SKIP.has(word.toLowerCase()));
     return kept.slice(0, 2).map((word) => word.slice(0, 1).toUpperCase()).join("") || "?";
