@@ -139,7 +139,13 @@ async def test_return_command_after_deemed_acceptance_is_refused(bot: Harness) -
     bot.clock.now = ticket.accept_due_at
     await bot.app.sweeper.run_once()
     assert (await ticket_of(bot, code)).deemed_accepted
-    await bot.settle()  # the deemed-acceptance notices go out first
+    deemed = shown(
+        "notice.agency.deemed_accepted",
+        code=code,
+        due=fmt_datetime(ticket.accept_due_at),
+        resolve_due=fmt_datetime(ticket.resolve_due_at),
+    )
+    await bot.emu.wait_for_bot_message(group, lambda m: m["text"] == deemed)
     answer = await staff_says(bot, group, f"/return {code} không phải việc của Sở")
     state = t(f"state.{TicketState.ACCEPTED.value}", "vi")
     assert answer["text"] == shown("ticket.error.deemed_accepted", code=code, state=state)
