@@ -158,7 +158,9 @@ class HotlineApp:
         self.telegram_intake = intake
         self.senders["telegram"] = telegram_channel.TelegramSender(application, self.downloader)
         with contextlib.suppress(Exception):
-            await telegram_channel.set_commands(application)
+            await telegram_channel.set_commands(
+                application, telegram_channel.TelegramChats.of(self.config)
+            )
         if self.config.telegram.mode == "webhook":
             await application.bot.set_webhook(
                 self.config.telegram.webhook_url,

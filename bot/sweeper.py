@@ -64,6 +64,9 @@ class SweepResult:
     """What one pass did; str() is a one-line summary."""
 
     now: datetime
+    # When the pass's notices may go out: the real instant the pass ran, even when it ran as
+    # of another one (`hotline sweep --once --now T`), so a time-travel pass delivers at once.
+    deliver_at: datetime | None = None  # None: `now`
     tickets: int = 0
     dossiers: int = 0
     notices: int = 0
@@ -154,7 +157,9 @@ async def _sweep_ticket_batch(
             queued.extend(_queued(plan.notices))
             session.add(ticket)
         await sweep_store.add_events(session=session, events=events)
-        written = await sweep_store.enqueue_notices(session=session, notices=queued, now=now)
+        written = await sweep_store.enqueue_notices(
+            session=session, notices=queued, now=result.deliver_at or result.now
+        )
     result.tickets += len(tickets)
     result.notices += written
     result.already_queued += len(queued) - written
@@ -273,7 +278,9 @@ async def _sweep_dossier_batch(
                 result.milestones[f"dossier_{kind.value}"] += 1
             queued.extend(_queued(plan.notices))
             session.add(dossier)
-        written = await sweep_store.enqueue_notices(session=session, notices=queued, now=now)
+        written = await sweep_store.enqueue_notices(
+            session=session, notices=queued, now=result.deliver_at or result.now
+        )
     result.dossiers += len(dossiers)
     result.notices += written
     result.already_queued += len(queued) - written
@@ -284,13 +291,22 @@ async def _sweep_dossier_batch(
 
 
 async def sweep_once(
-    *, db: Database, config: Config, now: datetime, batch: int = BATCH
+    *,
+    db: Database,
+    config: Config,
+    now: datetime,
+    batch: int = BATCH,
+    deliver_at: datetime | None = None,
 ) -> SweepResult:
-    """Run one pass as of `now`: every due ticket and dossier, batch by batch."""
-    if now.tzinfo is None:
+    """Run one pass as of `now`: every due ticket and dossier, batch by batch.
+
+    Its notices are deliverable from `deliver_at` (default `now`): the command line passes the
+    real clock, so a pass run as of a later instant does not hold its notices back until then.
+    """
+    if now.tzinfo is None or (deliver_at is not None and deliver_at.tzinfo is None):
         raise ValueError("the sweeper needs an aware instant")
     started = time.perf_counter()
-    result = SweepResult(now=now)
+    result = SweepResult(now=now, deliver_at=deliver_at)
     while await _sweep_ticket_batch(db=db, config=config, now=now, batch=batch, result=result):
         pass
     while await _close_resolved_batch(db=db, config=config, now=now, batch=batch, result=result):
@@ -351,7 +367,9 @@ async def deliver_monthly_report(
                 )
                 for part, reply in replies
             ]
-            written = await sweep_store.enqueue_notices(session=session, notices=queued, now=now)
+            written = await sweep_store.enqueue_notices(
+                session=session, notices=queued, now=result.deliver_at or result.now
+            )
     except Exception:
         log.exception("could not prepare the scorecard of %s for the leaders", month)
         result.errors += 1

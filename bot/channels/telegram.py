@@ -7,12 +7,14 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -29,7 +31,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.chat import Attachment, Contact, Incoming, Location, Reply
-from bot.config import TelegramConfig
+from bot.config import Config, TelegramConfig
 from bot.evidence import Downloader, EvidenceTooLarge, EvidenceUnavailable, is_url
 from bot.outbox import DeliveryError
 from handlers.messages import t
@@ -235,8 +237,31 @@ GROUP_COMMANDS = (
 )
 
 
-async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Publish the command lists of Telegram's menu: citizens' in private, staff's in groups."""
+# --- ops (issue 8): each staff chat's own menu ---------------------------------------------
+AGENCY_COMMANDS = (
+    ("danhsach", "Phản ánh đang xử lý / Open tickets"),
+    ("quahan", "Phản ánh quá hạn / Overdue tickets"),
+    ("tiepnhan", "Tiếp nhận: /tiepnhan MÃ / Accept: /accept CODE"),
+    ("tralai", "Trả lại: /tralai MÃ LÝ_DO / Return: /return CODE REASON"),
+    ("hoi", "Hỏi người dân: /hoi MÃ CÂU_HỎI / Ask: /ask CODE QUESTION"),
+    ("giaiquyet", "Giải quyết: /giaiquyet MÃ KẾT_QUẢ / Resolve: /resolve CODE ANSWER"),
+    ("huy", "Hủy thao tác / Cancel"),
+    ("help", "Hướng dẫn / Help"),
+)
+LEADER_COMMANDS = (
+    ("thongke", "Số liệu hôm nay và tháng này / Today's and this month's figures"),
+    ("quahan", "Phản ánh quá hạn theo cơ quan / Overdue by agency"),
+    ("help", "Hướng dẫn / Help"),
+)
+
+
+async def set_commands(
+    application: Application[Any, Any, Any, Any, Any, Any], config: TelegramChats | None = None
+) -> None:
+    """Publish the command lists of Telegram's menu: citizens' in private, staff's in groups.
+
+    With the directory's chats, each agency's group and the leaders' group get their own list.
+    """
     bot = application.bot
     await bot.set_my_commands(
         [BotCommand(name, text) for name, text in COMMANDS], scope=BotCommandScopeAllPrivateChats()
@@ -245,6 +270,37 @@ async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -
         [BotCommand(name, text) for name, text in GROUP_COMMANDS],
         scope=BotCommandScopeAllGroupChats(),
     )
+    if config is None:
+        return
+    chats: list[tuple[int, tuple[tuple[str, str], ...]]] = [
+        (chat, AGENCY_COMMANDS) for chat in config.agency_chats
+    ]
+    if config.leaders_chat is not None:
+        chats.append((config.leaders_chat, LEADER_COMMANDS))
+    for chat_id, commands in chats:
+        try:
+            await bot.set_my_commands(
+                [BotCommand(name, text[:256]) for name, text in commands],
+                scope=BotCommandScopeChat(chat_id),
+            )
+        except TelegramError as exc:  # e.g. the bot was removed from that group
+            log.warning("could not publish the commands of chat %s: %s", chat_id, exc.message)
+
+
+@dataclass(frozen=True)
+class TelegramChats:
+    """The staff chats whose menus differ from the groups' default: agencies', leaders'."""
+
+    agency_chats: tuple[int, ...] = ()
+    leaders_chat: int | None = None
+
+    @classmethod
+    def of(cls, config: Config) -> TelegramChats:
+        """Read the staff chats from the directory and `[telegram]`."""
+        agencies = tuple(
+            a.telegram_chat_id for a in config.agencies if a.telegram_chat_id is not None
+        )
+        return cls(agencies, config.telegram.leaders_chat_id)
 
 
 def _file_url_of(base_url: str) -> str:

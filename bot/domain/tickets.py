@@ -82,6 +82,19 @@ def expected_resolution(*, config: Config, category_id: str, now: datetime) -> d
     return config.work_calendar.add_working_hours(now, sla_hours_of(config, category_id))
 
 
+def latest_resolution(ticket: Ticket, config: Config) -> datetime | None:
+    """Return the resolve due, or for a queued ticket the one it carries if routed at the last.
+
+    A ticket in the operators' queue has no resolve clock yet; routed when its triage clock
+    runs out, the agency's clock would end this long after.
+    """
+    if ticket.resolve_due_at is not None or ticket.triage_due_at is None:
+        return ticket.resolve_due_at
+    return config.work_calendar.add_working_hours(
+        ticket.triage_due_at, sla_hours_of(config, ticket.category_id)
+    )
+
+
 def default_privacy(track: str) -> Privacy:
     """Denunciations keep the reporter's identity with the operators by default."""
     return Privacy.OPERATORS if track == "to-cao" else Privacy.AGENCY
