@@ -80,6 +80,7 @@ class OutboxWorker:
         self._marks: list[tuple[int, str | None, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._stopping = False
+        self._marks_failed = False
 
     def wake(self) -> None:
         """Tell the worker that something was queued."""
@@ -93,6 +94,7 @@ class OutboxWorker:
             )
         if not rows:
             return 0
+        self._marks_failed = False
         by_chat: dict[tuple[str, str], list[Outbox]] = {}
         for row in rows:
             assert row.id is not None
@@ -111,10 +113,13 @@ class OutboxWorker:
         """Send one chat's claimed messages in order; a failure holds back the rest."""
         sent = 0
         for index, row in enumerate(rows):
-            if self._stopping:
-                return sent  # left claimed; released when the worker stops
             assert row.id is not None
             async with self._slots:
+                # Checked once a slot is ours: many chats wait for one at the same time.
+                if self._stopping or self._marks_failed:
+                    # Left claimed: released when the worker stops, else taken again after
+                    # the lease. Sending on while marks cannot be stored would resend them all.
+                    return sent
                 held_until = await self._deliver(row)
             if held_until is not None:
                 # Keep a chat's messages in order: wait behind the one that must be retried.
@@ -159,6 +164,7 @@ class OutboxWorker:
                         now=self.clock(),
                     )
             except Exception as exc:
+                self._marks_failed = True
                 for _, _, done in batch:
                     done.set_exception(exc)
                 continue
