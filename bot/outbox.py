@@ -107,6 +107,7 @@ class OutboxWorker:
         self._marks: list[tuple[int, str | None, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._stopping = False
+        self._marks_failed = False
 
     def wake(self) -> None:
         """Tell the worker that something was queued."""
@@ -120,6 +121,7 @@ class OutboxWorker:
             )
         if not rows:
             return 0
+        self._marks_failed = False
         by_chat: dict[tuple[str, str], list[Outbox]] = {}
         for row in rows:
             assert row.id is not None
@@ -138,10 +140,13 @@ class OutboxWorker:
         """Send one chat's claimed messages in order; a failure holds back the rest."""
         sent = 0
         for index, row in enumerate(rows):
-            if self._stopping:
-                return sent  # left claimed; released when the worker stops
             assert row.id is not None
             async with self._slots:
+                # Checked once a slot is ours: many chats wait for one at the same time.
+                if self._stopping or self._marks_failed:
+                    # Left claimed: released when the worker stops, else taken again after
+                    # the lease. Sending on while marks cannot be stored would resend them all.
+                    return sent
                 outcome = await self._deliver(row)
             if isinstance(outcome, datetime):
                 # Keep a chat's messages in order: wait behind the one that must be retried.
@@ -192,6 +197,7 @@ class OutboxWorker:
                         now=self.clock(),
                     )
             except Exception as exc:
+                self._marks_failed = True
                 for _, _, done in batch:
                     done.set_exception(exc)
                 continue

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import (
     Enum as SAEnum,
@@ -201,6 +202,13 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_reporter", "channel", "chat_id", "created_at"),
         # The sweeper closes resolved tickets once their reopen window is over, oldest first.
         Index("ix_ticket_state_resolved_at", "state", "resolved_at", "id"),
+        # --- work lists at a million tickets (issue 10, migration 0009) ---
+        # The triage queue and the overdue list's triage part: state, then triage due time.
+        Index("ix_ticket_state_triage_due", "state", "triage_due_at", "id"),
+        # The overdue list's running part: state, then resolve due time.
+        Index("ix_ticket_state_resolve_due", "state", "resolve_due_at", "id"),
+        # An agency's open list: its tickets by state, then resolve due time.
+        Index("ix_ticket_agency_state_due", "agency_id", "state", "resolve_due_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -286,10 +294,26 @@ class DialogState(SQLModel, table=True):
     updated_at: datetime | None = _when()
 
 
+OUTSTANDING_SQL = "status IN ('pending', 'sending')"
+
+
 class Outbox(SQLModel, table=True):
     """A message waiting to be delivered, written with the change that caused it."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "available_at"),
+        # --- outbox claims in chat order (issue 10, migration 0009) ---
+        # A claim looks for a chat's earlier messages still outstanding; partial, so the sent
+        # history (nearly every row) is not in it.
+        Index(
+            "ix_outbox_outstanding",
+            "channel",
+            "chat_id",
+            "id",
+            sqlite_where=text(OUTSTANDING_SQL),
+            postgresql_where=text(OUTSTANDING_SQL),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
