@@ -44,8 +44,8 @@ from bot.chat import Attachment, Incoming, Location, Reply
 from bot.config import Config, ZaloOAConfig
 from bot.evidence import EvidenceLinks
 from bot.outbox import DeliveryError
-from handlers.cards import operators_chat
 from handlers.messages import t
+from handlers.targets import operators_chat
 from storage import outbox as outbox_store
 from storage import tickets as ticket_store
 from storage import zalo_oa as oa_store
