@@ -672,3 +672,16 @@ async def test_photo_by_url_goes_as_a_media_attachment_and_a_telegram_file_as_a_
     assert url is not None
     ref = sender.links.read(url.group(0).rsplit("/", 1)[1], clock.now)
     assert ref is not None and (ref.channel, ref.file_id) == ("telegram", telegram_file.file_id)
+
+
+async def test_long_notice_pieces_after_the_first_carry_the_continued_label(
+    sqlite_db: Database,
+) -> None:
+    label = t("notice.continued", "vi", code="PA-2026-000001", text="")
+    async with oa_sender(sqlite_db) as (emu, sender, _):
+        await sender.deliver(CITIZEN, Reply("Kết quả. " * 500, extra={"continued": label}))
+    first, *rest = emu.bot_messages(CITIZEN)
+    assert rest
+    assert not first["text"].startswith(plain_text(label))
+    assert all(m["text"].startswith(plain_text(label)) for m in rest)
+    assert all(len(m["text"]) <= 2000 for m in [first, *rest])

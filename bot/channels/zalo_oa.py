@@ -38,7 +38,7 @@ from bot.channels.zalo import (
     plain_text,
     remember_options,
     render,
-    split_text,
+    split_labelled,
 )
 from bot.chat import Attachment, Incoming, Location, Reply
 from bot.config import Config, ZaloOAConfig
@@ -424,7 +424,11 @@ class ZaloOASender:
         lang = await chat_language(self.db, CHANNEL, chat_id)
         text, options = render(reply, lang)
         shown, lines = file_links(reply, self.links, lang, self.clock())
-        pieces = split_text("\n\n".join(part for part in (text, *lines) if part), MAX_TEXT_LENGTH)
+        pieces = split_labelled(
+            "\n\n".join(part for part in (text, *lines) if part),
+            plain_text(str(reply.extra.get("continued", ""))),
+            MAX_TEXT_LENGTH,
+        )
         image = next((a.file_id for a in shown if a.kind == "photo"), None)
         if not pieces and image is None:
             return None
