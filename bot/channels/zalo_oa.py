@@ -449,7 +449,9 @@ class ZaloOASender:
             bodies += [("cs", cs_body(chat_id, piece)) for piece in pieces[1:]]
         else:
             title = plain_text(t("zalo_oa.transaction_title", lang))
-            bodies = [("transaction", transaction_body(chat_id, title, p)) for p in pieces]
+            # A transaction message carries text only: an image goes as its address.
+            texts = pieces or [str(image)]
+            bodies = [("transaction", transaction_body(chat_id, title, p)) for p in texts]
         message_id = await self._send_all(chat_id, bodies, counted=free)
         if options and message_id:
             await remember_options(self.db, CHANNEL, chat_id, options, message_id, self.clock())
