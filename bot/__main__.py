@@ -158,7 +158,8 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_dossiers(args: argparse.Namespace, config: Config) -> int:
     """`hotline dossiers import FILE`."""
-    from bot.domain.dossiers import DossierImportError, format_import_report, import_dossiers
+    from bot.domain.dossiers import DossierImportError, format_import_report
+    from bot.dossier_import import import_dossiers
     from bot.inbox import system_clock
     from storage.db import Database
 
@@ -188,7 +189,7 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
     from bot.sweeper import sweep_once
     from storage.db import Database
 
-    now = system_clock()
+    now = started = system_clock()
     if args.now:
         try:
             now = datetime.fromisoformat(args.now)
@@ -203,7 +204,8 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
         db = Database(config.storage.url)
         try:
             await db.upgrade()
-            result = await sweep_once(db=db, config=config, now=now)
+            # As of --now, but what it queues may go out at once (issue 8).
+            result = await sweep_once(db=db, config=config, now=now, deliver_at=started)
         finally:
             await db.dispose()
         print(result)

@@ -107,6 +107,8 @@ class Reply:
     location: Location | None = None
     ticket_id: int | None = None  # the ticket this message concerns (for delivery failures)
     idempotency_key: str | None = None
+    # extra["continued"]: the label (HTML) a sender puts before each further part of a text
+    # too long for one message, e.g. "(tiếp theo, PA-…)".
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:

@@ -1247,6 +1247,16 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "lookup.button.complain": {"vi": "📝 Gửi phản ánh về hồ sơ này", "en": "📝 Complain about it"},
     "complaint.button.lookup": {"vi": "🔎 Tra cứu hồ sơ {code}", "en": "🔎 Look up {code}"},
+    # --- Open311 (issue 9) ---
+    "open311.notice.routed": {
+        "vi": "Đã tiếp nhận phản ánh {code} và chuyển tới cơ quan có thẩm quyền.",
+        "en": "Complaint {code} was received and sent to the agency responsible.",
+    },
+    "open311.notice.triage": {
+        "vi": "Đã tiếp nhận phản ánh {code}; tổng đài sẽ chuyển tới cơ quan có thẩm quyền.",
+        "en": "Complaint {code} was received; the hotline will send it to the agency responsible.",
+    },
+    "open311.address_label": {"vi": "Địa chỉ", "en": "Address"},
     # Operators' group (handlers/operator.py).
     "button.route_to": {"vi": "➡️ {agency}", "en": "➡️ {agency}"},
     "button.route_other": {"vi": "🏛 Chọn cơ quan khác…", "en": "🏛 Another agency…"},
@@ -1433,6 +1443,132 @@ TEXTS.update(
         "public.link": {
             "vi": "📊 Thống kê công khai",
             "en": "📊 Public statistics",
+        },
+    }
+)
+
+
+# --- ops (issue 8): receipt of a triage ticket, agencies' commands, leaders' chat -----------
+TEXTS.update(
+    {
+        "complaint.created_triage": {
+            "vi": (
+                "✅ Đã tiếp nhận phản ánh <b>{code}</b>.\n"
+                "Lĩnh vực: {category}\n"
+                "Tổng đài viên sẽ chuyển phản ánh đến cơ quan có thẩm quyền trước "
+                "<b>{route_by}</b>.\n"
+                "Hạn giải quyết của cơ quan: {hours} giờ làm việc kể từ khi nhận phản ánh, "
+                "chậm nhất <b>{due}</b>.\n"
+                "Bạn sẽ nhận thông báo khi có tiến triển. Xem lại: /theodoi {code}"
+            ),
+            "en": (
+                "✅ Complaint <b>{code}</b> received.\n"
+                "Category: {category}\n"
+                "An operator will send it to the responsible agency by <b>{route_by}</b>.\n"
+                "The agency then has {hours} working hours to resolve it, "
+                "at the latest by <b>{due}</b>.\n"
+                "You will be told of every step. Check it: /track {code}"
+            ),
+        },
+        # Replaces the agency group's help of the citizens' loop: the typed commands too.
+        "agency.help": {
+            "vi": (
+                "Đây là nhóm của cơ quan xử lý. Phản ánh được giao sẽ được gửi vào đây kèm hạn giải "
+                "quyết; nhắc hạn, quá hạn và phản ánh bị người dân mở lại cũng được báo tại đây.\n"
+                "/danhsach — phản ánh đang mở của cơ quan, quá hạn trước\n"
+                "/quahan — chỉ các phản ánh quá hạn\n"
+                "/tiepnhan MÃ — tiếp nhận phản ánh\n"
+                "/tralai MÃ LÝ_DO — trả lại tổng đài (trước khi tiếp nhận)\n"
+                "/hoi MÃ CÂU_HỎI — hỏi thêm người dân (tạm dừng tính hạn)\n"
+                "/giaiquyet MÃ KẾT_QUẢ — trả lời người dân và kết thúc xử lý\n"
+                "Các nút dưới mỗi phản ánh làm đúng những việc này."
+            ),
+            "en": (
+                "This is the agency's group. Complaints assigned to the agency arrive here with "
+                "their deadlines; reminders, overdue notices and reopened complaints too.\n"
+                "/list — the agency's open complaints, overdue first\n"
+                "/overdue — only the overdue ones\n"
+                "/accept CODE — take the complaint up\n"
+                "/return CODE REASON — hand it back to the operators (before accepting)\n"
+                "/ask CODE QUESTION — ask the citizen (the deadline pauses)\n"
+                "/resolve CODE ANSWER — answer the citizen and close the agency's work\n"
+                "The buttons under each complaint do the same."
+            ),
+        },
+        "agency.usage.accept": {
+            "vi": "Cú pháp: <code>/tiepnhan PA-2026-000123</code>",
+            "en": "Usage: <code>/accept PA-2026-000123</code>",
+        },
+        "agency.usage.return": {
+            "vi": "Cú pháp: <code>/tralai PA-2026-000123 lý do trả lại</code>",
+            "en": "Usage: <code>/return PA-2026-000123 the reason</code>",
+        },
+        "agency.usage.ask": {
+            "vi": "Cú pháp: <code>/hoi PA-2026-000123 câu hỏi cho người dân</code>",
+            "en": "Usage: <code>/ask PA-2026-000123 your question to the citizen</code>",
+        },
+        "agency.usage.resolve": {
+            "vi": "Cú pháp: <code>/giaiquyet PA-2026-000123 kết quả trả lời người dân</code>",
+            "en": "Usage: <code>/resolve PA-2026-000123 the answer to the citizen</code>",
+        },
+        "ticket.error.no_such_code": {
+            "vi": "Không tìm thấy phản ánh <b>{code}</b>. Kiểm tra lại mã (dạng PA-2026-000123).",
+            "en": "No complaint <b>{code}</b>. Check the code (like PA-2026-000123).",
+        },
+        "staff_only": {
+            "vi": (
+                "Lệnh này chỉ dùng trong nhóm của cơ quan xử lý hoặc tổng đài. "
+                "Gõ /help để xem những việc bạn có thể làm."
+            ),
+            "en": (
+                "This command is for the agencies' and operators' groups only. "
+                "Type /help to see what you can do."
+            ),
+        },
+        "leader.help": {
+            "vi": (
+                "Đây là nhóm lãnh đạo. Bảng điểm hằng tháng của các cơ quan được gửi vào đây.\n"
+                "/thongke — số liệu hôm nay và tháng này, theo cơ quan\n"
+                "/quahan — phản ánh quá hạn, theo cơ quan"
+            ),
+            "en": (
+                "This is the leaders' group. The agencies' monthly scorecard arrives here.\n"
+                "/stats — today's and this month's figures, by agency\n"
+                "/overdue — overdue complaints, by agency"
+            ),
+        },
+        "stats.header": {
+            "vi": "📊 <b>Thống kê phản ánh toàn tỉnh</b> (đến {now})",
+            "en": "📊 <b>Province complaint figures</b> (as of {now})",
+        },
+        "stats.today": {"vi": "Hôm nay", "en": "Today"},
+        "stats.month": {"vi": "Tháng {month}", "en": "Month {month}"},
+        "stats.line": {
+            "vi": (
+                "{label}: mới {new} · đã chuyển {routed} · đã tiếp nhận {accepted} · "
+                "đã giải quyết {resolved} · trễ hạn {overdue}"
+            ),
+            "en": (
+                "{label}: new {new} · routed {routed} · accepted {accepted} · "
+                "resolved {resolved} · missed deadlines {overdue}"
+            ),
+        },
+        "stats.waiting": {
+            "vi": "Đang chờ tổng đài phân loại: {count} · Đang quá hạn: {overdue}",
+            "en": "Waiting for the operators: {count} · Overdue now: {overdue}",
+        },
+        "stats.by_agency": {
+            "vi": "\n<b>Theo cơ quan</b> (đang giữ phản ánh):",
+            "en": "\n<b>By agency</b> (holding the complaint):",
+        },
+        "stats.agency": {"vi": "\n<b>{agency}</b>", "en": "\n<b>{agency}</b>"},
+        "stats.unrouted": {
+            "vi": "Chưa chuyển cơ quan (tổng đài)",
+            "en": "Not yet routed (operators)",
+        },
+        "stats.none": {
+            "vi": "Chưa có phản ánh nào trong tháng này.",
+            "en": "No complaints this month yet.",
         },
     }
 )

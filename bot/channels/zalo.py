@@ -238,6 +238,12 @@ def render(reply: Reply, lang: str = "vi") -> tuple[str, list[str]]:
     return "\n\n".join(part for part in parts if part), options
 
 
+def split_labelled(text: str, label: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """Split text to fit; pieces after the first start with `label` (e.g. "(tiếp theo, …)")."""
+    pieces = split_text(text, limit - len(label))
+    return pieces[:1] + [label + piece for piece in pieces[1:]]
+
+
 def split_text(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
     """Split text into pieces of at most `limit` characters, at line breaks where possible."""
     pieces: list[str] = []
@@ -361,7 +367,10 @@ class ZaloSender:
 
     async def _send(self, chat_id: str, reply: Reply, text: str, lang: str) -> str | None:
         shown, lines = file_links(reply, self.links, lang, self.clock())
-        pieces = split_text("\n\n".join(part for part in (text, *lines) if part))
+        pieces = split_labelled(
+            "\n\n".join(part for part in (text, *lines) if part),
+            plain_text(str(reply.extra.get("continued", ""))),
+        )
         message_id: str | None = None
         photo = next((a.file_id for a in shown if a.kind == "photo"), None)
         if photo is not None:

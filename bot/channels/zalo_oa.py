@@ -44,8 +44,8 @@ from bot.chat import Attachment, Incoming, Location, Reply
 from bot.config import Config, ZaloOAConfig
 from bot.evidence import EvidenceLinks
 from bot.outbox import DeliveryError
-from handlers.cards import operators_chat
 from handlers.messages import t
+from handlers.targets import operators_chat
 from storage import outbox as outbox_store
 from storage import tickets as ticket_store
 from storage import zalo_oa as oa_store
@@ -591,20 +591,25 @@ class ZaloOAChannel:
         except Exception:  # kept recorded: the upkeep loop tries it again
             log.exception("could not handle a zalo oa event")
 
-    async def drain(self) -> int:
-        """Handle events recorded but not handled (a crash, a failed handler); return how many."""
+    async def drain(self, *, all_recorded: bool = False) -> int:
+        """Handle events recorded but not handled (a crash, a failed handler); return how many.
+
+        Normally only events older than DRAIN_AFTER, which no handler is still working on;
+        at start, every one (the inbox's processed-update row keeps any from running twice).
+        """
+        before = self.clock() if all_recorded else self.clock() - DRAIN_AFTER
         async with self.db.transaction() as session:
-            rows = await oa_store.pending_inbound(
-                session=session, received_before=self.clock() - DRAIN_AFTER
-            )
+            rows = await oa_store.pending_inbound(session=session, received_before=before)
         for row in rows:
             await self._process(row.msg_id, row.payload)
         return len(rows)
 
     async def _keep_up(self) -> None:
+        first = True
         while True:
             try:
-                await self.drain()
+                await self.drain(all_recorded=first)
+                first = False
                 await self.tokens.current()  # refreshes within an hour of expiry
             except (OAApiError, OANetworkError) as exc:
                 log.warning("zalo oa token upkeep failed: %s", exc)
