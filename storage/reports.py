@@ -134,7 +134,7 @@ async def month_counts(
         .join(Ticket, col(Ticket.id) == col(TicketEvent.ticket_id))
         .where(
             col(TicketEvent.kind) == "returned",
-            _in(col(TicketEvent.at), start, end),
+            month,
             col(Ticket.passed_around).is_(True),
             agency.is_not(None),
         )
