@@ -400,7 +400,8 @@ def report(backend: str, populated: tuple[int, int], load: float, figures: dict[
         f"{(totals.on_time_share or 0) * 100:.1f} % on time, {figures['overdue']:,} overdue"
     )
     verdict = "under" if best < TARGET_SECONDS else "OVER"
-    print(f"  target: best run {verdict} {TARGET_SECONDS:.0f} s ({best / TARGET_SECONDS:.0%} of it)")
+    share = best / TARGET_SECONDS
+    print(f"  target: best run {verdict} {TARGET_SECONDS:.0f} s ({share:.0%} of it)")
     print(f"  load average during the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
