@@ -35,7 +35,6 @@ from bot.config import load_config  # noqa: E402
 from storage import tickets as ticket_store  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.directory import sync_directory  # noqa: E402
-from storage.models import Ticket  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -79,8 +78,9 @@ def ticket_rows(count: int, agencies: list[str], seed: int = 1022) -> list[tuple
         resolved = created + timedelta(days=3) if state in ("closed", "resolved") else None
         rows.append(
             (
-                number, f"PA-{created.year}-{number:07d}", "telegram", str(10_000 + number % 50_000),
-                "", "vi", "", "", "agency", "phản ánh", "khac", agency, 0.8, "[]", "[]", "pakn",
+                number, f"PA-{created.year}-{number:07d}", "telegram",
+                str(10_000 + number % 50_000), "", "vi", "", "", "agency", "phản ánh", "khac",
+                agency, 0.8, "[]", "[]", "pakn",
                 state, 0, False, False, "", False, created, resolved, paused, triage_due,
                 resolve_due,
             )
