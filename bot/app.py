@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import mimetypes
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -16,9 +18,19 @@ from telegram.ext import Application
 
 from bot.channels import telegram as telegram_channel
 from bot.channels import zalo as zalo_channel
+from bot.channels import zalo_oa as zalo_oa_channel
 from bot.config import Config
 from bot.domain.triage import Classifier
+from bot.evidence import (
+    Downloader,
+    EvidenceLinks,
+    EvidenceRef,
+    EvidenceTooLarge,
+    EvidenceUnavailable,
+    is_url,
+)
 from bot.inbox import Clock, Inbox, system_clock
+from bot.metrics import Metrics
 from bot.outbox import OutboxWorker, Sender
 from bot.sweeper import Sweeper
 from bot.web.server import build_web_app
@@ -72,6 +84,14 @@ class HotlineApp:
         self.sweeper = Sweeper(db=self.db, config=config, clock=clock, on_queued=self.outbox.wake)
         self.telegram: Application[Any, Any, Any, Any, Any, Any] | None = None
         self.zalo: zalo_channel.ZaloChannel | None = None
+        # --- Zalo Official Account and evidence across channels (issue 11) ---
+        self.zalo_oa: zalo_oa_channel.ZaloOAChannel | None = None
+        self.evidence_links = evidence_links(config)
+        self.downloader = Downloader(config.evidence.max_bytes)
+        self.outbox.on_held = self._record_held
+        # --- metrics (issue 9): counters on the hot path, gauges read at scrape time ---
+        self.metrics = Metrics()
+        self.inbox.metrics = self.outbox.metrics = self.metrics
         self.web_app = web_app if web_app is not None else web.Application()
         self.serve_web = serve_web
         self._runner: web.AppRunner | None = None
@@ -119,6 +139,8 @@ class HotlineApp:
             await self._start_telegram()
         if self.config.zalo.enabled:
             await self._start_zalo()
+        if self.config.zalo_oa.enabled:
+            await self._start_zalo_oa()
         self._tasks.append(asyncio.create_task(self.outbox.run(self._stop), name="outbox"))
         self._tasks.append(asyncio.create_task(self.sweeper.run(self._stop), name="sweeper"))
 
@@ -134,9 +156,11 @@ class HotlineApp:
         lanes = 1 if self.db.is_sqlite else 4
         intake = telegram_channel.TelegramIntake(application, self.inbox.handle_batch, lanes=lanes)
         self.telegram_intake = intake
-        self.senders["telegram"] = telegram_channel.TelegramSender(application)
+        self.senders["telegram"] = telegram_channel.TelegramSender(application, self.downloader)
         with contextlib.suppress(Exception):
-            await telegram_channel.set_commands(application)
+            await telegram_channel.set_commands(
+                application, telegram_channel.TelegramChats.of(self.config)
+            )
         if self.config.telegram.mode == "webhook":
             await application.bot.set_webhook(
                 self.config.telegram.webhook_url,
@@ -150,7 +174,11 @@ class HotlineApp:
 
     async def _start_zalo(self) -> None:
         channel = zalo_channel.ZaloChannel(
-            self.config.zalo, db=self.db, handle=self.inbox.handle, clock=self.clock
+            self.config.zalo,
+            db=self.db,
+            handle=self.inbox.handle,
+            clock=self.clock,
+            links=self.evidence_links,
         )
         try:
             await channel.start()
@@ -182,6 +210,9 @@ class HotlineApp:
         if self.zalo is not None:
             await self.zalo.stop()
             self.zalo = None
+        if self.zalo_oa is not None:
+            await self.zalo_oa.stop()
+            self.zalo_oa = None
         self.outbox.stop_sending()
         for task in self._tasks:
             await _bounded(task, task.get_name(), 8.0)
@@ -189,11 +220,65 @@ class HotlineApp:
         if self.telegram is not None:
             await self.telegram.shutdown()
             self.telegram = None
+        await self.downloader.close()
         await self.db.dispose()
+
+    # --- Zalo Official Account and evidence across channels (issue 11) ---
+    async def _start_zalo_oa(self) -> None:
+        channel = zalo_oa_channel.ZaloOAChannel(
+            self.config,
+            db=self.db,
+            handle=self.inbox.handle,
+            clock=self.clock,
+            links=self.evidence_links,
+            on_released=self.outbox.wake,
+        )
+        await channel.start()
+        self.zalo_oa = channel
+        self.senders[zalo_oa_channel.CHANNEL] = channel.sender
+
+    async def _record_held(self, session: Any, row: Any, now: Any) -> None:
+        await zalo_oa_channel.record_held(session, row, now, self.config)
+
+    async def fetch_evidence(self, ref: EvidenceRef) -> tuple[bytes, str]:
+        """Fetch the file a signed link points at: from Telegram, or by its URL."""
+        if is_url(ref.file_id):
+            download = await self.downloader.fetch(ref.file_id, ref.file_name)
+            return download.data, download.content_type
+        if ref.channel != "telegram" or self.telegram is None:
+            raise EvidenceUnavailable(f"no {ref.channel} channel to fetch the file from")
+        file = await self.telegram.bot.get_file(ref.file_id)
+        if (file.file_size or 0) > self.config.evidence.max_bytes:
+            raise EvidenceTooLarge(f"{file.file_size} bytes")
+        data = bytes(await file.download_as_bytearray())
+        guessed = mimetypes.guess_type(ref.file_name or file.file_path or "")[0]
+        return data, guessed or (
+            "image/jpeg" if ref.kind == "photo" else "application/octet-stream"
+        )
 
     async def wait_until_stopped(self) -> None:
         """Block until `stop()` is called (or the task is cancelled)."""
         await self._stop.wait()
+
+
+# --- Zalo Official Account and evidence across channels (issue 11) ---
+def evidence_links(config: Config) -> EvidenceLinks:
+    """Build the signer of file links from the config (a key derived if none is set)."""
+    key = config.evidence.signing_key
+    if not key:
+        # Stable across instances that share the config; changes when the secrets do.
+        seed = "\0".join(
+            (
+                "hotline-evidence",
+                config.telegram.token,
+                config.zalo.token,
+                config.zalo_oa.secret_key,
+            )
+        )
+        key = hashlib.sha256(seed.encode()).hexdigest()
+    host = config.web.host if config.web.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    public = config.evidence.public_url or f"http://{host}:{config.web.port}"
+    return EvidenceLinks(key.encode(), public, timedelta(hours=config.evidence.link_hours))
 
 
 async def _bounded(task: asyncio.Task[None], name: str, seconds: float) -> None:

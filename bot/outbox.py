@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Reply
+from bot.metrics import Metrics
+from storage import files as file_store
 from storage import outbox as outbox_store
 from storage import tickets as ticket_store
 from storage.db import Database
@@ -28,17 +33,36 @@ class DeliveryError(Exception):
         retry_after: float | None = None,
         blocked: bool = False,
         permanent: bool = False,
+        held: bool = False,
     ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.blocked = blocked
         self.permanent = permanent
+        # Zalo OA (issue 11): outside the reply window; kept until the chat opens it again.
+        self.held = held
 
 
 class Sender(Protocol):
     """One channel's way to deliver a Reply to a chat; returns the sent message's id."""
 
     async def deliver(self, chat_id: str, reply: Reply) -> str | None: ...
+
+
+def outbox_rows(
+    replies: Sequence[Reply], *, channel: str = "", chat_id: str = ""
+) -> list[dict[str, Any]]:
+    """Turn replies into outbox rows; a reply without a target goes to `channel`/`chat_id`."""
+    return [
+        {
+            "channel": reply.channel or channel,
+            "chat_id": reply.chat_id or chat_id,
+            "payload": reply.to_payload(),
+            "idempotency_key": reply.idempotency_key,
+            "ticket_id": reply.ticket_id,
+        }
+        for reply in replies
+    ]
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -66,6 +90,7 @@ class OutboxWorker:
         concurrency: int = 16,
         max_attempts: int = 10,
         idle_poll: float = 2.0,
+        on_held: Callable[[AsyncSession, Outbox, datetime], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.senders = senders
@@ -74,6 +99,8 @@ class OutboxWorker:
         self.batch = batch
         self.max_attempts = max_attempts
         self.idle_poll = idle_poll
+        self.metrics: Metrics | None = None  # set by the app (bot/metrics.py)
+        self.on_held = on_held  # records a held message on its ticket (Zalo OA, issue 11)
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
         self._claimed: set[int] = set()
@@ -121,29 +148,35 @@ class OutboxWorker:
                     # Left claimed: released when the worker stops, else taken again after
                     # the lease. Sending on while marks cannot be stored would resend them all.
                     return sent
-                held_until = await self._deliver(row)
-            if held_until is not None:
+                outcome = await self._deliver(row)
+            if isinstance(outcome, datetime):
                 # Keep a chat's messages in order: wait behind the one that must be retried.
                 for later in rows[index + 1 :]:
                     assert later.id is not None
-                    await self._retry(later.id, held_until, "waiting behind an earlier message")
+                    await self._retry(later.id, outcome, "waiting behind an earlier message")
                 return sent
-            sent += 1
+            sent += outcome
         return sent
 
-    async def _deliver(self, row: Outbox) -> datetime | None:
-        """Send one message and record it; return when the chat may go on if it failed."""
+    async def _deliver(self, row: Outbox) -> bool | datetime:
+        """Send one message and record it: sent, given up, or when the chat may go on."""
         assert row.id is not None
         sender = self.senders.get(row.channel)
         if sender is None:
             await self._final(row.id, OutboxStatus.FAILED, f"no sender for {row.channel}")
-            return None
+            return False
+        reply = await self._with_stored_files(Reply.from_payload(row.payload))
+        if reply is None:
+            await self._final(row.id, OutboxStatus.FAILED, "a stored file is missing")
+            return False
         try:
-            message_id = await sender.deliver(row.chat_id, Reply.from_payload(row.payload))
+            message_id = await sender.deliver(row.chat_id, reply)
         except DeliveryError as exc:
             return await self._failed(row, exc)
         await self._mark_sent(row.id, message_id)
-        return None
+        if self.metrics is not None:
+            self.metrics.sent.labels(row.channel).inc()
+        return True
 
     async def _mark_sent(self, outbox_id: int, message_id: str | None) -> None:
         """Queue the sent mark for the next group commit and wait until it is committed."""
@@ -173,11 +206,30 @@ class OutboxWorker:
                 self._claimed.discard(outbox_id)
                 done.set_result(None)
 
+    async def _with_stored_files(self, reply: Reply) -> Reply | None:
+        """Load the bytes of the files the bot generated; None if one is gone."""
+        wanted = [a.stored_file for a in reply.attachments if a.stored_file is not None]
+        if not wanted:
+            return reply
+        async with self.db.transaction() as session:
+            stored = await file_store.load_files(session=session, ids=wanted)
+        if any(file_id not in stored for file_id in wanted):
+            return None
+        attachments = tuple(
+            a
+            if a.stored_file is None
+            else dataclasses.replace(a, content=stored[a.stored_file].data)
+            for a in reply.attachments
+        )
+        return dataclasses.replace(reply, attachments=attachments)
+
     async def _failed(self, row: Outbox, exc: DeliveryError) -> datetime:
         """Record a failed send; return when the chat's next message may be tried."""
         now = self.clock()
         assert row.id is not None
         outbox_id, attempts = row.id, row.attempts
+        if self.metrics is not None:
+            self.metrics.count_failure(row.channel, exc, final=attempts >= self.max_attempts)
         if exc.blocked:
             log.info("chat blocked the bot; outbox %s not delivered", outbox_id)
             async with self.db.transaction() as session:
@@ -196,6 +248,18 @@ class OutboxWorker:
                         now=now,
                         reason=str(exc),
                     )
+            return now
+        if exc.held:
+            log.info("outbox %s held: %s", outbox_id, exc)
+            async with self.db.transaction() as session:
+                await outbox_store.mark_final(
+                    session=session,
+                    outbox_id=outbox_id,
+                    status=OutboxStatus.OUTSIDE_WINDOW,
+                    error=str(exc),
+                )
+                if self.on_held is not None:
+                    await self.on_held(session, row, now)
             return now
         if exc.permanent or attempts >= self.max_attempts:
             log.warning("giving up on outbox %s after %s attempts: %s", outbox_id, attempts, exc)

@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -27,8 +31,10 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.chat import Attachment, Contact, Incoming, Location, Reply
-from bot.config import TelegramConfig
+from bot.config import Config, TelegramConfig
+from bot.evidence import Downloader, EvidenceTooLarge, EvidenceUnavailable, is_url
 from bot.outbox import DeliveryError
+from handlers.messages import t
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
@@ -231,8 +237,31 @@ GROUP_COMMANDS = (
 )
 
 
-async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Publish the command lists of Telegram's menu: citizens' in private, staff's in groups."""
+# --- ops (issue 8): each staff chat's own menu ---------------------------------------------
+AGENCY_COMMANDS = (
+    ("danhsach", "Phản ánh đang xử lý / Open tickets"),
+    ("quahan", "Phản ánh quá hạn / Overdue tickets"),
+    ("tiepnhan", "Tiếp nhận: /tiepnhan MÃ / Accept: /accept CODE"),
+    ("tralai", "Trả lại: /tralai MÃ LÝ_DO / Return: /return CODE REASON"),
+    ("hoi", "Hỏi người dân: /hoi MÃ CÂU_HỎI / Ask: /ask CODE QUESTION"),
+    ("giaiquyet", "Giải quyết: /giaiquyet MÃ KẾT_QUẢ / Resolve: /resolve CODE ANSWER"),
+    ("huy", "Hủy thao tác / Cancel"),
+    ("help", "Hướng dẫn / Help"),
+)
+LEADER_COMMANDS = (
+    ("thongke", "Số liệu hôm nay và tháng này / Today's and this month's figures"),
+    ("quahan", "Phản ánh quá hạn theo cơ quan / Overdue by agency"),
+    ("help", "Hướng dẫn / Help"),
+)
+
+
+async def set_commands(
+    application: Application[Any, Any, Any, Any, Any, Any], config: TelegramChats | None = None
+) -> None:
+    """Publish the command lists of Telegram's menu: citizens' in private, staff's in groups.
+
+    With the directory's chats, each agency's group and the leaders' group get their own list.
+    """
     bot = application.bot
     await bot.set_my_commands(
         [BotCommand(name, text) for name, text in COMMANDS], scope=BotCommandScopeAllPrivateChats()
@@ -241,6 +270,37 @@ async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -
         [BotCommand(name, text) for name, text in GROUP_COMMANDS],
         scope=BotCommandScopeAllGroupChats(),
     )
+    if config is None:
+        return
+    chats: list[tuple[int, tuple[tuple[str, str], ...]]] = [
+        (chat, AGENCY_COMMANDS) for chat in config.agency_chats
+    ]
+    if config.leaders_chat is not None:
+        chats.append((config.leaders_chat, LEADER_COMMANDS))
+    for chat_id, commands in chats:
+        try:
+            await bot.set_my_commands(
+                [BotCommand(name, text[:256]) for name, text in commands],
+                scope=BotCommandScopeChat(chat_id),
+            )
+        except TelegramError as exc:  # e.g. the bot was removed from that group
+            log.warning("could not publish the commands of chat %s: %s", chat_id, exc.message)
+
+
+@dataclass(frozen=True)
+class TelegramChats:
+    """The staff chats whose menus differ from the groups' default: agencies', leaders'."""
+
+    agency_chats: tuple[int, ...] = ()
+    leaders_chat: int | None = None
+
+    @classmethod
+    def of(cls, config: Config) -> TelegramChats:
+        """Read the staff chats from the directory and `[telegram]`."""
+        agencies = tuple(
+            a.telegram_chat_id for a in config.agencies if a.telegram_chat_id is not None
+        )
+        return cls(agencies, config.telegram.leaders_chat_id)
 
 
 def _file_url_of(base_url: str) -> str:
@@ -363,11 +423,85 @@ def reply_markup(reply: Reply) -> Any:
     return None
 
 
+MAX_TEXT_LENGTH = 4096  # sendMessage's limit (counted after parsing; markup only adds)
+_TOKEN = re.compile(r"<[^>]*>|&#?\w+;|\n|[ \t]+|[^<&\s]+|[<&]")
+_TAG = re.compile(r"</?([a-zA-Z-]+)")
+
+
+def split_html(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """Split Telegram HTML into messages of at most `limit` characters, each valid on its own.
+
+    Cuts between words (inside a word only when it is longer than a message), never inside a
+    tag or an entity; tags open at a cut are closed before it and opened again after it.
+    """
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    open_tags: list[tuple[str, str]] = []  # (name, the opening tag as written)
+    current: list[str] = []
+    size = 0
+
+    def closing() -> str:
+        return "".join(f"</{name}>" for name, _tag in reversed(open_tags))
+
+    def flush() -> None:
+        nonlocal current, size
+        body = "".join(current).rstrip()
+        if body.strip():
+            chunks.append(body + closing())
+        current = [tag for _name, tag in open_tags]
+        size = sum(len(tag) for tag in current)
+
+    for token in _TOKEN.findall(text):
+        if current and size == sum(len(tag) for _n, tag in open_tags) and token.isspace():
+            continue  # no leading blanks in a new message
+        room = limit - size - len(closing())
+        while len(token) > room and not token.startswith(("<", "&")) and room > 0:
+            if size > sum(len(tag) for _n, tag in open_tags):
+                flush()
+            else:  # one word longer than a whole message: cut it
+                current.append(token[:room])
+                size += room
+                token = token[room:]
+                flush()
+            room = limit - size - len(closing())
+        if len(token) > room:
+            flush()
+        match = _TAG.match(token)
+        if match:
+            name = match.group(1).lower()
+            if token.startswith("</"):
+                for index in range(len(open_tags) - 1, -1, -1):
+                    if open_tags[index][0] == name:
+                        del open_tags[index]
+                        break
+            elif not token.endswith("/>"):
+                open_tags.append((name, token))
+        current.append(token)
+        size += len(token)
+    body = "".join(current).rstrip()
+    if body.strip() and body != "".join(tag for _n, tag in open_tags):
+        chunks.append(body)
+    return chunks or [text[:limit]]
+
+
+def split_reply(reply: Reply, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """Split a Reply's text to fit; parts after the first start with its `continued` label."""
+    label = str(reply.extra.get("continued", ""))
+    parts = split_html(reply.text, limit - len(label))
+    return parts[:1] + [label + part for part in parts[1:]]
+
+
 class TelegramSender:
     """Delivers outbox Replies with the Application's bot."""
 
-    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        downloader: Downloader | None = None,
+    ) -> None:
         self.bot = application.bot
+        self.downloader = downloader  # fetches files other channels give as URLs (issue 11)
 
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         """Send one Reply; map Telegram's errors onto retry, blocked or permanent failure."""
@@ -400,27 +534,63 @@ class TelegramSender:
         if reply.attachments:
             attachment = reply.attachments[0]
             caption = reply.text or None
+            file: str | InputFile = attachment.file_id
+            if attachment.content is not None:
+                # --- reports (issue 9): a file the bot generated is uploaded ---
+                file = InputFile(attachment.content, filename=attachment.file_name or None)
+            elif is_url(attachment.file_id):
+                # --- evidence from Zalo (issue 11): Telegram cannot fetch Zalo's URLs ---
+                fetched = await self._fetch(attachment)
+                if isinstance(fetched, str):
+                    text = f"{reply.text}\n{fetched}".strip()
+                    return await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+                file = fetched
             if attachment.kind == "photo":
                 return await self.bot.send_photo(
-                    chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML
+                    chat_id, file, caption=caption, parse_mode=ParseMode.HTML
                 )
             return await self.bot.send_document(
-                chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML
+                chat_id, file, caption=caption, parse_mode=ParseMode.HTML
             )
         if not reply.text:
             return None
+        # A long text goes as several messages; the buttons stay under the last one.
+        *first, last = split_reply(reply)
         if reply.edit_message_id is not None:
-            return await self.bot.edit_message_text(
-                reply.text,
+            edited = await self.bot.edit_message_text(
+                first[0] if first else last,
                 chat_id=chat_id,
                 message_id=int(reply.edit_message_id),
                 parse_mode=ParseMode.HTML,
-                reply_markup=markup if reply.buttons else None,
+                reply_markup=markup if reply.buttons and not first else None,
             )
+            if not first:
+                return edited
+            first = first[1:]
+        for chunk in first:
+            await self._send_text(chat_id, chunk, None)
+        return await self._send_text(chat_id, last, markup)
+
+    async def _send_text(self, chat_id: int, text: str, markup: Any) -> JSONDict:
         # The answer stays JSON: the message id is all we keep, and building PTB's Message
         # object from it cost as much as the rest of the send.
-        parameters: JSONDict = {"chat_id": chat_id, "text": reply.text, "parse_mode": "HTML"}
+        parameters: JSONDict = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
         if markup is not None:
             parameters["reply_markup"] = markup
         result: JSONDict = await self.bot.do_api_request(RAW_SEND_MESSAGE, parameters)
         return result
+
+    async def _fetch(self, attachment: Attachment) -> InputFile | str:
+        """Download a file given by URL; on failure, the text that stands in for it."""
+        url = attachment.file_id
+        if self.downloader is None:
+            return t("zalo.file_unavailable", "vi", url=url)
+        try:
+            download = await self.downloader.fetch(url, attachment.file_name)
+        except EvidenceTooLarge:
+            log.info("a file from another channel is over the size limit; sent as a link")
+            return t("zalo.file_too_large", "vi", url=url)
+        except EvidenceUnavailable as exc:
+            log.warning("could not fetch a file from another channel: %s", exc)
+            return t("zalo.file_unavailable", "vi", url=url)
+        return InputFile(download.data, filename=download.file_name)
