@@ -108,6 +108,7 @@ class OutboxWorker:
         self._flusher: asyncio.Task[None] | None = None
         self._stopping = False
         self._marks_failed = False
+        self.idle = asyncio.Event()  # set while waiting for work (tests wait on it)
 
     def wake(self) -> None:
         """Tell the worker that something was queued."""
@@ -303,8 +304,10 @@ class OutboxWorker:
                     timeout = self.idle_poll
                 if stop.is_set():
                     break
+                self.idle.set()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+                self.idle.clear()
         finally:
             await self._release_claims()
 

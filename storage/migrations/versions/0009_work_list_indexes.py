@@ -1,7 +1,7 @@
 """Indexes for the work lists at a million tickets, and for outbox claims in chat order.
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0007
 Create Date: 2026-12-02
 """
 
