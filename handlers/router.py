@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.chat import Incoming, Reply, Role
 from bot.config import Config
-from handlers import agency, citizen, followup, operator, rating, worklists
+from handlers import agency, citizen, followup, operator, operator_commands, rating, worklists
 from handlers.context import Context
 from handlers.messages import t
 
@@ -66,6 +66,11 @@ AGENCY_COMMANDS: dict[str, Handler] = {
     "quahan": worklists.agency_overdue,
     "overdue": worklists.agency_overdue,
 }
+# --- console (issue 8): the operators' commands (handlers/operator_commands.py) ---
+OPERATOR_COMMANDS.update(operator_commands.COMMANDS)
+# Commands of the staff groups a citizen may not use (they are told whose they are).
+STAFF_ONLY_COMMANDS = frozenset(OPERATOR_COMMANDS) - frozenset(CITIZEN_COMMANDS)
+
 STAFF_BUTTON_PREFIXES = (
     operator.BUTTON_PREFIXES | agency.BUTTON_PREFIXES | worklists.BUTTON_PREFIXES
 )
@@ -134,6 +139,8 @@ async def _route_citizen(ctx: Context, msg: Incoming) -> list[Reply]:
         return await handler(ctx, msg)
     command = msg.command
     if command is not None:
+        if command in STAFF_ONLY_COMMANDS:  # console (issue 8)
+            return await operator_commands.staff_only(ctx, msg)
         return await CITIZEN_COMMANDS.get(command, citizen.unknown_command)(ctx, msg)
     state_handler = CITIZEN_STATES.get(ctx.state)
     if state_handler is not None:

@@ -1,0 +1,94 @@
+"""Words for what the operators' services did (bot/domain/operations.py), for chat and console."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.chat import Reply
+from bot.config import Config
+from bot.domain.operations import Notice, Outcome, TicketView
+from bot.domain.tickets import addressed, agency_name, clip
+from handlers.messages import TEXTS, fmt_datetime, t
+from storage.models import Privacy, Ticket, TicketEvent
+
+
+def notice_replies(notices: Iterable[Notice]) -> list[Reply]:
+    """Word each notice in its audience's language and address it to its chat."""
+    replies: list[Reply] = []
+    for notice in notices:
+        text = t(f"opnotice.{notice.kind}", notice.lang, **notice.values)
+        replies.extend(addressed(notice.target, Reply(text), ticket=notice.ticket))
+    return replies
+
+
+def outcome_replies(outcome: Outcome) -> list[Reply]:
+    """Return every message an outcome sends: worded notices and the ones already worded."""
+    return [*notice_replies(outcome.notices), *outcome.replies]
+
+
+def event_label(kind: str, lang: str) -> str:
+    """Name a trail event (its kind as stored when no wording exists)."""
+    key = f"event.{kind}"
+    return t(key, lang) if key in TEXTS else kind
+
+
+def category_label(config: Config, category_id: str, lang: str) -> str:
+    """Return a category's display name in the language."""
+    category = config.category(category_id)
+    if category is None:
+        return category_id
+    return category.name_en if lang == "en" and category.name_en else category.name
+
+
+def reporter_label(ticket: Ticket, lang: str, *, for_operators: bool) -> str:
+    """Describe the reporter as the reader may see them (privacy kept from agencies)."""
+    if ticket.privacy == Privacy.ANONYMOUS:
+        return t("op.view.anonymous", lang)
+    if not for_operators and ticket.privacy == Privacy.OPERATORS:
+        return t("op.view.anonymous", lang)
+    return (
+        " · ".join(part for part in (ticket.reporter_name, ticket.reporter_phone) if part) or "—"
+    )
+
+
+def trail_line(event: TicketEvent, lang: str) -> str:
+    """One line of the trail: when, who, what, and its note."""
+    line = t(
+        "op.view.line",
+        lang,
+        at=fmt_datetime(event.at),
+        actor=event.actor,
+        event=event_label(event.kind, lang),
+    )
+    return line + (
+        f": {t('op.view.line_note', lang, note=clip(event.note, 300))}" if event.note else ""
+    )
+
+
+def view_text(config: Config, view: TicketView, lang: str) -> tuple[str, list[str], list[str]]:
+    """Word the operator's view of a ticket: the card, the trail's lines, the notes' lines."""
+    ticket = view.ticket
+    card = t(
+        "op.view.head",
+        lang,
+        code=ticket.code,
+        state=t(f"state.{ticket.state.value}", lang),
+        category=category_label(config, ticket.category_id, lang),
+        agency=agency_name(config, ticket.agency_id, lang),
+        channel=ticket.channel,
+        created=fmt_datetime(ticket.created_at),
+        triage_due=fmt_datetime(ticket.triage_due_at),
+        resolve_due=fmt_datetime(ticket.resolve_due_at),
+        reporter=reporter_label(ticket, lang, for_operators=True),
+        evidence=", ".join(ticket.evidence) or "—",
+        text=clip(ticket.text),
+    )
+    if view.merged_into is not None:
+        card += t("op.view.merged_into", lang, code=view.merged_into.code)
+    if view.duplicates:
+        card += t("op.view.duplicates", lang, codes=", ".join(d.code for d in view.duplicates))
+    if view.attachments:
+        card += t("op.view.files", lang, count=len(view.attachments))
+    trail = [trail_line(e, lang) for e in view.events if e.kind != "note"]
+    notes = [trail_line(e, lang) for e in view.notes] or [t("op.view.no_notes", lang)]
+    return card, trail, notes
