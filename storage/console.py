@@ -15,6 +15,7 @@ from storage.models import (
     ConsoleUser,
     SignInFailure,
     Ticket,
+    TicketAttachment,
     TicketFollower,
     TicketState,
     WebSession,
@@ -146,6 +147,19 @@ async def list_merged_into(*, session: AsyncSession, ticket_id: int) -> list[Tic
     """Return the duplicates merged into a ticket."""
     query = select(Ticket).where(Ticket.merged_into_id == ticket_id).order_by(col(Ticket.id))
     return list((await session.exec(query)).all())
+
+
+async def get_attachment(
+    *, session: AsyncSession, attachment_id: int
+) -> tuple[TicketAttachment, Ticket] | None:
+    """Return an attachment and its ticket."""
+    query = (
+        select(TicketAttachment, Ticket)
+        .join(Ticket, col(Ticket.id) == col(TicketAttachment.ticket_id))
+        .where(TicketAttachment.id == attachment_id)
+    )
+    row = (await session.exec(query)).first()
+    return (row[0], row[1]) if row else None
 
 
 # --- the console's queue ----------------------------------------------------------------------

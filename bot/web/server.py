@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from telegram import Update
 
+from bot.web.console import add_console  # console (issue 8)
+
 if TYPE_CHECKING:
     from bot.app import HotlineApp
 
@@ -24,6 +26,8 @@ def build_web_app(web_app: web.Application, hotline: HotlineApp) -> web.Applicat
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_post("/telegram/webhook", telegram_webhook)
     web_app.router.add_post("/zalo/webhook", zalo_webhook)
+    # --- console (issue 8): the operators', leaders' and agencies' web console ---
+    add_console(web_app, hotline)
     return web_app
 
 
