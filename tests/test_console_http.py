@@ -313,6 +313,7 @@ async def test_queue_filters_and_pages(
     assert routed.code in by_agency and codes[0] not in by_agency
     assert routed.code in by_text and codes[0] not in by_text
     clock.advance(days=3)
+    await sign_in(client, "binh")  # the session of three days ago has expired
     overdue = await (await client.get("/console/queue?overdue=1&agency=triage")).text()
     assert codes[0] in overdue and routed.code not in overdue
 

@@ -334,3 +334,23 @@ def test_config_points_the_bot_at_the_emulator(config: Config) -> None:
     assert wired.telegram.operators_chat_id == OPERATORS_CHAT_ID
     assert len({a.telegram_chat_id for a in wired.agencies}) == len(config.agencies)
     assert connect_host("::") == "[::1]" and connect_host("::1") == "[::1]"
+
+
+# --- console (issue 8): the demo's console users ------------------------------------------------
+
+
+async def test_sandbox_console_signs_in_the_demo_operator(page: PageClient) -> None:
+    from bot.sandbox import DEMO_CONSOLE_USERS
+    from tests.console_support import csrf_of
+
+    name, _role, password = DEMO_CONSOLE_USERS[0]
+    async with page.session.get(page.url + "/") as response:
+        assert 'href="/console/"' in await response.text()
+    # Browsers keep cookies of 127.0.0.1; aiohttp's client does only when told to.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(page.url + "/console/signin") as response:
+            token = csrf_of(await response.text())
+        form = {"csrf": token, "name": name, "password": password, "next": "/console/queue"}
+        async with browser.post(page.url + "/console/signin", data=form) as response:
+            assert response.status == 200
+            assert str(response.url).endswith("/console/queue")
