@@ -29,6 +29,7 @@ from bot.demo_data import DEMO_DOSSIERS, demo_rows, seed_demo
 from bot.inbox import Clock, system_clock
 from bot.web import sandbox_page
 from bot.web.sandbox_page import DemoHint, SandboxChat
+from bot.web.console import add_console
 from bot.web.server import HOTLINE_APP
 from storage.db import Database
 
@@ -326,6 +327,8 @@ class Sandbox:
         )
         app[HOTLINE_APP] = hotline
         page.add_routes(app)
+        # The console on the page's own app: the fallback below passes no route parameters.
+        add_console(app, hotline)  # console (issue 8)
         emulator.attach_to(app, server_url=config.telegram.base_url.removesuffix("/bot"))
         # Last: anything else goes to the service routes `hotline run` serves (/healthz, …).
         page.add_fallback(app, hotline.web_app)
