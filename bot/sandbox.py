@@ -28,8 +28,8 @@ from bot.config import Config, StorageConfig, TelegramConfig, WebConfig, ZaloCon
 from bot.demo_data import DEMO_DOSSIERS, demo_rows, seed_demo
 from bot.inbox import Clock, system_clock
 from bot.web import sandbox_page
-from bot.web.sandbox_page import DemoHint, SandboxChat
 from bot.web.console import add_console
+from bot.web.sandbox_page import DemoHint, SandboxChat
 from bot.web.server import HOTLINE_APP
 from storage.db import Database
 
