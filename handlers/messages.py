@@ -1292,13 +1292,22 @@ TEXTS.update(
                 "/stats — today's and this month's numbers"
             ),
         },
-        "op.usage.ticket": {"vi": "Cách dùng: /phieu PA-2026-000123", "en": "Usage: /ticket PA-2026-000123"},
+        "op.usage.ticket": {
+            "vi": "Cách dùng: /phieu PA-2026-000123",
+            "en": "Usage: /ticket PA-2026-000123",
+        },
         "op.usage.assign": {
             "vi": "Cách dùng: /chuyen PA-2026-000123 MÃ_CƠ_QUAN (ví dụ: xay-dung)",
             "en": "Usage: /assign PA-2026-000123 AGENCY_ID (for example: xay-dung)",
         },
-        "op.usage.note": {"vi": "Cách dùng: /ghichu PA-2026-000123 nội dung ghi chú", "en": "Usage: /note PA-2026-000123 the note"},
-        "op.usage.reply": {"vi": "Cách dùng: /traloi PA-2026-000123 nội dung gửi người dân", "en": "Usage: /reply PA-2026-000123 the message"},
+        "op.usage.note": {
+            "vi": "Cách dùng: /ghichu PA-2026-000123 nội dung ghi chú",
+            "en": "Usage: /note PA-2026-000123 the note",
+        },
+        "op.usage.reply": {
+            "vi": "Cách dùng: /traloi PA-2026-000123 nội dung gửi người dân",
+            "en": "Usage: /reply PA-2026-000123 the message",
+        },
         "op.usage.merge": {
             "vi": "Cách dùng: /gop MÃ_GIỮ MÃ_TRÙNG (phiếu trùng được gộp vào phiếu giữ lại)",
             "en": "Usage: /merge KEEP DUP (the duplicate is merged into the kept ticket)",
@@ -1307,19 +1316,34 @@ TEXTS.update(
             "vi": "Cách dùng: /dong PA-2026-000123 LÝ_DO, với lý do là spam, trung (trùng) hoặc ngoai_tham_quyen (ngoài thẩm quyền)",
             "en": "Usage: /close PA-2026-000123 REASON, where the reason is spam, duplicate or out_of_scope",
         },
-        "op.usage.reopen": {"vi": "Cách dùng: /molai PA-2026-000123", "en": "Usage: /reopen PA-2026-000123"},
+        "op.usage.reopen": {
+            "vi": "Cách dùng: /molai PA-2026-000123",
+            "en": "Usage: /reopen PA-2026-000123",
+        },
         "op.staff_only": {
             "vi": "Lệnh này dành cho tổng đài viên và chỉ dùng được trong nhóm của tổng đài. Gõ /help để xem bạn có thể làm gì.",
             "en": "This command is for the hotline's operators, in their group only. Type /help to see what you can do.",
         },
-        "op.error.not_found": {"vi": "Không tìm thấy phiếu {code}.", "en": "No ticket {code} was found."},
-        "op.error.empty_note": {"vi": "Ghi chú trống: hãy viết nội dung sau mã phiếu.", "en": "The note is empty: write it after the code."},
-        "op.error.empty_reply": {"vi": "Tin nhắn trống: hãy viết nội dung sau mã phiếu.", "en": "The message is empty: write it after the code."},
+        "op.error.not_found": {
+            "vi": "Không tìm thấy phiếu {code}.",
+            "en": "No ticket {code} was found.",
+        },
+        "op.error.empty_note": {
+            "vi": "Ghi chú trống: hãy viết nội dung sau mã phiếu.",
+            "en": "The note is empty: write it after the code.",
+        },
+        "op.error.empty_reply": {
+            "vi": "Tin nhắn trống: hãy viết nội dung sau mã phiếu.",
+            "en": "The message is empty: write it after the code.",
+        },
         "op.error.no_reporter": {
             "vi": "Không thể nhắn người phản ánh phiếu {code}: họ đã chặn bot.",
             "en": "The reporter of {code} cannot be messaged: they blocked the bot.",
         },
-        "op.error.merge_self": {"vi": "Không thể gộp phiếu {code} vào chính nó.", "en": "{code} cannot be merged into itself."},
+        "op.error.merge_self": {
+            "vi": "Không thể gộp phiếu {code} vào chính nó.",
+            "en": "{code} cannot be merged into itself.",
+        },
         "op.error.merge_closed": {
             "vi": "Phiếu {code} đã kết thúc ({state}), không gộp được.",
             "en": "{code} is already finished ({state}) and cannot be merged.",
@@ -1344,19 +1368,34 @@ TEXTS.update(
             "vi": "📝 Đã ghi chú nội bộ vào phiếu {code}. Người dân và cơ quan không nhìn thấy ghi chú này.",
             "en": "📝 Internal note added to {code}. The citizen and the agency never see it.",
         },
-        "op.done.reply": {"vi": "✉️ Đã gửi tin nhắn tới người phản ánh phiếu {code}.", "en": "✉️ Message sent to the reporter of {code}."},
+        "op.done.reply": {
+            "vi": "✉️ Đã gửi tin nhắn tới người phản ánh phiếu {code}.",
+            "en": "✉️ Message sent to the reporter of {code}.",
+        },
         "op.done.merged": {
             "vi": "🔗 Đã gộp phiếu {dup} vào phiếu {keep}; {count} người phản ánh được báo tin và sẽ theo dõi phiếu {keep}.",
             "en": "🔗 {dup} merged into {keep}; {count} reporter(s) told, who now follow {keep}.",
         },
-        "op.done.closed": {"vi": "✅ Đã đóng phiếu {code}: {reason}.", "en": "✅ {code} closed: {reason}."},
+        "op.done.closed": {
+            "vi": "✅ Đã đóng phiếu {code}: {reason}.",
+            "en": "✅ {code} closed: {reason}.",
+        },
         "op.done.reopened": {
             "vi": "↩️ Đã mở lại phiếu {code}; phiếu trở lại hàng đợi phân loại, hạn {due}.",
             "en": "↩️ {code} reopened; it is back in the triage queue, due {due}.",
         },
-        "op.reason.spam": {"vi": "spam (đóng không báo người gửi)", "en": "spam (closed without telling the sender)"},
-        "op.reason.duplicate": {"vi": "trùng với phản ánh khác", "en": "a duplicate of another complaint"},
-        "op.reason.out_of_scope": {"vi": "ngoài thẩm quyền của tổng đài", "en": "outside the hotline's remit"},
+        "op.reason.spam": {
+            "vi": "spam (đóng không báo người gửi)",
+            "en": "spam (closed without telling the sender)",
+        },
+        "op.reason.duplicate": {
+            "vi": "trùng với phản ánh khác",
+            "en": "a duplicate of another complaint",
+        },
+        "op.reason.out_of_scope": {
+            "vi": "ngoài thẩm quyền của tổng đài",
+            "en": "outside the hotline's remit",
+        },
         "op.stats": {
             "vi": (
                 "📊 <b>Số liệu tổng đài</b>\n"
@@ -1393,7 +1432,10 @@ TEXTS.update(
             ),
         },
         "op.view.merged_into": {"vi": "\nĐã gộp vào phiếu {code}.", "en": "\nMerged into {code}."},
-        "op.view.duplicates": {"vi": "\nPhiếu trùng đã gộp vào đây: {codes}", "en": "\nDuplicates merged here: {codes}"},
+        "op.view.duplicates": {
+            "vi": "\nPhiếu trùng đã gộp vào đây: {codes}",
+            "en": "\nDuplicates merged here: {codes}",
+        },
         "op.view.files": {"vi": "\n📎 {count} tệp đính kèm", "en": "\n📎 {count} attachment(s)"},
         "op.view.trail": {"vi": "<b>Lịch sử phiếu {code}</b>", "en": "<b>Trail of {code}</b>"},
         "op.view.notes": {"vi": "<b>Ghi chú nội bộ</b>", "en": "<b>Internal notes</b>"},
@@ -1410,24 +1452,39 @@ TEXTS.update(
         "event.accepted": {"vi": "cơ quan tiếp nhận", "en": "accepted"},
         "event.returned": {"vi": "cơ quan trả lại", "en": "returned"},
         "event.passed_around": {"vi": "bị đùn đẩy", "en": "passed around"},
-        "event.asked_citizen": {"vi": "cơ quan hỏi người dân", "en": "the agency asked the citizen"},
+        "event.asked_citizen": {
+            "vi": "cơ quan hỏi người dân",
+            "en": "the agency asked the citizen",
+        },
         "event.citizen_answered": {"vi": "người dân trả lời", "en": "the citizen answered"},
         "event.resolved": {"vi": "đã giải quyết", "en": "resolved"},
         "event.rated": {"vi": "người dân đánh giá", "en": "rated"},
         "event.reopened": {"vi": "người dân mở lại", "en": "reopened by the citizen"},
-        "event.reopened_by_operator": {"vi": "tổng đài viên mở lại", "en": "reopened by an operator"},
+        "event.reopened_by_operator": {
+            "vi": "tổng đài viên mở lại",
+            "en": "reopened by an operator",
+        },
         "event.closed": {"vi": "đã đóng", "en": "closed"},
         "event.merged": {"vi": "gộp vào phiếu khác", "en": "merged into another"},
         "event.merged_from": {"vi": "nhận phiếu trùng", "en": "took in a duplicate"},
         "event.note": {"vi": "ghi chú nội bộ", "en": "internal note"},
-        "event.operator_reply": {"vi": "tổng đài nhắn người dân", "en": "the hotline messaged the citizen"},
+        "event.operator_reply": {
+            "vi": "tổng đài nhắn người dân",
+            "en": "the hotline messaged the citizen",
+        },
         "event.deemed_accepted": {"vi": "coi như đã tiếp nhận", "en": "deemed accepted"},
         "event.reminder": {"vi": "nhắc hạn", "en": "reminder"},
         "event.overdue": {"vi": "quá hạn", "en": "overdue"},
         "event.escalated": {"vi": "báo cấp trên", "en": "escalated"},
         "event.triage_overdue": {"vi": "quá hạn phân loại", "en": "triage overdue"},
-        "event.triage_escalated": {"vi": "quá hạn phân loại, báo cấp trên", "en": "triage escalated"},
-        "event.reporter_unreachable": {"vi": "không nhắn được người dân", "en": "reporter unreachable"},
+        "event.triage_escalated": {
+            "vi": "quá hạn phân loại, báo cấp trên",
+            "en": "triage escalated",
+        },
+        "event.reporter_unreachable": {
+            "vi": "không nhắn được người dân",
+            "en": "reporter unreachable",
+        },
         # Notices of the operators' actions.
         "opnotice.reply": {
             "vi": "💬 Tổng đài trả lời về phản ánh <b>{code}</b>:\n{text}",
@@ -1482,12 +1539,18 @@ TEXTS.update(
             "vi": "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang rồi gửi lại.",
             "en": "The form has expired or is not valid. Reload the page and send it again.",
         },
-        "console.error.bad_login": {"vi": "Sai tên đăng nhập hoặc mật khẩu.", "en": "Wrong user name or password."},
+        "console.error.bad_login": {
+            "vi": "Sai tên đăng nhập hoặc mật khẩu.",
+            "en": "Wrong user name or password.",
+        },
         "console.error.locked": {
             "vi": "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau {minutes} phút.",
             "en": "The account is locked after too many wrong passwords. Try again in {minutes} minute(s).",
         },
-        "console.error.not_found": {"vi": "Không tìm thấy trang hoặc phiếu này.", "en": "This page or ticket was not found."},
+        "console.error.not_found": {
+            "vi": "Không tìm thấy trang hoặc phiếu này.",
+            "en": "This page or ticket was not found.",
+        },
         "console.error.forbidden": {
             "vi": "Bạn không có quyền xem hoặc xử lý phiếu này.",
             "en": "You may not see or act on this ticket.",
@@ -1496,25 +1559,40 @@ TEXTS.update(
             "vi": "Không lấy được tệp này từ kênh đã nhận nó.",
             "en": "This file cannot be fetched from the channel it came on.",
         },
-        "console.error.refused": {"vi": "Thao tác không thực hiện được.", "en": "That could not be done."},
+        "console.error.refused": {
+            "vi": "Thao tác không thực hiện được.",
+            "en": "That could not be done.",
+        },
         "op.error.merge_unknown": {
             "vi": "Không tìm thấy phiếu để gộp vào; hãy kiểm tra mã phiếu.",
             "en": "The ticket to merge into was not found; check its code.",
         },
-        "op.error.empty_text": {"vi": "Hãy nhập nội dung trước khi gửi.", "en": "Write something before sending."},
+        "op.error.empty_text": {
+            "vi": "Hãy nhập nội dung trước khi gửi.",
+            "en": "Write something before sending.",
+        },
         "console.queue.title": {"vi": "Danh sách phiếu", "en": "Tickets"},
         "console.queue.total": {"vi": "{count} phiếu", "en": "{count} tickets"},
-        "console.queue.empty": {"vi": "Không có phiếu nào khớp bộ lọc.", "en": "No ticket matches the filters."},
+        "console.queue.empty": {
+            "vi": "Không có phiếu nào khớp bộ lọc.",
+            "en": "No ticket matches the filters.",
+        },
         "console.filter.state": {"vi": "Trạng thái", "en": "State"},
         "console.filter.any": {"vi": "Tất cả", "en": "Any"},
         "console.filter.state_open": {"vi": "Đang mở (chưa xong)", "en": "Open (not finished)"},
         "console.filter.agency": {"vi": "Cơ quan", "en": "Agency"},
-        "console.filter.triage": {"vi": "Chờ phân loại (chưa có cơ quan)", "en": "Triage (no agency yet)"},
+        "console.filter.triage": {
+            "vi": "Chờ phân loại (chưa có cơ quan)",
+            "en": "Triage (no agency yet)",
+        },
         "console.filter.category": {"vi": "Lĩnh vực", "en": "Category"},
         "console.filter.channel": {"vi": "Kênh", "en": "Channel"},
         "console.filter.overdue": {"vi": "Chỉ phiếu quá hạn", "en": "Overdue only"},
         "console.filter.text": {"vi": "Tìm", "en": "Search"},
-        "console.filter.text_hint": {"vi": "mã phiếu, nội dung, tên người gửi", "en": "code, text, reporter's name"},
+        "console.filter.text_hint": {
+            "vi": "mã phiếu, nội dung, tên người gửi",
+            "en": "code, text, reporter's name",
+        },
         "console.filter.submit": {"vi": "Lọc", "en": "Filter"},
         "console.col.code": {"vi": "Mã phiếu", "en": "Code"},
         "console.col.state": {"vi": "Trạng thái", "en": "State"},
@@ -1536,10 +1614,22 @@ TEXTS.update(
         "console.dashboard.today": {"vi": "Hôm nay {day}", "en": "Today {day}"},
         "console.dashboard.month": {"vi": "Tháng {month}", "en": "Month {month}"},
         "console.dashboard.now": {"vi": "Hiện tại", "en": "Right now"},
-        "console.dashboard.on_time": {"vi": "Tỷ lệ giải quyết đúng hạn theo cơ quan, tháng {month}", "en": "On-time share by agency, {month}"},
-        "console.dashboard.no_resolved": {"vi": "Tháng này chưa có phiếu nào được giải quyết.", "en": "No ticket resolved this month yet."},
-        "console.dashboard.overdue": {"vi": "Phiếu quá hạn ({count})", "en": "Overdue tickets ({count})"},
-        "console.dashboard.no_overdue": {"vi": "Không có phiếu quá hạn.", "en": "Nothing is overdue."},
+        "console.dashboard.on_time": {
+            "vi": "Tỷ lệ giải quyết đúng hạn theo cơ quan, tháng {month}",
+            "en": "On-time share by agency, {month}",
+        },
+        "console.dashboard.no_resolved": {
+            "vi": "Tháng này chưa có phiếu nào được giải quyết.",
+            "en": "No ticket resolved this month yet.",
+        },
+        "console.dashboard.overdue": {
+            "vi": "Phiếu quá hạn ({count})",
+            "en": "Overdue tickets ({count})",
+        },
+        "console.dashboard.no_overdue": {
+            "vi": "Không có phiếu quá hạn.",
+            "en": "Nothing is overdue.",
+        },
         "console.n.new": {"vi": "Mới", "en": "New"},
         "console.n.routed": {"vi": "Đã chuyển", "en": "Routed"},
         "console.n.accepted": {"vi": "Đã tiếp nhận", "en": "Accepted"},
@@ -1568,31 +1658,67 @@ TEXTS.update(
         "console.actions": {"vi": "Xử lý", "en": "Actions"},
         "console.action.assign": {"vi": "Chuyển cho cơ quan", "en": "Send to agency"},
         "console.action.assign_submit": {"vi": "Chuyển", "en": "Send"},
-        "console.action.note": {"vi": "Ghi chú nội bộ (người dân và cơ quan không thấy)", "en": "Internal note (never shown to the citizen or the agency)"},
+        "console.action.note": {
+            "vi": "Ghi chú nội bộ (người dân và cơ quan không thấy)",
+            "en": "Internal note (never shown to the citizen or the agency)",
+        },
         "console.action.note_submit": {"vi": "Lưu ghi chú", "en": "Save note"},
         "console.action.reply": {"vi": "Nhắn người phản ánh", "en": "Message the reporter"},
         "console.action.reply_submit": {"vi": "Gửi tin nhắn", "en": "Send message"},
-        "console.action.merge": {"vi": "Phiếu này trùng, gộp vào phiếu", "en": "This is a duplicate of"},
+        "console.action.merge": {
+            "vi": "Phiếu này trùng, gộp vào phiếu",
+            "en": "This is a duplicate of",
+        },
         "console.action.merge_submit": {"vi": "Gộp", "en": "Merge"},
         "console.action.close": {"vi": "Đóng phiếu vì", "en": "Close because"},
         "console.action.close_submit": {"vi": "Đóng phiếu", "en": "Close"},
         "console.action.reopen_submit": {"vi": "Mở lại phiếu", "en": "Reopen"},
         "console.action.accept_submit": {"vi": "Tiếp nhận", "en": "Accept"},
-        "console.action.return": {"vi": "Trả lại tổng đài, lý do", "en": "Return to the hotline, because"},
+        "console.action.return": {
+            "vi": "Trả lại tổng đài, lý do",
+            "en": "Return to the hotline, because",
+        },
         "console.action.return_submit": {"vi": "Trả lại", "en": "Return"},
-        "console.action.ask": {"vi": "Hỏi thêm người dân (tạm dừng hạn)", "en": "Ask the citizen (pauses the clock)"},
+        "console.action.ask": {
+            "vi": "Hỏi thêm người dân (tạm dừng hạn)",
+            "en": "Ask the citizen (pauses the clock)",
+        },
         "console.action.ask_submit": {"vi": "Gửi câu hỏi", "en": "Ask"},
         "console.action.resolve": {"vi": "Trả lời và kết thúc", "en": "Answer and resolve"},
         "console.action.resolve_submit": {"vi": "Đã giải quyết", "en": "Resolve"},
-        "console.done.assign": {"vi": "Đã chuyển phiếu {code} cho {agency}.", "en": "{code} sent to {agency}."},
+        "console.done.assign": {
+            "vi": "Đã chuyển phiếu {code} cho {agency}.",
+            "en": "{code} sent to {agency}.",
+        },
         "console.done.note": {"vi": "Đã lưu ghi chú nội bộ.", "en": "Internal note saved."},
-        "console.done.reply": {"vi": "Đã gửi tin nhắn tới người phản ánh.", "en": "Message sent to the reporter."},
-        "console.done.merge": {"vi": "Đã gộp phiếu {code}; người phản ánh đã được báo tin.", "en": "{code} merged; its reporters were told."},
-        "console.done.close": {"vi": "Đã đóng phiếu {code} ({state}).", "en": "{code} closed ({state})."},
-        "console.done.reopen": {"vi": "Đã mở lại phiếu {code}; phiếu trở lại hàng đợi phân loại.", "en": "{code} reopened; it is back in the triage queue."},
+        "console.done.reply": {
+            "vi": "Đã gửi tin nhắn tới người phản ánh.",
+            "en": "Message sent to the reporter.",
+        },
+        "console.done.merge": {
+            "vi": "Đã gộp phiếu {code}; người phản ánh đã được báo tin.",
+            "en": "{code} merged; its reporters were told.",
+        },
+        "console.done.close": {
+            "vi": "Đã đóng phiếu {code} ({state}).",
+            "en": "{code} closed ({state}).",
+        },
+        "console.done.reopen": {
+            "vi": "Đã mở lại phiếu {code}; phiếu trở lại hàng đợi phân loại.",
+            "en": "{code} reopened; it is back in the triage queue.",
+        },
         "console.done.accept": {"vi": "Đã tiếp nhận phiếu {code}.", "en": "{code} accepted."},
-        "console.done.return": {"vi": "Đã trả lại phiếu {code} cho tổng đài.", "en": "{code} returned to the hotline."},
-        "console.done.ask": {"vi": "Đã gửi câu hỏi; hạn giải quyết tạm dừng đến khi người dân trả lời.", "en": "Question sent; the clock is paused until the citizen answers."},
-        "console.done.resolve": {"vi": "Đã gửi trả lời và kết thúc phiếu {code}.", "en": "Answer sent; {code} resolved."},
+        "console.done.return": {
+            "vi": "Đã trả lại phiếu {code} cho tổng đài.",
+            "en": "{code} returned to the hotline.",
+        },
+        "console.done.ask": {
+            "vi": "Đã gửi câu hỏi; hạn giải quyết tạm dừng đến khi người dân trả lời.",
+            "en": "Question sent; the clock is paused until the citizen answers.",
+        },
+        "console.done.resolve": {
+            "vi": "Đã gửi trả lời và kết thúc phiếu {code}.",
+            "en": "Answer sent; {code} resolved.",
+        },
     }
 )
