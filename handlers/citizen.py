@@ -18,15 +18,18 @@ from bot.domain.tickets import (
     Reporter,
     default_privacy,
     expected_resolution,
+    latest_resolution,
     open_ticket,
+    sla_hours_of,
 )
 from bot.domain.triage import Decision
 from handlers import cards
+from handlers import lookup as dossier_texts
 from handlers.context import Context
 from handlers.messages import Safe, fmt_date, fmt_datetime, t
 from storage import dossiers as dossier_store
 from storage import tickets as ticket_store
-from storage.models import Dossier, Privacy, Ticket
+from storage.models import Dossier, Privacy, Ticket, TicketState
 
 MIN_COMPLAINT_WORDS = 4
 SIMILARITY_THRESHOLD = 82
@@ -115,7 +118,7 @@ async def lookup(ctx: Context, msg: Incoming) -> list[Reply]:
 
 
 async def _answer_lookup(ctx: Context, msg: Incoming, code: str, last4: str | None) -> list[Reply]:
-    return await dossiers.answer_lookup(
+    return await dossier_texts.answer_lookup(
         session=ctx.session,
         config=ctx.config,
         channel=msg.channel,
@@ -131,7 +134,7 @@ async def _answer_lookup(ctx: Context, msg: Incoming, code: str, last4: str | No
 async def subscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
     """The [Theo dõi hồ sơ này] button of a verified card."""
     code = (msg.callback_data or "").removeprefix("dsub:")
-    return await dossiers.subscribe(
+    return await dossier_texts.subscribe(
         session=ctx.session,
         channel=msg.channel,
         chat_id=msg.chat_id,
@@ -145,7 +148,7 @@ async def subscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
 
 async def unsubscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
     """The [🔕] button of a dossier card or notice."""
-    return await dossiers.unsubscribe(
+    return await dossier_texts.unsubscribe(
         session=ctx.session,
         channel=msg.channel,
         chat_id=msg.chat_id,
@@ -543,18 +546,37 @@ async def _create(ctx: Context, msg: Incoming, privacy: Privacy) -> list[Reply]:
         dossier_code=data.get("dossier"),
     )
     ctx.reset()
-    confirmation = t(
-        "complaint.created",
-        ctx.lang,
-        code=ticket.code,
-        category=_category_name(ctx, ticket.category_id),
-        agency=agency_name,
-        due=fmt_datetime(ticket.resolve_due_at or ticket.triage_due_at),
-    )
+    confirmation = _receipt(ctx, ticket, agency_name)
+    if msg.channel == "zalo_oa" and not ctx.config.zalo_oa.proactive:
+        # Zalo OA (issue 11): notices reach the citizen only within 48 h of their last message.
+        confirmation += t("zalo_oa.follow_up_hint", ctx.lang, code=ticket.code)
     replies = [Reply(confirmation, remove_keyboard=True, ticket_id=ticket.id)]
     attachments = [Attachment(**item) for item in data.get("attachments", [])]
     replies.extend(cards.ticket_cards(ctx.config, ticket, attachments))
     return replies
+
+
+def _receipt(ctx: Context, ticket: Ticket, agency_name: str) -> str:
+    """Say the ticket's code and deadlines; a queued one's routing clock apart from its due."""
+    category = _category_name(ctx, ticket.category_id)
+    if ticket.state == TicketState.TRIAGE and ticket.triage_due_at is not None:
+        return t(
+            "complaint.created_triage",
+            ctx.lang,
+            code=ticket.code,
+            category=category,
+            route_by=fmt_datetime(ticket.triage_due_at),
+            hours=f"{sla_hours_of(ctx.config, ticket.category_id):g}",
+            due=fmt_datetime(latest_resolution(ticket, ctx.config)),
+        )
+    return t(
+        "complaint.created",
+        ctx.lang,
+        code=ticket.code,
+        category=category,
+        agency=agency_name,
+        due=fmt_datetime(ticket.resolve_due_at),
+    )
 
 
 def _attachments_of(msg: Incoming) -> list[dict[str, str]]:
@@ -584,7 +606,7 @@ async def track(ctx: Context, msg: Incoming) -> list[Reply]:
         return await _ticket_detail(ctx, msg, match.group(0).upper())
     codes = dossiers.find_dossier_codes(msg.args)
     if codes:
-        return await dossiers.subscribe(
+        return await dossier_texts.subscribe(
             session=ctx.session,
             channel=msg.channel,
             chat_id=msg.chat_id,

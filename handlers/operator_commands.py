@@ -18,6 +18,7 @@ from bot.domain import operations
 from bot.domain.operations import OperationError
 from bot.domain.tickets import load_for_change
 from handlers import operator, worklists
+from handlers.buttons import operator_card_buttons
 from handlers.context import Context
 from handlers.messages import TEXTS, fmt_date, fmt_datetime, t
 from handlers.operator_notices import outcome_replies, view_text
@@ -68,7 +69,7 @@ async def show_ticket(ctx: Context, msg: Incoming) -> list[Reply]:
     ticket, _rest = found
     view = await operations.view_ticket(session=ctx.session, ticket=ticket)
     card, trail, notes = view_text(ctx.config, view, ctx.lang)
-    replies = [Reply(card, buttons=operator.card_buttons(ticket, ctx.lang), ticket_id=ticket.id)]
+    replies = [Reply(card, buttons=operator_card_buttons(ticket, ctx.lang), ticket_id=ticket.id)]
     if ticket.channel == msg.channel:
         # File ids belong to the channel they came on; elsewhere the card only counts them.
         for item in view.attachments:
@@ -134,7 +135,10 @@ async def reply(ctx: Context, msg: Incoming) -> list[Reply]:
         )
     except OperationError as exc:
         return _refusal(ctx, exc.reason, ticket)
-    return [Reply(t("op.done.reply", ctx.lang, code=ticket.code)), *outcome_replies(outcome)]
+    return [
+        Reply(t("op.done.reply", ctx.lang, code=ticket.code)),
+        *outcome_replies(ctx.config, outcome),
+    ]
 
 
 async def merge(ctx: Context, msg: Incoming) -> list[Reply]:
@@ -155,7 +159,6 @@ async def merge(ctx: Context, msg: Incoming) -> list[Reply]:
     try:
         outcome = await operations.merge(
             session=ctx.session,
-            config=ctx.config,
             keep=keep,
             duplicate=duplicate,
             actor=actor_of(msg),
@@ -163,9 +166,9 @@ async def merge(ctx: Context, msg: Incoming) -> list[Reply]:
         )
     except OperationError as exc:
         return _refusal(ctx, exc.reason, exc.ticket)
-    told = sum(1 for n in outcome.notices if n.kind == "merged")
+    told = sum(1 for n in outcome.notices if n.kind == "op.merged")
     done = t("op.done.merged", ctx.lang, dup=duplicate.code, keep=keep.code, count=told)
-    return [Reply(done), *outcome_replies(outcome)]
+    return [Reply(done), *outcome_replies(ctx.config, outcome)]
 
 
 async def close(ctx: Context, msg: Incoming) -> list[Reply]:
@@ -180,7 +183,6 @@ async def close(ctx: Context, msg: Incoming) -> list[Reply]:
     try:
         outcome = await operations.close(
             session=ctx.session,
-            config=ctx.config,
             ticket=ticket,
             reason=reason,
             actor=actor_of(msg),
@@ -190,7 +192,7 @@ async def close(ctx: Context, msg: Incoming) -> list[Reply]:
         return _refusal(ctx, exc.reason, ticket)
     label = t(f"op.reason.{reason.value}", ctx.lang)
     done = t("op.done.closed", ctx.lang, code=ticket.code, reason=label)
-    return [Reply(done), *outcome_replies(outcome)]
+    return [Reply(done), *outcome_replies(ctx.config, outcome)]
 
 
 async def reopen(ctx: Context, msg: Incoming) -> list[Reply]:
@@ -209,8 +211,8 @@ async def reopen(ctx: Context, msg: Incoming) -> list[Reply]:
         "op.done.reopened", ctx.lang, code=ticket.code, due=fmt_datetime(ticket.triage_due_at)
     )
     return [
-        Reply(done, buttons=operator.card_buttons(ticket, ctx.lang)),
-        *outcome_replies(outcome),
+        Reply(done, buttons=operator_card_buttons(ticket, ctx.lang)),
+        *outcome_replies(ctx.config, outcome),
     ]
 
 
@@ -235,12 +237,6 @@ async def stats(ctx: Context, msg: Incoming) -> list[Reply]:
         waiting=numbers.waiting,
     )
     return [Reply(text)]
-
-
-async def staff_only(ctx: Context, msg: Incoming) -> list[Reply]:
-    """A citizen typed an operators' command: say whose it is."""
-    log.info("refused the staff command /%s from private chat %s", msg.command, msg.chat_id)
-    return [Reply(t("op.staff_only", ctx.lang))]
 
 
 COMMANDS: dict[str, Handler] = {

@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from bot.chat import Reply
 from bot.config import Config
-from bot.domain.operations import Notice, Outcome, TicketView
-from bot.domain.tickets import addressed, agency_name, clip
+from bot.domain.operations import OPERATOR_NOTICES, TicketView
+from bot.domain.outcomes import Audience, Notice, TicketOutcome
 from handlers.messages import TEXTS, fmt_datetime, t
+from handlers.notices import agency_name, clip, render
+from handlers.targets import target_of
 from storage.models import Privacy, Ticket, TicketEvent
 
 
-def notice_replies(notices: Iterable[Notice]) -> list[Reply]:
-    """Word each notice in its audience's language and address it to its chat."""
-    replies: list[Reply] = []
-    for notice in notices:
-        text = t(f"opnotice.{notice.kind}", notice.lang, **notice.values)
-        replies.extend(addressed(notice.target, Reply(text), ticket=notice.ticket))
+def outcome_replies(config: Config, outcome: TicketOutcome) -> list[Reply]:
+    """Word every notice of an outcome: the operators' own here, the others in notices.py."""
+    own = [n for n in outcome.notices if n.kind in OPERATOR_NOTICES]
+    others = [n for n in outcome.notices if n.kind not in OPERATOR_NOTICES]
+    replies = render(config, others)
+    for notice in own:
+        target = target_of(config, notice)
+        if target is None:
+            continue
+        lang = _language(notice)
+        text = t(f"opnotice.{notice.kind.removeprefix('op.')}", lang, **notice.facts)
+        ticket_id = notice.ticket.id if notice.ticket is not None else None
+        replies.append(Reply(text, channel=target[0], chat_id=target[1], ticket_id=ticket_id))
     return replies
 
 
-def outcome_replies(outcome: Outcome) -> list[Reply]:
-    """Return every message an outcome sends: worded notices and the ones already worded."""
-    return [*notice_replies(outcome.notices), *outcome.replies]
+def _language(notice: Notice) -> str:
+    if notice.audience == Audience.SUBSCRIBER:
+        return notice.language
+    if notice.audience == Audience.CITIZEN and notice.ticket is not None:
+        return notice.ticket.language
+    return "vi"  # the staff chats speak Vietnamese
 
 
 def event_label(kind: str, lang: str) -> str:

@@ -12,20 +12,14 @@ citizens and agencies never read them.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.chat import Reply
 from bot.config import Config
-from bot.domain.tickets import (
-    TARGET,
-    agency_target,
-    citizen_target,
-    reschedule,
-    route_ticket,
-)
+from bot.domain.outcomes import Audience, Notice, TicketOutcome
+from bot.domain.tickets import reschedule, route_ticket
 from storage import console as console_store
 from storage import tickets as ticket_store
 from storage.console import AgencyOnTime, PeriodCounts
@@ -79,26 +73,16 @@ class OperationError(Exception):
         self.ticket = ticket
 
 
-@dataclass(frozen=True)
-class Notice:
-    """Someone to tell of a change: where, in which language, which notice, with what."""
-
-    kind: str
-    target: TARGET
-    lang: str
-    ticket: Ticket
-    values: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a service did: the ticket changed, its event, and who must be told."""
-
-    ticket: Ticket
-    event: TicketEvent | None
-    notices: list[Notice] = field(default_factory=list)
-    # Notices already worded by the ticket services that still speak (bot/domain/tickets.py).
-    replies: list[Reply] = field(default_factory=list)
+# The kinds of the notices below; handlers/operator_notices.py words them.
+OPERATOR_NOTICES = (
+    "op.reply",
+    "op.merged",
+    "op.merged_agency",
+    "op.closed_agency",
+    "op.closed_duplicate",
+    "op.closed_out_of_scope",
+    "op.reopened",
+)
 
 
 @dataclass(frozen=True)
@@ -134,27 +118,33 @@ async def view_ticket(*, session: AsyncSession, ticket: Ticket) -> TicketView:
     )
 
 
-async def _citizens(session: AsyncSession, ticket: Ticket) -> list[tuple[TARGET, str]]:
-    """Return the reporter's chat and every follower's, each with its language."""
-    found: list[tuple[TARGET, str]] = []
-    own = citizen_target(ticket)
-    if own is not None:
-        found.append((own, ticket.language))
+async def _to_citizens(
+    session: AsyncSession, ticket: Ticket, kind: str, facts: dict[str, str]
+) -> list[Notice]:
+    """Address a notice to the reporter and to every follower of the ticket."""
+    notices = [Notice(kind, Audience.CITIZEN, ticket=ticket, facts=facts)]
     assert ticket.id is not None
+    own = (ticket.channel, ticket.chat_id)
     for follower in await console_store.list_followers(session=session, ticket_id=ticket.id):
-        target = (follower.channel, follower.chat_id)
-        if all(target != seen for seen, _lang in found):
-            found.append((target, follower.language))
-    return found
+        chat = (follower.channel, follower.chat_id)
+        if chat != own:
+            notices.append(
+                Notice(
+                    kind,
+                    Audience.SUBSCRIBER,
+                    ticket=ticket,
+                    facts=facts,
+                    chat=chat,
+                    language=follower.language,
+                )
+            )
+    return notices
 
 
-def _agency_notice(config: Config, ticket: Ticket, kind: str, **values: str) -> list[Notice]:
+def _to_agency(ticket: Ticket, kind: str, **facts: str) -> list[Notice]:
     if ticket.agency_id is None:
         return []
-    target = agency_target(config, ticket.agency_id)
-    if target is None:
-        return []
-    return [Notice(kind, target, "vi", ticket, {"code": ticket.code, **values})]
+    return [Notice(kind, Audience.AGENCY, ticket=ticket, facts={"code": ticket.code, **facts})]
 
 
 async def assign(
@@ -165,9 +155,9 @@ async def assign(
     agency_id: str,
     actor: str,
     now: datetime,
-) -> Outcome:
+) -> TicketOutcome:
     """Route or reroute the ticket to an agency, through the routing rules."""
-    replies = await route_ticket(
+    return await route_ticket(
         session=session,
         config=config,
         ticket=ticket,
@@ -175,40 +165,36 @@ async def assign(
         user_id=actor.split(":", 1)[-1],
         now=now,
     )
-    return Outcome(ticket, None, replies=replies)
 
 
 async def add_note(
     *, session: AsyncSession, ticket: Ticket, text: str, actor: str, now: datetime
-) -> Outcome:
+) -> TicketOutcome:
     """Add an internal note: the trail keeps it; nobody outside the operators is told."""
     text = text.strip()
     if not text:
         raise OperationError("empty_note", ticket)
-    event = await ticket_store.add_event(
+    await ticket_store.add_event(
         session=session, ticket=ticket, kind=NOTE, at=now, actor=actor, note=text[:NOTE_LIMIT]
     )
-    return Outcome(ticket, event)
+    return TicketOutcome(ticket, NOTE)
 
 
 async def reply_to_citizen(
     *, session: AsyncSession, ticket: Ticket, text: str, actor: str, now: datetime
-) -> Outcome:
+) -> TicketOutcome:
     """Send the reporter (and the followers) a message from the hotline."""
     text = text.strip()
     if not text:
         raise OperationError("empty_reply", ticket)
     text = text[:NOTE_LIMIT]
-    event = await ticket_store.add_event(
+    notices = await _to_citizens(session, ticket, "op.reply", {"code": ticket.code, "text": text})
+    if ticket.citizen_blocked and len(notices) == 1:
+        raise OperationError("no_reporter", ticket)
+    await ticket_store.add_event(
         session=session, ticket=ticket, kind="operator_reply", at=now, actor=actor, note=text
     )
-    notices = [
-        Notice("reply", target, lang, ticket, {"code": ticket.code, "text": text})
-        for target, lang in await _citizens(session, ticket)
-    ]
-    if not notices:
-        raise OperationError("no_reporter", ticket)
-    return Outcome(ticket, event, notices)
+    return TicketOutcome(ticket, "operator_reply", notices)
 
 
 def _finish(ticket: Ticket, state: TicketState, now: datetime) -> None:
@@ -221,12 +207,11 @@ def _finish(ticket: Ticket, state: TicketState, now: datetime) -> None:
 async def merge(
     *,
     session: AsyncSession,
-    config: Config,
     keep: Ticket,
     duplicate: Ticket,
     actor: str,
     now: datetime,
-) -> Outcome:
+) -> TicketOutcome:
     """Merge a duplicate into the kept ticket: its reporters follow the kept one and are told."""
     if keep.id == duplicate.id:
         raise OperationError("merge_self", duplicate)
@@ -235,25 +220,24 @@ async def merge(
     if keep.state not in OPEN_STATES:
         raise OperationError("merge_target_closed", keep)
     assert keep.id is not None and duplicate.id is not None
-    notices = _agency_notice(config, duplicate, "merged_agency", kept=keep.code)
-    moved = await _citizens(session, duplicate)
+    facts = {"code": duplicate.code, "kept": keep.code}
+    told = await _to_citizens(session, duplicate, "op.merged", facts)
+    notices = _to_agency(duplicate, "op.merged_agency", kept=keep.code) + told
     _finish(duplicate, TicketState.MERGED, now)
     duplicate.merged_into_id = keep.id
-    keep_reporter = citizen_target(keep)
-    for target, lang in moved:
-        if target != keep_reporter:
+    for notice in told:
+        chat = notice.chat or (duplicate.channel, duplicate.chat_id)
+        if chat != (keep.channel, keep.chat_id):
             await console_store.add_follower(
                 session=session,
                 ticket_id=keep.id,
-                channel=target[0],
-                chat_id=target[1],
-                language=lang,
+                channel=chat[0],
+                chat_id=chat[1],
+                language=notice.language if notice.chat else duplicate.language,
                 from_ticket_id=duplicate.id,
                 now=now,
             )
-        values = {"code": duplicate.code, "kept": keep.code}
-        notices.append(Notice("merged", target, lang, duplicate, values))
-    event = await ticket_store.add_event(
+    await ticket_store.add_event(
         session=session,
         ticket=duplicate,
         kind="merged",
@@ -267,39 +251,41 @@ async def merge(
         kind="merged_from",
         at=now,
         actor=actor,
-        data={"from": duplicate.code, "from_id": duplicate.id, "reporters": len(moved)},
+        data={"from": duplicate.code, "from_id": duplicate.id, "reporters": len(told)},
     )
-    return Outcome(duplicate, event, notices)
+    return TicketOutcome(duplicate, "merged", notices)
 
 
 async def close(
     *,
     session: AsyncSession,
-    config: Config,
     ticket: Ticket,
     reason: CloseReason,
     actor: str,
     now: datetime,
-) -> Outcome:
+) -> TicketOutcome:
     """Close an open ticket as spam (silently), a duplicate, or out of the hotline's scope."""
     if ticket.state not in OPEN_STATES:
         raise OperationError("not_open", ticket)
-    notices = _agency_notice(config, ticket, "closed_agency", reason=reason.value)
+    notices = _to_agency(ticket, "op.closed_agency")
     _finish(ticket, TicketState.SPAM if reason == CloseReason.SPAM else TicketState.CLOSED, now)
-    event = await ticket_store.add_event(
-        session=session, ticket=ticket, kind="closed", at=now, actor=actor, data={"reason": reason}
+    await ticket_store.add_event(
+        session=session,
+        ticket=ticket,
+        kind="closed",
+        at=now,
+        actor=actor,
+        data={"reason": reason.value},
     )
     if reason != CloseReason.SPAM:
-        notices.extend(
-            Notice(f"closed_{reason.value}", target, lang, ticket, {"code": ticket.code})
-            for target, lang in await _citizens(session, ticket)
-        )
-    return Outcome(ticket, event, notices)
+        facts = {"code": ticket.code}
+        notices += await _to_citizens(session, ticket, f"op.closed_{reason.value}", facts)
+    return TicketOutcome(ticket, "closed", notices)
 
 
 async def reopen(
     *, session: AsyncSession, config: Config, ticket: Ticket, actor: str, now: datetime
-) -> Outcome:
+) -> TicketOutcome:
     """Put a closed, spam, merged or resolved ticket back in the operators' queue."""
     if ticket.state not in CLOSED_STATES:
         raise OperationError("not_closed", ticket)
@@ -320,7 +306,7 @@ async def reopen(
     )
     ticket.next_check_at = None
     reschedule(ticket, config, now)
-    event = await ticket_store.add_event(
+    await ticket_store.add_event(
         session=session,
         ticket=ticket,
         kind="reopened_by_operator",
@@ -328,13 +314,10 @@ async def reopen(
         actor=actor,
         data={"previous": previous.value, "merged_into": merged_into},
     )
-    notices = []
-    if previous != TicketState.SPAM:
-        notices = [
-            Notice("reopened", target, lang, ticket, {"code": ticket.code})
-            for target, lang in await _citizens(session, ticket)
-        ]
-    return Outcome(ticket, event, notices)
+    notices: list[Notice] = []
+    if previous != TicketState.SPAM:  # a spammer is not told their spam is looked at again
+        notices = await _to_citizens(session, ticket, "op.reopened", {"code": ticket.code})
+    return TicketOutcome(ticket, "reopened_by_operator", notices)
 
 
 # --- numbers ----------------------------------------------------------------------------------

@@ -30,11 +30,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Reply
 from bot.domain import accounts, operations
-from bot.domain.operations import OperationError, Outcome, TicketView
+from bot.domain.operations import OperationError, TicketView
+from bot.domain.outcomes import TicketOutcome
 from bot.domain.tickets import (
     TransitionError,
     accept_ticket,
-    agency_name,
     ask_citizen,
     is_overdue,
     load_for_change,
@@ -42,6 +42,7 @@ from bot.domain.tickets import (
     return_ticket,
 )
 from handlers.messages import LANGUAGES, TEXTS, fmt_date, fmt_datetime, t
+from handlers.notices import agency_name, render
 from handlers.operator_notices import (
     category_label,
     event_label,
@@ -598,7 +599,7 @@ class Console:
         config = self.hotline.config
         actor = visitor.actor
         text = form.get("text", "").strip()
-        outcome: Outcome
+        outcome: TicketOutcome
         if action == "assign":
             outcome = await operations.assign(
                 session=session,
@@ -608,7 +609,7 @@ class Console:
                 actor=actor,
                 now=now,
             )
-            return "console.done.assign", outcome_replies(outcome)
+            return "console.done.assign", outcome_replies(config, outcome)
         if action == "note":
             await operations.add_note(
                 session=session, ticket=ticket, text=text, actor=actor, now=now
@@ -618,7 +619,7 @@ class Console:
             outcome = await operations.reply_to_citizen(
                 session=session, ticket=ticket, text=text, actor=actor, now=now
             )
-            return "console.done.reply", outcome_replies(outcome)
+            return "console.done.reply", outcome_replies(config, outcome)
         if action == "merge":
             keep = await ticket_store.get_ticket_by_code(
                 session=session, code=form.get("keep", "")
@@ -627,22 +628,22 @@ class Console:
                 raise OperationError("merge_unknown", ticket)
             await load_for_change(session=session, ticket_id=keep.id or 0)
             outcome = await operations.merge(
-                session=session, config=config, keep=keep, duplicate=ticket, actor=actor, now=now
+                session=session, keep=keep, duplicate=ticket, actor=actor, now=now
             )
-            return "console.done.merge", outcome_replies(outcome)
+            return "console.done.merge", outcome_replies(config, outcome)
         if action == "close":
             reason = operations.parse_close_reason(form.get("reason", ""))
             if reason is None:
                 raise OperationError("bad_reason", ticket)
             outcome = await operations.close(
-                session=session, config=config, ticket=ticket, reason=reason, actor=actor, now=now
+                session=session, ticket=ticket, reason=reason, actor=actor, now=now
             )
-            return "console.done.close", outcome_replies(outcome)
+            return "console.done.close", outcome_replies(config, outcome)
         if action == "reopen":
             outcome = await operations.reopen(
                 session=session, config=config, ticket=ticket, actor=actor, now=now
             )
-            return "console.done.reopen", outcome_replies(outcome)
+            return "console.done.reopen", outcome_replies(config, outcome)
         return await self._agency_action(session, visitor, ticket, action, text, now)
 
     async def _agency_action(
@@ -658,7 +659,7 @@ class Console:
         agency_id = visitor.user.agency_id
         user = f"console:{visitor.user.name}"
         if action == "accept":
-            replies = await accept_ticket(
+            outcome = await accept_ticket(
                 session=session,
                 config=config,
                 ticket=ticket,
@@ -666,17 +667,17 @@ class Console:
                 user_id=user,
                 now=now,
             )
-            return "console.done.accept", replies
+            return "console.done.accept", render(config, outcome.notices)
         if not text:
             raise OperationError("empty_text", ticket)
         field = {"return": "reason", "ask": "question", "resolve": "answer"}[action]
-        services: dict[str, Callable[..., Awaitable[list[Reply]]]] = {
+        services: dict[str, Callable[..., Awaitable[TicketOutcome]]] = {
             "return": return_ticket,
             "ask": ask_citizen,
             "resolve": resolve_ticket,
         }
         service = services[action]
-        replies = await service(
+        outcome = await service(
             session=session,
             config=config,
             ticket=ticket,
@@ -685,7 +686,7 @@ class Console:
             now=now,
             **{field: text},
         )
-        return f"console.done.{action}", replies
+        return f"console.done.{action}", render(config, outcome.notices)
 
 
 def add_console(app: web.Application, hotline: HotlineApp) -> Console:

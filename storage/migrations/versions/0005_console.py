@@ -1,7 +1,7 @@
 """Console users, web sessions, sign-in failures, merge followers, tickets' merged_into_id.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0007 (chained after the merged reports revision)
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
