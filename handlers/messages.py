@@ -1641,8 +1641,8 @@ TEXTS.update(
             "en": "The message is empty: write it after the code.",
         },
         "op.error.no_reporter": {
-            "vi": "Không thể nhắn người phản ánh phiếu {code}: họ đã chặn bot.",
-            "en": "The reporter of {code} cannot be messaged: they blocked the bot.",
+            "vi": "Không thể nhắn người phản ánh phiếu {code}: họ đã chặn bot hoặc phiếu đến từ hệ thống khác, không có cuộc trò chuyện.",
+            "en": "The reporter of {code} cannot be messaged: they blocked the bot, or the ticket came from another system without a chat.",
         },
         "op.error.merge_self": {
             "vi": "Không thể gộp phiếu {code} vào chính nó.",

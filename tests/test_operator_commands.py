@@ -298,3 +298,14 @@ async def test_stranger_group_is_refused_staff_commands(bot: Harness) -> None:
 async def test_operators_help_lists_the_commands(bot: Harness) -> None:
     help_ = await operators(bot, "/help")
     assert "/phieu" in help_["text"] and "/gop" in help_["text"]
+
+
+async def test_reply_to_a_reporter_who_blocked_the_bot_is_refused(bot: Harness) -> None:
+    ticket = await seed(bot)
+    async with bot.app.db.transaction() as session:
+        stored = await ticket_store.get_ticket_by_code(session=session, code=ticket.code)
+        assert stored is not None
+        stored.citizen_blocked = True
+        session.add(stored)
+    refused = await operators(bot, f"/reply {ticket.code} Xin chào")
+    assert refused["text"] == said("op.error.no_reporter", code=ticket.code)

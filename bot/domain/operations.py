@@ -189,7 +189,8 @@ async def reply_to_citizen(
         raise OperationError("empty_reply", ticket)
     text = text[:NOTE_LIMIT]
     notices = await _to_citizens(session, ticket, "op.reply", {"code": ticket.code, "text": text})
-    if ticket.citizen_blocked and len(notices) == 1:
+    if (ticket.citizen_blocked or not ticket.chat_id) and len(notices) == 1:
+        # Blocked, or filed by another system (Open311) without a chat, and nobody follows.
         raise OperationError("no_reporter", ticket)
     await ticket_store.add_event(
         session=session, ticket=ticket, kind="operator_reply", at=now, actor=actor, note=text

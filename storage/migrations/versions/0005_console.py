@@ -1,7 +1,7 @@
 """Console users, web sessions, sign-in failures, merge followers, tickets' merged_into_id.
 
 Revision ID: 0005
-Revises: 0007 (chained after the merged reports revision)
+Revises: 0009
 Create Date: 2026-12-02
 """
 
