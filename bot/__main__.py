@@ -62,6 +62,31 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = database.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="apply database migrations")
     _config_option(upgrade)
+
+    # --- reports (issue 9) ---
+    report = commands.add_parser("report", help="monthly per-agency scorecard")
+    report.add_argument("--month", required=True, help="the month, YYYY-MM")
+    report.add_argument(
+        "--format", choices=("table", "csv", "xlsx", "png"), default="table", dest="fmt"
+    )
+    report.add_argument(
+        "--out", type=Path, default=None, help="write here (xlsx, png: bang-diem-YYYY-MM.*)"
+    )
+    report.add_argument("--lang", choices=("vi", "en"), default="vi", help="labels (vi)")
+    report.add_argument("--now", default=None, help="as of this ISO 8601 instant")
+    _config_option(report)
+    # --- console (issue 8): console users ---
+    users = commands.add_parser("users", help="web console users")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    add = user_commands.add_parser("add", help="add a user (password read from stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, help="operator, leader or agency:AGENCY_ID")
+    _config_option(add)
+    listing = user_commands.add_parser("list", help="list the users")
+    _config_option(listing)
+    disable = user_commands.add_parser("disable", help="disable a user and end their sessions")
+    disable.add_argument("name")
+    _config_option(disable)
     return parser
 
 
@@ -145,7 +170,8 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_dossiers(args: argparse.Namespace, config: Config) -> int:
     """`hotline dossiers import FILE`."""
-    from bot.domain.dossiers import DossierImportError, format_import_report, import_dossiers
+    from bot.domain.dossiers import DossierImportError, format_import_report
+    from bot.dossier_import import import_dossiers
     from bot.inbox import system_clock
     from storage.db import Database
 
@@ -175,7 +201,7 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
     from bot.sweeper import sweep_once
     from storage.db import Database
 
-    now = system_clock()
+    now = started = system_clock()
     if args.now:
         try:
             now = datetime.fromisoformat(args.now)
@@ -190,7 +216,8 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
         db = Database(config.storage.url)
         try:
             await db.upgrade()
-            result = await sweep_once(db=db, config=config, now=now)
+            # As of --now, but what it queues may go out at once (issue 8).
+            result = await sweep_once(db=db, config=config, now=now, deliver_at=started)
         finally:
             await db.dispose()
         print(result)
@@ -215,6 +242,122 @@ def cmd_db(args: argparse.Namespace, config: Config) -> int:
     return _run_async(run())
 
 
+# --- reports (issue 9) ---
+def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    """`hotline report --month YYYY-MM [--format table|csv|xlsx|png] [--out FILE]`."""
+    from bot.domain.reports import Month, MonthError, check_reportable, compute_scorecard
+    from bot.inbox import system_clock
+    from handlers.reports import file_stem, render
+    from storage.db import Database
+
+    now = system_clock()
+    try:
+        if args.now:
+            now = datetime.fromisoformat(args.now)
+            if now.tzinfo is None:
+                raise MonthError("--now needs a UTC offset: 2026-12-01T09:00+07:00")
+        month = Month.parse(args.month)
+        check_reportable(month, now, config.work_calendar)
+    except ValueError as exc:  # MonthError, and a --now that is not ISO 8601
+        print(f"hotline: report: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    async def run() -> int:
+        db = Database(config.storage.url)
+        try:
+            await db.upgrade()
+            card = await compute_scorecard(db=db, config=config, month=month, now=now)
+        finally:
+            await db.dispose()
+        data = render(card, args.fmt, args.lang)
+        out: Path | None = args.out
+        if out is None and args.fmt in ("xlsx", "png"):
+            out = Path(f"{file_stem(card)}.{args.fmt}")
+        if out is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            return EXIT_OK
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            print(f"hotline: report: cannot write {out}: {exc.strerror}", file=sys.stderr)
+            return EXIT_FAILURE
+        print(f"{out}: {len(card.rows)} agencies, {card.totals.received} tickets received")
+        return EXIT_OK
+
+    return _run_async(run())
+
+
+# --- console (issue 8) ---
+
+USER_ERRORS = {
+    "bad_name": "the name must be 1 to 64 characters without spaces",
+    "bad_role": "the role must be operator, leader or agency:AGENCY_ID",
+    "unknown_agency": "no such agency in the directory",
+    "short_password": "the password must be at least {detail} characters",
+    "name_taken": "a user of that name exists",
+    "unknown_user": "no such user",
+}
+
+
+def _read_password() -> str:
+    """Read the password from stdin: typed twice at a terminal, else its first line."""
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != first:
+            return ""
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_users(args: argparse.Namespace, config: Config) -> int:
+    """`hotline users add NAME --role ROLE` / `list` / `disable NAME`."""
+    from bot.domain import accounts
+    from bot.inbox import system_clock
+    from storage import console as console_store
+    from storage.db import Database
+
+    password = _read_password() if args.users_command == "add" else ""
+    if args.users_command == "add" and not password:
+        print("hotline: no password on stdin (or the two did not match)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    async def run() -> int:
+        db = Database(config.storage.url)
+        try:
+            await db.upgrade()
+            async with db.transaction() as session:
+                if args.users_command == "add":
+                    user = await accounts.add_user(
+                        session=session,
+                        config=config,
+                        name=args.name,
+                        role=args.role,
+                        password=password,
+                        now=system_clock(),
+                    )
+                    print(f"added {user.name} ({args.role})")
+                elif args.users_command == "disable":
+                    user = await accounts.disable_user(session=session, name=args.name)
+                    print(f"disabled {user.name}")
+                else:
+                    for user in await console_store.list_users(session=session):
+                        role = f"agency:{user.agency_id}" if user.agency_id else user.role
+                        state = "disabled" if user.disabled else "active"
+                        print(f"{user.name}\t{role}\t{state}")
+        except accounts.AccountError as exc:
+            reason = USER_ERRORS.get(exc.reason, exc.reason).format(detail=exc.detail)
+            print(f"hotline: {exc.detail or args.name}: {reason}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        finally:
+            await db.dispose()
+        return EXIT_OK
+
+    return _run_async(run())
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": cmd_run,
     "sandbox": cmd_sandbox,
@@ -222,6 +365,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "dossiers": cmd_dossiers,
     "sweep": cmd_sweep,
     "db": cmd_db,
+    # --- reports (issue 9) ---
+    "report": cmd_report,
+    "users": cmd_users,  # console (issue 8)
 }
 
 

@@ -1230,6 +1230,33 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Phản ánh {code} đang do chính cơ quan này xử lý.",
         "en": "Complaint {code} is already with that agency.",
     },
+    # --- routing and lookup-or-complaint (issue 7) ---
+    "ticket.error.subject_agency": {
+        "vi": (
+            "Phản ánh {code} là phản ánh về chính cán bộ của cơ quan này nên không thể chuyển cho "
+            "cơ quan đó; hãy chọn cơ quan có thẩm quyền giám sát."
+        ),
+        "en": (
+            "Complaint {code} is about that agency's own staff, so it cannot go to that agency; "
+            "choose the body that oversees it."
+        ),
+    },
+    "lookup.or_complain": {
+        "vi": "Nếu anh/chị muốn phản ánh về hồ sơ này (trễ hẹn, bị gây khó dễ…), bấm nút dưới đây.",
+        "en": "If you want to complain about this dossier (late, made difficult…), press below.",
+    },
+    "lookup.button.complain": {"vi": "📝 Gửi phản ánh về hồ sơ này", "en": "📝 Complain about it"},
+    "complaint.button.lookup": {"vi": "🔎 Tra cứu hồ sơ {code}", "en": "🔎 Look up {code}"},
+    # --- Open311 (issue 9) ---
+    "open311.notice.routed": {
+        "vi": "Đã tiếp nhận phản ánh {code} và chuyển tới cơ quan có thẩm quyền.",
+        "en": "Complaint {code} was received and sent to the agency responsible.",
+    },
+    "open311.notice.triage": {
+        "vi": "Đã tiếp nhận phản ánh {code}; tổng đài sẽ chuyển tới cơ quan có thẩm quyền.",
+        "en": "Complaint {code} was received; the hotline will send it to the agency responsible.",
+    },
+    "open311.address_label": {"vi": "Địa chỉ", "en": "Address"},
     # Operators' group (handlers/operator.py).
     "button.route_to": {"vi": "➡️ {agency}", "en": "➡️ {agency}"},
     "button.route_other": {"vi": "🏛 Chọn cơ quan khác…", "en": "🏛 Another agency…"},
@@ -1245,38 +1272,757 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "\nPhản ánh đã bị đùn đẩy: cơ quan được chỉ định lần này không được trả lại.",
         "en": "\nThis complaint was passed around: the agency named now may not return it.",
     },
+    # --- Zalo: Bot Platform and Official Account (issue 11) ---------------------------------
+    "zalo.options_prompt": {
+        "vi": "Trả lời bằng số để chọn.",
+        "en": "Reply with a number to choose.",
+    },
+    "zalo.contact_prompt": {
+        "vi": "✍️ Trên Zalo, hãy gõ họ tên và số điện thoại (ví dụ: Nguyễn Văn A 0912345678).",
+        "en": "✍️ On Zalo, please type your full name and phone number (e.g. Nguyen Van A 0912345678).",
+    },
+    "zalo.photo_link": {
+        "vi": "📷 Ảnh đính kèm: {url}\n(liên kết dùng được đến {until})",
+        "en": "📷 Attached photo: {url}\n(the link works until {until})",
+    },
+    "zalo.file_link": {
+        "vi": "📎 Tệp đính kèm: {url}\n(liên kết dùng được đến {until})",
+        "en": "📎 Attached file: {url}\n(the link works until {until})",
+    },
+    "zalo.file_elsewhere": {
+        "vi": "📎 Có tệp đính kèm nhưng không gửi được qua Zalo; vui lòng liên hệ tổng đài.",
+        "en": "📎 A file is attached but cannot be sent on Zalo; please contact the hotline.",
+    },
+    "zalo.file_too_large": {
+        "vi": "📎 Tệp đính kèm quá lớn để chuyển tiếp; xem tại: {url}",
+        "en": "📎 The attached file is too large to forward; see it at: {url}",
+    },
+    "zalo.file_unavailable": {
+        "vi": "📎 Không tải được tệp đính kèm từ Zalo; địa chỉ gốc: {url}",
+        "en": "📎 The attached file could not be fetched from Zalo; its address: {url}",
+    },
+    "zalo_oa.follow_up_hint": {
+        "vi": (
+            "\n\nℹ️ Theo quy định của Zalo, tổng đài chỉ nhắn tin được cho bạn trong 48 giờ kể "
+            "từ tin nhắn gần nhất của bạn. Để xem tiến độ sau thời gian đó, hãy gõ "
+            "/theodoi {code}: mọi thông báo còn chờ sẽ được gửi ngay."
+        ),
+        "en": (
+            "\n\nℹ️ Zalo lets the hotline message you only within 48 hours of your last "
+            "message. To follow the complaint after that, type /track {code}: every notice "
+            "waiting for you is sent at once."
+        ),
+    },
+    "zalo_oa.outside_window": {
+        "vi": (
+            "⏸ Phản ánh <b>{code}</b>: chưa gửi được thông báo cho người dân vì đã ngoài thời "
+            "hạn 48 giờ trả lời của Zalo. Thông báo được giữ lại và sẽ gửi khi người dân nhắn "
+            "tin lại; nếu cần, hãy gọi điện cho họ."
+        ),
+        "en": (
+            "⏸ Complaint <b>{code}</b>: not delivered: outside Zalo's reply window (48 hours "
+            "after the citizen's last message). The notice is kept and goes out when the "
+            "citizen writes again; call them if it is urgent."
+        ),
+    },
+    "zalo_oa.outside_window_event": {
+        "vi": "Chưa gửi được: ngoài thời hạn trả lời 48 giờ của Zalo",
+        "en": "Not delivered: outside Zalo's reply window",
+    },
+    "zalo_oa.transaction_title": {
+        "vi": "Tổng đài phản ánh, kiến nghị",
+        "en": "Citizen feedback hotline",
+    },
     # NOTICE TEXTS END
 }
 
 
-# --- Open311 GeoReport v2 (issue 9) ---------------------------------------------------------
-# Read by partner systems and shown to the public: no identity, no conduct text.
+# --- reports (issue 9): scorecard labels (handlers/reports.py) and the public page ----------
 TEXTS.update(
     {
-        "open311.notice": {
-            "vi": "Đã tiếp nhận phản ánh {code}, chuyển tới {agency}. Hạn giải quyết dự kiến: {due}.",
-            "en": "Complaint {code} received and sent to {agency}. Expected resolution by: {due}.",
+        "report.title": {
+            "vi": "Bảng điểm giải quyết phản ánh, kiến nghị của các cơ quan tháng {month}",
+            "en": "Agency scorecard for complaints and petitions, {month}",
         },
-        "open311.service_description": {
-            "vi": "{name}. Cơ quan xử lý: {agency}. Thời hạn giải quyết: {days} ngày làm việc.",
-            "en": "{name}. Handled by: {agency}. Resolved within {days} working days.",
+        "report.as_of": {
+            "vi": "Số liệu tính đến {at}",
+            "en": "Figures as of {at}",
         },
-        "open311.withheld": {
-            "vi": "Nội dung phản ánh về hành vi của cán bộ không được công khai để bảo vệ người phản ánh.",
-            "en": "The text of a complaint about an official's conduct is not published, to protect the reporter.",
+        "report.empty": {
+            "vi": "Không có phản ánh nào trong tháng {month}.",
+            "en": "No complaints in {month}.",
         },
-        "open311.notes.triage": {"vi": "Tổng đài đang phân loại", "en": "Being triaged by the hotline"},
-        "open311.notes.routed": {"vi": "Đã chuyển cơ quan xử lý", "en": "Sent to the agency"},
-        "open311.notes.accepted": {"vi": "Cơ quan đang xử lý", "en": "The agency is working on it"},
-        "open311.notes.waiting_citizen": {
-            "vi": "Chờ người phản ánh bổ sung thông tin",
-            "en": "Waiting for more information from the reporter",
+        "report.low_volume_note": {
+            "vi": "* Dưới {min} phản ánh trong tháng: chưa đủ để xếp hạng cùng các cơ quan khác.",
+            "en": "* Fewer than {min} complaints in the month: ranked after the other agencies.",
         },
-        "open311.notes.resolved": {"vi": "Đã giải quyết", "en": "Resolved"},
-        "open311.notes.closed": {"vi": "Đã đóng", "en": "Closed"},
-        "open311.notes.merged": {"vi": "Đã gộp với phản ánh khác", "en": "Merged with another"},
-        "card.address": {"vi": "Địa chỉ: {address}\n", "en": "Address: {address}\n"},
-        "card.media": {"vi": "Ảnh/tệp: {url}\n", "en": "Photo/file: {url}\n"},
-        "card.email": {"vi": "Thư điện tử: {email}\n", "en": "Email: {email}\n"},
+        "report.low_volume": {"vi": "ít phản ánh", "en": "low volume"},
+        "report.totals": {"vi": "Toàn tỉnh", "en": "Province total"},
+        "report.col.rank": {"vi": "Hạng", "en": "Rank"},
+        "report.col.agency": {"vi": "Cơ quan", "en": "Agency"},
+        "report.col.received": {"vi": "Tiếp nhận", "en": "Received"},
+        "report.col.resolved": {"vi": "Đã giải quyết", "en": "Resolved"},
+        "report.col.on_time": {"vi": "Đúng hạn (%)", "en": "On time (%)"},
+        "report.col.overdue": {"vi": "Đang quá hạn", "en": "Overdue now"},
+        "report.col.median_accept": {
+            "vi": "Trung vị giờ tiếp nhận",
+            "en": "Median hours to accept",
+        },
+        "report.col.median_resolve": {
+            "vi": "Trung vị giờ giải quyết",
+            "en": "Median hours to resolve",
+        },
+        "report.col.returns": {"vi": "Trả lại", "en": "Returned"},
+        "report.col.passed_around": {"vi": "Đùn đẩy", "en": "Passed around"},
+        "report.col.deemed": {"vi": "Coi như tiếp nhận", "en": "Deemed accepted"},
+        "report.col.rating": {"vi": "Điểm hài lòng TB", "en": "Mean rating"},
+        "report.col.ratings": {"vi": "Lượt đánh giá", "en": "Ratings"},
+        "report.col.reopened": {"vi": "Mở lại", "en": "Reopened"},
+        "report.col.dossiers_late": {"vi": "Hồ sơ trễ hạn", "en": "Late dossiers"},
+        "report.col.apology": {"vi": "Phiếu xin lỗi", "en": "Apology slips"},
+        "report.col.note": {"vi": "Ghi chú", "en": "Note"},
+        "report.sheet.scorecard": {"vi": "Bảng điểm", "en": "Scorecard"},
+        "report.sheet.overdue": {"vi": "Phản ánh quá hạn", "en": "Overdue tickets"},
+        "report.col.code": {"vi": "Mã phản ánh", "en": "Ticket"},
+        "report.col.category": {"vi": "Lĩnh vực", "en": "Category"},
+        "report.col.due": {"vi": "Hạn xử lý", "en": "Due"},
+        "report.col.days_late": {"vi": "Số ngày làm việc trễ", "en": "Working days late"},
+        "report.triage_queue": {"vi": "Tổng đài (chờ phân loại)", "en": "Operators (triage)"},
+        "report.chart.title": {
+            "vi": "Tỷ lệ giải quyết đúng hạn tháng {month}",
+            "en": "Share resolved on time, {month}",
+        },
+        "report.chart.axis": {
+            "vi": "Đúng hạn / đã giải quyết (%)",
+            "en": "On time / resolved (%)",
+        },
+        "report.chart.none_resolved": {"vi": "chưa giải quyết", "en": "none resolved"},
+        "report.leaders.caption": {
+            "vi": (
+                "📊 <b>Bảng điểm tháng {month}</b>\n"
+                "Tiếp nhận {received} · đã giải quyết {resolved} · đúng hạn {on_time} · "
+                "đang quá hạn {overdue}.\nBảng chi tiết trong tệp Excel kèm theo."
+            ),
+            "en": (
+                "📊 <b>Scorecard for {month}</b>\n"
+                "Received {received} · resolved {resolved} · on time {on_time} · "
+                "overdue now {overdue}.\nThe details are in the attached Excel file."
+            ),
+        },
+        "report.leaders.document": {
+            "vi": "Bảng điểm tháng {month} (Excel), kèm danh sách phản ánh quá hạn.",
+            "en": "Scorecard for {month} (Excel), with the list of overdue tickets.",
+        },
+        # The public accountability page (bot/web/public.py).
+        "public.title": {
+            "vi": "Kết quả giải quyết phản ánh, kiến nghị của các cơ quan",
+            "en": "How agencies answer complaints and petitions",
+        },
+        "public.intro": {
+            "vi": (
+                "Số liệu công khai của {hotline}: số phản ánh mỗi cơ quan tiếp nhận, đã giải "
+                "quyết, tỷ lệ đúng hạn và số đang quá hạn. Không có thông tin cá nhân hay nội "
+                "dung phản ánh."
+            ),
+            "en": (
+                "Public figures of {hotline}: how many complaints each agency received and "
+                "resolved, the share resolved on time and how many are overdue now. No personal "
+                "data and no complaint text."
+            ),
+        },
+        "public.month": {"vi": "Tháng {month}", "en": "{month}"},
+        "public.month_current": {
+            "vi": "Tháng {month} (đến nay)",
+            "en": "{month} (so far)",
+        },
+        "public.updated": {
+            "vi": "Cập nhật lúc {at}; số liệu làm mới mỗi phút.",
+            "en": "Updated {at}; refreshed every minute.",
+        },
+        "public.json_link": {"vi": "Dữ liệu dạng JSON", "en": "The same figures as JSON"},
+        "public.link": {
+            "vi": "📊 Thống kê công khai",
+            "en": "📊 Public statistics",
+        },
+    }
+)
+
+
+# --- ops (issue 8): receipt of a triage ticket, agencies' commands, leaders' chat -----------
+TEXTS.update(
+    {
+        "complaint.created_triage": {
+            "vi": (
+                "✅ Đã tiếp nhận phản ánh <b>{code}</b>.\n"
+                "Lĩnh vực: {category}\n"
+                "Tổng đài viên sẽ chuyển phản ánh đến cơ quan có thẩm quyền trước "
+                "<b>{route_by}</b>.\n"
+                "Hạn giải quyết của cơ quan: {hours} giờ làm việc kể từ khi nhận phản ánh, "
+                "chậm nhất <b>{due}</b>.\n"
+                "Bạn sẽ nhận thông báo khi có tiến triển. Xem lại: /theodoi {code}"
+            ),
+            "en": (
+                "✅ Complaint <b>{code}</b> received.\n"
+                "Category: {category}\n"
+                "An operator will send it to the responsible agency by <b>{route_by}</b>.\n"
+                "The agency then has {hours} working hours to resolve it, "
+                "at the latest by <b>{due}</b>.\n"
+                "You will be told of every step. Check it: /track {code}"
+            ),
+        },
+        # Replaces the agency group's help of the citizens' loop: the typed commands too.
+        "agency.help": {
+            "vi": (
+                "Đây là nhóm của cơ quan xử lý. Phản ánh được giao sẽ được gửi vào đây kèm hạn giải "
+                "quyết; nhắc hạn, quá hạn và phản ánh bị người dân mở lại cũng được báo tại đây.\n"
+                "/danhsach — phản ánh đang mở của cơ quan, quá hạn trước\n"
+                "/quahan — chỉ các phản ánh quá hạn\n"
+                "/tiepnhan MÃ — tiếp nhận phản ánh\n"
+                "/tralai MÃ LÝ_DO — trả lại tổng đài (trước khi tiếp nhận)\n"
+                "/hoi MÃ CÂU_HỎI — hỏi thêm người dân (tạm dừng tính hạn)\n"
+                "/giaiquyet MÃ KẾT_QUẢ — trả lời người dân và kết thúc xử lý\n"
+                "Các nút dưới mỗi phản ánh làm đúng những việc này."
+            ),
+            "en": (
+                "This is the agency's group. Complaints assigned to the agency arrive here with "
+                "their deadlines; reminders, overdue notices and reopened complaints too.\n"
+                "/list — the agency's open complaints, overdue first\n"
+                "/overdue — only the overdue ones\n"
+                "/accept CODE — take the complaint up\n"
+                "/return CODE REASON — hand it back to the operators (before accepting)\n"
+                "/ask CODE QUESTION — ask the citizen (the deadline pauses)\n"
+                "/resolve CODE ANSWER — answer the citizen and close the agency's work\n"
+                "The buttons under each complaint do the same."
+            ),
+        },
+        "agency.usage.accept": {
+            "vi": "Cú pháp: <code>/tiepnhan PA-2026-000123</code>",
+            "en": "Usage: <code>/accept PA-2026-000123</code>",
+        },
+        "agency.usage.return": {
+            "vi": "Cú pháp: <code>/tralai PA-2026-000123 lý do trả lại</code>",
+            "en": "Usage: <code>/return PA-2026-000123 the reason</code>",
+        },
+        "agency.usage.ask": {
+            "vi": "Cú pháp: <code>/hoi PA-2026-000123 câu hỏi cho người dân</code>",
+            "en": "Usage: <code>/ask PA-2026-000123 your question to the citizen</code>",
+        },
+        "agency.usage.resolve": {
+            "vi": "Cú pháp: <code>/giaiquyet PA-2026-000123 kết quả trả lời người dân</code>",
+            "en": "Usage: <code>/resolve PA-2026-000123 the answer to the citizen</code>",
+        },
+        "ticket.error.no_such_code": {
+            "vi": "Không tìm thấy phản ánh <b>{code}</b>. Kiểm tra lại mã (dạng PA-2026-000123).",
+            "en": "No complaint <b>{code}</b>. Check the code (like PA-2026-000123).",
+        },
+        "staff_only": {
+            "vi": (
+                "Lệnh này chỉ dùng trong nhóm của cơ quan xử lý hoặc tổng đài. "
+                "Gõ /help để xem những việc bạn có thể làm."
+            ),
+            "en": (
+                "This command is for the agencies' and operators' groups only. "
+                "Type /help to see what you can do."
+            ),
+        },
+        "leader.help": {
+            "vi": (
+                "Đây là nhóm lãnh đạo. Bảng điểm hằng tháng của các cơ quan được gửi vào đây.\n"
+                "/thongke — số liệu hôm nay và tháng này, theo cơ quan\n"
+                "/quahan — phản ánh quá hạn, theo cơ quan"
+            ),
+            "en": (
+                "This is the leaders' group. The agencies' monthly scorecard arrives here.\n"
+                "/stats — today's and this month's figures, by agency\n"
+                "/overdue — overdue complaints, by agency"
+            ),
+        },
+        "stats.header": {
+            "vi": "📊 <b>Thống kê phản ánh toàn tỉnh</b> (đến {now})",
+            "en": "📊 <b>Province complaint figures</b> (as of {now})",
+        },
+        "stats.today": {"vi": "Hôm nay", "en": "Today"},
+        "stats.month": {"vi": "Tháng {month}", "en": "Month {month}"},
+        "stats.line": {
+            "vi": (
+                "{label}: mới {new} · đã chuyển {routed} · đã tiếp nhận {accepted} · "
+                "đã giải quyết {resolved} · trễ hạn {overdue}"
+            ),
+            "en": (
+                "{label}: new {new} · routed {routed} · accepted {accepted} · "
+                "resolved {resolved} · missed deadlines {overdue}"
+            ),
+        },
+        "stats.waiting": {
+            "vi": "Đang chờ tổng đài phân loại: {count} · Đang quá hạn: {overdue}",
+            "en": "Waiting for the operators: {count} · Overdue now: {overdue}",
+        },
+        "stats.by_agency": {
+            "vi": "\n<b>Theo cơ quan</b> (đang giữ phản ánh):",
+            "en": "\n<b>By agency</b> (holding the complaint):",
+        },
+        "stats.agency": {"vi": "\n<b>{agency}</b>", "en": "\n<b>{agency}</b>"},
+        "stats.unrouted": {
+            "vi": "Chưa chuyển cơ quan (tổng đài)",
+            "en": "Not yet routed (operators)",
+        },
+        "stats.none": {
+            "vi": "Chưa có phản ánh nào trong tháng này.",
+            "en": "No complaints this month yet.",
+        },
+    }
+)
+
+
+# --- console (issue 8): operators' chat commands, their notices, the web console ----------------
+TEXTS.update(
+    {
+        # Operators' chat: usage lines, refusals, confirmations.
+        "op.commands": {
+            "vi": (
+                "\n/phieu MÃ — xem phiếu: nội dung, tệp, toàn bộ lịch sử, ghi chú\n"
+                "/chuyen MÃ MÃ_CƠ_QUAN — chuyển phiếu cho cơ quan (không ghi cơ quan: chọn từ danh sách)\n"
+                "/ghichu MÃ nội dung — ghi chú nội bộ (người dân và cơ quan không thấy)\n"
+                "/traloi MÃ nội dung — nhắn người phản ánh\n"
+                "/gop MÃ_GIỮ MÃ_TRÙNG — gộp phiếu trùng vào phiếu giữ lại\n"
+                "/dong MÃ spam|trung|ngoai_tham_quyen — đóng phiếu\n"
+                "/molai MÃ — mở lại phiếu đã đóng\n"
+                "/thongke — số liệu hôm nay và tháng này"
+            ),
+            "en": (
+                "\n/ticket CODE — the ticket: text, files, the whole trail, notes\n"
+                "/assign CODE AGENCY_ID — send it to an agency (no agency: pick from a list)\n"
+                "/note CODE text — internal note (never shown to the citizen or the agency)\n"
+                "/reply CODE text — message the reporter\n"
+                "/merge KEEP DUP — merge the duplicate into the kept ticket\n"
+                "/close CODE spam|duplicate|out_of_scope — close the ticket\n"
+                "/reopen CODE — reopen a closed ticket\n"
+                "/stats — today's and this month's numbers"
+            ),
+        },
+        "op.usage.ticket": {
+            "vi": "Cách dùng: /phieu PA-2026-000123",
+            "en": "Usage: /ticket PA-2026-000123",
+        },
+        "op.usage.assign": {
+            "vi": "Cách dùng: /chuyen PA-2026-000123 MÃ_CƠ_QUAN (ví dụ: xay-dung)",
+            "en": "Usage: /assign PA-2026-000123 AGENCY_ID (for example: xay-dung)",
+        },
+        "op.usage.note": {
+            "vi": "Cách dùng: /ghichu PA-2026-000123 nội dung ghi chú",
+            "en": "Usage: /note PA-2026-000123 the note",
+        },
+        "op.usage.reply": {
+            "vi": "Cách dùng: /traloi PA-2026-000123 nội dung gửi người dân",
+            "en": "Usage: /reply PA-2026-000123 the message",
+        },
+        "op.usage.merge": {
+            "vi": "Cách dùng: /gop MÃ_GIỮ MÃ_TRÙNG (phiếu trùng được gộp vào phiếu giữ lại)",
+            "en": "Usage: /merge KEEP DUP (the duplicate is merged into the kept ticket)",
+        },
+        "op.usage.close": {
+            "vi": "Cách dùng: /dong PA-2026-000123 LÝ_DO, với lý do là spam, trung (trùng) hoặc ngoai_tham_quyen (ngoài thẩm quyền)",
+            "en": "Usage: /close PA-2026-000123 REASON, where the reason is spam, duplicate or out_of_scope",
+        },
+        "op.usage.reopen": {
+            "vi": "Cách dùng: /molai PA-2026-000123",
+            "en": "Usage: /reopen PA-2026-000123",
+        },
+        "op.error.not_found": {
+            "vi": "Không tìm thấy phiếu {code}.",
+            "en": "No ticket {code} was found.",
+        },
+        "op.error.empty_note": {
+            "vi": "Ghi chú trống: hãy viết nội dung sau mã phiếu.",
+            "en": "The note is empty: write it after the code.",
+        },
+        "op.error.empty_reply": {
+            "vi": "Tin nhắn trống: hãy viết nội dung sau mã phiếu.",
+            "en": "The message is empty: write it after the code.",
+        },
+        "op.error.no_reporter": {
+            "vi": "Không thể nhắn người phản ánh phiếu {code}: họ đã chặn bot hoặc phiếu đến từ hệ thống khác, không có cuộc trò chuyện.",
+            "en": "The reporter of {code} cannot be messaged: they blocked the bot, or the ticket came from another system without a chat.",
+        },
+        "op.error.merge_self": {
+            "vi": "Không thể gộp phiếu {code} vào chính nó.",
+            "en": "{code} cannot be merged into itself.",
+        },
+        "op.error.merge_closed": {
+            "vi": "Phiếu {code} đã kết thúc ({state}), không gộp được.",
+            "en": "{code} is already finished ({state}) and cannot be merged.",
+        },
+        "op.error.merge_target_closed": {
+            "vi": "Phiếu giữ lại {code} đã kết thúc ({state}); hãy giữ lại một phiếu đang xử lý.",
+            "en": "The kept ticket {code} is finished ({state}); keep a ticket still open.",
+        },
+        "op.error.not_open": {
+            "vi": "Phiếu {code} đã kết thúc ({state}), không cần đóng.",
+            "en": "{code} is already finished ({state}).",
+        },
+        "op.error.not_closed": {
+            "vi": "Phiếu {code} đang xử lý ({state}), không cần mở lại.",
+            "en": "{code} is still open ({state}); there is nothing to reopen.",
+        },
+        "op.error.bad_reason": {
+            "vi": "Lý do «{reason}» không hợp lệ. Chọn một trong: spam, trung (trùng), ngoai_tham_quyen (ngoài thẩm quyền).",
+            "en": "«{reason}» is not a reason. Choose one of: spam, duplicate, out_of_scope.",
+        },
+        "op.done.note": {
+            "vi": "📝 Đã ghi chú nội bộ vào phiếu {code}. Người dân và cơ quan không nhìn thấy ghi chú này.",
+            "en": "📝 Internal note added to {code}. The citizen and the agency never see it.",
+        },
+        "op.done.reply": {
+            "vi": "✉️ Đã gửi tin nhắn tới người phản ánh phiếu {code}.",
+            "en": "✉️ Message sent to the reporter of {code}.",
+        },
+        "op.done.merged": {
+            "vi": "🔗 Đã gộp phiếu {dup} vào phiếu {keep}; {count} người phản ánh được báo tin và sẽ theo dõi phiếu {keep}.",
+            "en": "🔗 {dup} merged into {keep}; {count} reporter(s) told, who now follow {keep}.",
+        },
+        "op.done.closed": {
+            "vi": "✅ Đã đóng phiếu {code}: {reason}.",
+            "en": "✅ {code} closed: {reason}.",
+        },
+        "op.done.reopened": {
+            "vi": "↩️ Đã mở lại phiếu {code}; phiếu trở lại hàng đợi phân loại, hạn {due}.",
+            "en": "↩️ {code} reopened; it is back in the triage queue, due {due}.",
+        },
+        "op.reason.spam": {
+            "vi": "spam (đóng không báo người gửi)",
+            "en": "spam (closed without telling the sender)",
+        },
+        "op.reason.duplicate": {
+            "vi": "trùng với phản ánh khác",
+            "en": "a duplicate of another complaint",
+        },
+        "op.reason.out_of_scope": {
+            "vi": "ngoài thẩm quyền của tổng đài",
+            "en": "outside the hotline's remit",
+        },
+        "op.stats": {
+            "vi": (
+                "📊 <b>Số liệu tổng đài</b>\n"
+                "<b>Hôm nay {day}</b>: mới {t_new} · đã chuyển {t_routed} · đã tiếp nhận {t_accepted} · đã giải quyết {t_resolved}\n"
+                "<b>Tháng {month}</b>: mới {m_new} · đã chuyển {m_routed} · đã tiếp nhận {m_accepted} · đã giải quyết {m_resolved}\n"
+                "Đang quá hạn: <b>{overdue}</b> · Chờ phân loại: <b>{waiting}</b>"
+            ),
+            "en": (
+                "📊 <b>Hotline numbers</b>\n"
+                "<b>Today {day}</b>: new {t_new} · routed {t_routed} · accepted {t_accepted} · resolved {t_resolved}\n"
+                "<b>Month {month}</b>: new {m_new} · routed {m_routed} · accepted {m_accepted} · resolved {m_resolved}\n"
+                "Overdue now: <b>{overdue}</b> · Waiting in the queue: <b>{waiting}</b>"
+            ),
+        },
+        # The ticket as an operator sees it in the chat (/phieu).
+        "op.view.head": {
+            "vi": (
+                "🎫 <b>{code}</b> · {state}\n"
+                "Lĩnh vực: {category} · Cơ quan: {agency}\n"
+                "Kênh: {channel} · Gửi lúc {created}\n"
+                "Hạn phân loại: {triage_due} · Hạn giải quyết: {resolve_due}\n"
+                "Người phản ánh: {reporter}\n"
+                "Căn cứ phân loại: {evidence}\n\n"
+                "{text}"
+            ),
+            "en": (
+                "🎫 <b>{code}</b> · {state}\n"
+                "Category: {category} · Agency: {agency}\n"
+                "Channel: {channel} · Filed {created}\n"
+                "Triage due: {triage_due} · Resolution due: {resolve_due}\n"
+                "Reporter: {reporter}\n"
+                "Evidence: {evidence}\n\n"
+                "{text}"
+            ),
+        },
+        "op.view.merged_into": {"vi": "\nĐã gộp vào phiếu {code}.", "en": "\nMerged into {code}."},
+        "op.view.duplicates": {
+            "vi": "\nPhiếu trùng đã gộp vào đây: {codes}",
+            "en": "\nDuplicates merged here: {codes}",
+        },
+        "op.view.files": {"vi": "\n📎 {count} tệp đính kèm", "en": "\n📎 {count} attachment(s)"},
+        "op.view.trail": {"vi": "<b>Lịch sử phiếu {code}</b>", "en": "<b>Trail of {code}</b>"},
+        "op.view.notes": {"vi": "<b>Ghi chú nội bộ</b>", "en": "<b>Internal notes</b>"},
+        "op.view.no_notes": {"vi": "Chưa có ghi chú nội bộ.", "en": "No internal notes yet."},
+        "op.view.line": {"vi": "{at} · {actor} · {event}", "en": "{at} · {actor} · {event}"},
+        "op.view.line_note": {"vi": "{note}", "en": "{note}"},
+        "op.view.file": {"vi": "Tệp của phiếu {code}: {name}", "en": "File of {code}: {name}"},
+        "op.view.anonymous": {"vi": "ẩn danh", "en": "anonymous"},
+        # Trail events, by kind.
+        "event.created": {"vi": "người dân gửi phản ánh", "en": "the citizen filed it"},
+        "event.queued": {"vi": "vào hàng đợi phân loại", "en": "queued for triage"},
+        "event.routed": {"vi": "chuyển cơ quan", "en": "routed"},
+        "event.rerouted": {"vi": "chuyển lại cơ quan khác", "en": "rerouted"},
+        "event.accepted": {"vi": "cơ quan tiếp nhận", "en": "accepted"},
+        "event.returned": {"vi": "cơ quan trả lại", "en": "returned"},
+        "event.passed_around": {"vi": "bị đùn đẩy", "en": "passed around"},
+        "event.asked_citizen": {
+            "vi": "cơ quan hỏi người dân",
+            "en": "the agency asked the citizen",
+        },
+        "event.citizen_answered": {"vi": "người dân trả lời", "en": "the citizen answered"},
+        "event.resolved": {"vi": "đã giải quyết", "en": "resolved"},
+        "event.rated": {"vi": "người dân đánh giá", "en": "rated"},
+        "event.reopened": {"vi": "người dân mở lại", "en": "reopened by the citizen"},
+        "event.reopened_by_operator": {
+            "vi": "tổng đài viên mở lại",
+            "en": "reopened by an operator",
+        },
+        "event.closed": {"vi": "đã đóng", "en": "closed"},
+        "event.merged": {"vi": "gộp vào phiếu khác", "en": "merged into another"},
+        "event.merged_from": {"vi": "nhận phiếu trùng", "en": "took in a duplicate"},
+        "event.note": {"vi": "ghi chú nội bộ", "en": "internal note"},
+        "event.operator_reply": {
+            "vi": "tổng đài nhắn người dân",
+            "en": "the hotline messaged the citizen",
+        },
+        "event.deemed_accepted": {"vi": "coi như đã tiếp nhận", "en": "deemed accepted"},
+        "event.reminder": {"vi": "nhắc hạn", "en": "reminder"},
+        "event.overdue": {"vi": "quá hạn", "en": "overdue"},
+        "event.escalated": {"vi": "báo cấp trên", "en": "escalated"},
+        "event.triage_overdue": {"vi": "quá hạn phân loại", "en": "triage overdue"},
+        "event.triage_escalated": {
+            "vi": "quá hạn phân loại, báo cấp trên",
+            "en": "triage escalated",
+        },
+        "event.reporter_unreachable": {
+            "vi": "không nhắn được người dân",
+            "en": "reporter unreachable",
+        },
+        # Notices of the operators' actions.
+        "opnotice.reply": {
+            "vi": "💬 Tổng đài trả lời về phản ánh <b>{code}</b>:\n{text}",
+            "en": "💬 The hotline about your complaint <b>{code}</b>:\n{text}",
+        },
+        "opnotice.merged": {
+            "vi": "🔗 Phản ánh <b>{code}</b> của bạn trùng nội dung với phản ánh <b>{kept}</b> đang được xử lý, nên đã được gộp vào đó. Bạn sẽ nhận thông báo về phản ánh {kept}; gõ /theodoi {kept} để xem.",
+            "en": "🔗 Your complaint <b>{code}</b> is about the same matter as <b>{kept}</b>, already being handled, and was merged into it. You will hear about {kept}; type /track {kept} to see it.",
+        },
+        "opnotice.merged_agency": {
+            "vi": "🔗 Phiếu {code} đã được gộp vào phiếu {kept}; không cần xử lý riêng phiếu {code}.",
+            "en": "🔗 {code} was merged into {kept}; it needs no separate handling.",
+        },
+        "opnotice.closed_agency": {
+            "vi": "Phiếu {code} đã được tổng đài đóng; cơ quan không cần xử lý tiếp.",
+            "en": "The hotline closed {code}; the agency need not work on it.",
+        },
+        "opnotice.closed_duplicate": {
+            "vi": "Phản ánh <b>{code}</b> đã được đóng vì trùng với một phản ánh khác đang được xử lý. Cảm ơn bạn đã phản ánh.",
+            "en": "Your complaint <b>{code}</b> was closed: it duplicates another complaint already being handled. Thank you.",
+        },
+        "opnotice.closed_out_of_scope": {
+            "vi": "Phản ánh <b>{code}</b> đã được đóng vì nội dung không thuộc phạm vi tiếp nhận của tổng đài (ví dụ: vụ việc đang được tòa án giải quyết hoặc tranh chấp dân sự giữa các bên). Bạn có thể gọi tổng đài để được hướng dẫn nơi gửi.",
+            "en": "Your complaint <b>{code}</b> was closed: it is outside what the hotline takes (for example a matter before a court, or a private dispute). Call the hotline to learn where to take it.",
+        },
+        "opnotice.reopened": {
+            "vi": "↩️ Phản ánh <b>{code}</b> đã được mở lại; tổng đài viên sẽ xem xét và chuyển cơ quan xử lý.",
+            "en": "↩️ Your complaint <b>{code}</b> was reopened; an operator will look at it and route it.",
+        },
+    }
+)
+
+# --- console (issue 8): the web console's pages ------------------------------------------------
+TEXTS.update(
+    {
+        "console.brand": {"vi": "Bảng điều khiển tổng đài", "en": "Hotline console"},
+        "console.title": {"vi": "Bảng điều khiển", "en": "Console"},
+        "console.role.operator": {"vi": "tổng đài viên", "en": "operator"},
+        "console.role.leader": {"vi": "lãnh đạo", "en": "leader"},
+        "console.role.agency": {"vi": "cán bộ cơ quan", "en": "agency staff"},
+        "console.nav": {"vi": "Điều hướng", "en": "Navigation"},
+        "console.nav.queue": {"vi": "Danh sách phiếu", "en": "Tickets"},
+        "console.nav.dashboard": {"vi": "Tổng quan", "en": "Dashboard"},
+        "console.switch_language": {"vi": "English", "en": "Tiếng Việt"},
+        "console.signout": {"vi": "Đăng xuất", "en": "Sign out"},
+        "console.back_home": {"vi": "Về trang đầu", "en": "Back to the start"},
+        "console.signin.title": {"vi": "Đăng nhập", "en": "Sign in"},
+        "console.signin.name": {"vi": "Tên đăng nhập", "en": "User name"},
+        "console.signin.password": {"vi": "Mật khẩu", "en": "Password"},
+        "console.signin.submit": {"vi": "Đăng nhập", "en": "Sign in"},
+        "console.error.csrf": {
+            "vi": "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang rồi gửi lại.",
+            "en": "The form has expired or is not valid. Reload the page and send it again.",
+        },
+        "console.error.bad_login": {
+            "vi": "Sai tên đăng nhập hoặc mật khẩu.",
+            "en": "Wrong user name or password.",
+        },
+        "console.error.locked": {
+            "vi": "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau {minutes} phút.",
+            "en": "The account is locked after too many wrong passwords. Try again in {minutes} minute(s).",
+        },
+        "console.error.not_found": {
+            "vi": "Không tìm thấy trang hoặc phiếu này.",
+            "en": "This page or ticket was not found.",
+        },
+        "console.error.forbidden": {
+            "vi": "Bạn không có quyền xem hoặc xử lý phiếu này.",
+            "en": "You may not see or act on this ticket.",
+        },
+        "console.error.file_unavailable": {
+            "vi": "Không lấy được tệp này từ kênh đã nhận nó.",
+            "en": "This file cannot be fetched from the channel it came on.",
+        },
+        "console.error.refused": {
+            "vi": "Thao tác không thực hiện được.",
+            "en": "That could not be done.",
+        },
+        "op.error.merge_unknown": {
+            "vi": "Không tìm thấy phiếu để gộp vào; hãy kiểm tra mã phiếu.",
+            "en": "The ticket to merge into was not found; check its code.",
+        },
+        "op.error.empty_text": {
+            "vi": "Hãy nhập nội dung trước khi gửi.",
+            "en": "Write something before sending.",
+        },
+        "console.queue.title": {"vi": "Danh sách phiếu", "en": "Tickets"},
+        "console.queue.total": {"vi": "{count} phiếu", "en": "{count} tickets"},
+        "console.queue.empty": {
+            "vi": "Không có phiếu nào khớp bộ lọc.",
+            "en": "No ticket matches the filters.",
+        },
+        "console.filter.state": {"vi": "Trạng thái", "en": "State"},
+        "console.filter.any": {"vi": "Tất cả", "en": "Any"},
+        "console.filter.state_open": {"vi": "Đang mở (chưa xong)", "en": "Open (not finished)"},
+        "console.filter.agency": {"vi": "Cơ quan", "en": "Agency"},
+        "console.filter.triage": {
+            "vi": "Chờ phân loại (chưa có cơ quan)",
+            "en": "Triage (no agency yet)",
+        },
+        "console.filter.category": {"vi": "Lĩnh vực", "en": "Category"},
+        "console.filter.channel": {"vi": "Kênh", "en": "Channel"},
+        "console.filter.overdue": {"vi": "Chỉ phiếu quá hạn", "en": "Overdue only"},
+        "console.filter.text": {"vi": "Tìm", "en": "Search"},
+        "console.filter.text_hint": {
+            "vi": "mã phiếu, nội dung, tên người gửi",
+            "en": "code, text, reporter's name",
+        },
+        "console.filter.submit": {"vi": "Lọc", "en": "Filter"},
+        "console.col.code": {"vi": "Mã phiếu", "en": "Code"},
+        "console.col.state": {"vi": "Trạng thái", "en": "State"},
+        "console.col.category": {"vi": "Lĩnh vực", "en": "Category"},
+        "console.col.agency": {"vi": "Cơ quan", "en": "Agency"},
+        "console.col.channel": {"vi": "Kênh", "en": "Channel"},
+        "console.col.due": {"vi": "Hạn", "en": "Due"},
+        "console.col.text": {"vi": "Nội dung", "en": "Text"},
+        "console.col.when": {"vi": "Thời điểm", "en": "When"},
+        "console.col.who": {"vi": "Người thực hiện", "en": "Who"},
+        "console.col.what": {"vi": "Việc", "en": "What"},
+        "console.col.note": {"vi": "Ghi chú", "en": "Note"},
+        "console.overdue": {"vi": "quá hạn", "en": "overdue"},
+        "console.pager": {"vi": "Phân trang", "en": "Pages"},
+        "console.pager.prev": {"vi": "Trang trước", "en": "Previous"},
+        "console.pager.next": {"vi": "Trang sau", "en": "Next"},
+        "console.pager.page": {"vi": "Trang {page}/{pages}", "en": "Page {page} of {pages}"},
+        "console.dashboard.title": {"vi": "Tổng quan", "en": "Dashboard"},
+        "console.dashboard.today": {"vi": "Hôm nay {day}", "en": "Today {day}"},
+        "console.dashboard.month": {"vi": "Tháng {month}", "en": "Month {month}"},
+        "console.dashboard.now": {"vi": "Hiện tại", "en": "Right now"},
+        "console.dashboard.on_time": {
+            "vi": "Tỷ lệ giải quyết đúng hạn theo cơ quan, tháng {month}",
+            "en": "On-time share by agency, {month}",
+        },
+        "console.dashboard.no_resolved": {
+            "vi": "Tháng này chưa có phiếu nào được giải quyết.",
+            "en": "No ticket resolved this month yet.",
+        },
+        "console.dashboard.overdue": {
+            "vi": "Phiếu quá hạn ({count})",
+            "en": "Overdue tickets ({count})",
+        },
+        "console.dashboard.no_overdue": {
+            "vi": "Không có phiếu quá hạn.",
+            "en": "Nothing is overdue.",
+        },
+        "console.n.new": {"vi": "Mới", "en": "New"},
+        "console.n.routed": {"vi": "Đã chuyển", "en": "Routed"},
+        "console.n.accepted": {"vi": "Đã tiếp nhận", "en": "Accepted"},
+        "console.n.resolved": {"vi": "Đã giải quyết", "en": "Resolved"},
+        "console.n.overdue": {"vi": "Đang quá hạn", "en": "Overdue"},
+        "console.n.waiting": {"vi": "Chờ phân loại", "en": "Waiting in the queue"},
+        "console.n.on_time": {"vi": "Đúng hạn", "en": "On time"},
+        "console.n.share": {"vi": "Tỷ lệ", "en": "Share"},
+        "console.ticket.created": {"vi": "Gửi lúc", "en": "Filed"},
+        "console.ticket.triage_due": {"vi": "Hạn phân loại", "en": "Triage due"},
+        "console.ticket.resolve_due": {"vi": "Hạn giải quyết", "en": "Resolution due"},
+        "console.ticket.reporter": {"vi": "Người phản ánh", "en": "Reporter"},
+        "console.ticket.ward": {"vi": "Xã, phường", "en": "Commune"},
+        "console.ticket.location": {"vi": "Vị trí", "en": "Location"},
+        "console.ticket.dossier": {"vi": "Hồ sơ liên quan", "en": "Dossier"},
+        "console.ticket.evidence": {"vi": "Căn cứ phân loại", "en": "Evidence"},
+        "console.ticket.merged_into": {"vi": "Đã gộp vào", "en": "Merged into"},
+        "console.ticket.duplicates": {"vi": "Phiếu trùng đã gộp", "en": "Duplicates merged"},
+        "console.ticket.text": {"vi": "Nội dung phản ánh", "en": "Complaint"},
+        "console.ticket.answer": {"vi": "Trả lời của cơ quan", "en": "The agency's answer"},
+        "console.ticket.files": {"vi": "Tệp đính kèm", "en": "Attachments"},
+        "console.ticket.notes": {"vi": "Ghi chú nội bộ", "en": "Internal notes"},
+        "console.ticket.trail": {"vi": "Lịch sử xử lý", "en": "Trail"},
+        "console.file.photo": {"vi": "Ảnh", "en": "Photo"},
+        "console.file.document": {"vi": "Tài liệu", "en": "Document"},
+        "console.actions": {"vi": "Xử lý", "en": "Actions"},
+        "console.action.assign": {"vi": "Chuyển cho cơ quan", "en": "Send to agency"},
+        "console.action.assign_submit": {"vi": "Chuyển", "en": "Send"},
+        "console.action.note": {
+            "vi": "Ghi chú nội bộ (người dân và cơ quan không thấy)",
+            "en": "Internal note (never shown to the citizen or the agency)",
+        },
+        "console.action.note_submit": {"vi": "Lưu ghi chú", "en": "Save note"},
+        "console.action.reply": {"vi": "Nhắn người phản ánh", "en": "Message the reporter"},
+        "console.action.reply_submit": {"vi": "Gửi tin nhắn", "en": "Send message"},
+        "console.action.merge": {
+            "vi": "Phiếu này trùng, gộp vào phiếu",
+            "en": "This is a duplicate of",
+        },
+        "console.action.merge_submit": {"vi": "Gộp", "en": "Merge"},
+        "console.action.close": {"vi": "Đóng phiếu vì", "en": "Close because"},
+        "console.action.close_submit": {"vi": "Đóng phiếu", "en": "Close"},
+        "console.action.reopen_submit": {"vi": "Mở lại phiếu", "en": "Reopen"},
+        "console.action.accept_submit": {"vi": "Tiếp nhận", "en": "Accept"},
+        "console.action.return": {
+            "vi": "Trả lại tổng đài, lý do",
+            "en": "Return to the hotline, because",
+        },
+        "console.action.return_submit": {"vi": "Trả lại", "en": "Return"},
+        "console.action.ask": {
+            "vi": "Hỏi thêm người dân (tạm dừng hạn)",
+            "en": "Ask the citizen (pauses the clock)",
+        },
+        "console.action.ask_submit": {"vi": "Gửi câu hỏi", "en": "Ask"},
+        "console.action.resolve": {"vi": "Trả lời và kết thúc", "en": "Answer and resolve"},
+        "console.action.resolve_submit": {"vi": "Đã giải quyết", "en": "Resolve"},
+        "console.done.assign": {
+            "vi": "Đã chuyển phiếu {code} cho {agency}.",
+            "en": "{code} sent to {agency}.",
+        },
+        "console.done.note": {"vi": "Đã lưu ghi chú nội bộ.", "en": "Internal note saved."},
+        "console.done.reply": {
+            "vi": "Đã gửi tin nhắn tới người phản ánh.",
+            "en": "Message sent to the reporter.",
+        },
+        "console.done.merge": {
+            "vi": "Đã gộp phiếu {code}; người phản ánh đã được báo tin.",
+            "en": "{code} merged; its reporters were told.",
+        },
+        "console.done.close": {
+            "vi": "Đã đóng phiếu {code} ({state}).",
+            "en": "{code} closed ({state}).",
+        },
+        "console.done.reopen": {
+            "vi": "Đã mở lại phiếu {code}; phiếu trở lại hàng đợi phân loại.",
+            "en": "{code} reopened; it is back in the triage queue.",
+        },
+        "console.done.accept": {"vi": "Đã tiếp nhận phiếu {code}.", "en": "{code} accepted."},
+        "console.done.return": {
+            "vi": "Đã trả lại phiếu {code} cho tổng đài.",
+            "en": "{code} returned to the hotline.",
+        },
+        "console.done.ask": {
+            "vi": "Đã gửi câu hỏi; hạn giải quyết tạm dừng đến khi người dân trả lời.",
+            "en": "Question sent; the clock is paused until the citizen answers.",
+        },
+        "console.done.resolve": {
+            "vi": "Đã gửi trả lời và kết thúc phiếu {code}.",
+            "en": "Answer sent; {code} resolved.",
+        },
     }
 )

@@ -1,54 +1,64 @@
-"""Cheap indexed counts read at scrape time for /metrics."""
+"""The database figures behind /metrics, each one indexed query."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import func, or_
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Outbox, OutboxStatus, Ticket
+from storage.models import Outbox, OutboxStatus, Ticket, TicketEvent
 from storage.tickets import overdue_clause
 
-QUEUED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the gauges show at one instant."""
+
+    outbox_depth: dict[str, int]
+    tickets: dict[str, int]
+    overdue: int
+    oldest_due_check: datetime | None
+    recent_created: int
+    recent_queued: int
 
 
-async def outbox_depth(*, session: AsyncSession) -> dict[str, int]:
-    """Return how many messages wait per channel (pending or being sent)."""
-    query = (
+async def snapshot(*, session: AsyncSession, now: datetime, since: datetime) -> Snapshot:
+    """Count the outbox backlog, tickets by state, overdue ones, and the sweeper's backlog."""
+    depth = await session.exec(
         select(Outbox.channel, func.count())
-        .where(col(Outbox.status).in_(QUEUED))
+        .where(col(Outbox.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
         .group_by(col(Outbox.channel))
     )
-    return {channel: int(n) for channel, n in (await session.exec(query)).all()}
-
-
-async def tickets_by_state(*, session: AsyncSession) -> dict[str, int]:
-    """Return how many tickets are in each state."""
-    query = select(Ticket.state, func.count()).group_by(col(Ticket.state))
-    return {str(state): int(n) for state, n in (await session.exec(query)).all()}
-
-
-async def count_overdue(*, session: AsyncSession, now: datetime) -> int:
-    """Return how many open tickets are overdue at `now`."""
-    query = select(func.count()).select_from(Ticket).where(overdue_clause(now))
-    return int((await session.exec(query)).one())
-
-
-async def oldest_due_check(*, session: AsyncSession, now: datetime) -> datetime | None:
-    """Return the earliest deadline check that is due but not yet done (the sweeper's backlog)."""
-    query = select(func.min(col(Ticket.next_check_at))).where(col(Ticket.next_check_at) <= now)
-    return (await session.exec(query)).one()
-
-
-async def triage_counts(*, session: AsyncSession, since: datetime) -> tuple[int, int]:
-    """Return (tickets filed since `since`, of which the classifier left to the operators)."""
-    to_triage = or_(
-        col(Ticket.routed_at).is_(None), col(Ticket.routed_at) > col(Ticket.created_at)
+    states = await session.exec(select(Ticket.state, func.count()).group_by(col(Ticket.state)))
+    overdue = await session.exec(
+        select(func.count()).select_from(Ticket).where(overdue_clause(now))
     )
-    query = select(func.count(), func.count().filter(to_triage)).where(
-        col(Ticket.created_at) >= since
+    oldest = await session.exec(
+        select(func.min(Ticket.next_check_at)).where(col(Ticket.next_check_at) <= now)
     )
-    total, triaged = (await session.exec(query)).one()
-    return int(total), int(triaged)
+    created = await session.exec(
+        select(func.count()).select_from(Ticket).where(col(Ticket.created_at) >= since)
+    )
+    queued = await session.exec(
+        select(func.count())
+        .select_from(TicketEvent)
+        .join(Ticket, col(Ticket.id) == col(TicketEvent.ticket_id))
+        .where(col(TicketEvent.kind) == "queued", col(Ticket.created_at) >= since)
+    )
+    return Snapshot(
+        outbox_depth={str(channel): int(count) for channel, count in depth.all()},
+        tickets={str(getattr(state, "value", state)): int(count) for state, count in states.all()},
+        overdue=int(overdue.one()),
+        oldest_due_check=_aware(oldest.one()),
+        recent_created=int(created.one()),
+        recent_queued=int(queued.one()),
+    )
+
+
+def _aware(instant: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes for an aggregate; the column stores UTC.
+    if instant is not None and instant.tzinfo is None:
+        return instant.replace(tzinfo=UTC)
+    return instant

@@ -1,60 +1,58 @@
-"""Open311 queries: the service-request list with its filters, newest first."""
+"""Queries behind Open311 GeoReport v2: requests listed with its filters, newest first."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
+from sqlalchemy import desc
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OPEN_STATES, Ticket, TicketState
+from storage.models import Ticket, TicketAttachment, TicketState
 
-MAX_REQUESTS = 1000
-# Spam is never published: it is not a service request, and its text may be abuse.
-HIDDEN_STATES = (TicketState.SPAM,)
-CLOSED_STATES = tuple(s for s in TicketState if s not in OPEN_STATES and s not in HIDDEN_STATES)
+# GeoReport's two statuses over the ticket's states.
+CLOSED_STATES = (TicketState.RESOLVED, TicketState.CLOSED, TicketState.SPAM, TicketState.MERGED)
+OPEN_STATES = tuple(state for state in TicketState if state not in CLOSED_STATES)
 
 
 async def list_requests(
     *,
     session: AsyncSession,
     codes: Sequence[str] = (),
-    category_ids: Sequence[str] = (),
+    categories: Sequence[str] = (),
     start: datetime | None = None,
     end: datetime | None = None,
-    status: str | None = None,
-    limit: int = MAX_REQUESTS,
+    closed: bool | None = None,
+    limit: int = 1000,
 ) -> list[Ticket]:
-    """Return the published tickets matching every filter given, newest first, at most `limit`.
-
-    `status` is "open" or "closed"; `start`/`end` bound the creation time (end excluded when
-    equal, as a range of instants). Codes use the unique index, the rest `created_at`'s.
-    """
-    where: list[Any] = [col(Ticket.state).not_in(HIDDEN_STATES)]
+    """Return the tickets matching the filters, newest first, at most `limit`."""
+    query = select(Ticket)
     if codes:
-        where.append(col(Ticket.code).in_([code.strip().upper() for code in codes]))
-    if category_ids:
-        where.append(col(Ticket.category_id).in_(list(category_ids)))
+        query = query.where(col(Ticket.code).in_(list(codes)))
+    if categories:
+        query = query.where(col(Ticket.category_id).in_(list(categories)))
     if start is not None:
-        where.append(col(Ticket.created_at) >= start)
+        query = query.where(col(Ticket.created_at) >= start)
     if end is not None:
-        where.append(col(Ticket.created_at) <= end)
-    if status == "open":
-        where.append(col(Ticket.state).in_(OPEN_STATES))
-    elif status == "closed":
-        where.append(col(Ticket.state).in_(CLOSED_STATES))
-    query = (
-        select(Ticket)
-        .where(*where)
-        .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
-        .limit(min(limit, MAX_REQUESTS))
-    )
+        query = query.where(col(Ticket.created_at) <= end)
+    if closed is not None:
+        query = query.where(col(Ticket.state).in_(CLOSED_STATES if closed else OPEN_STATES))
+    query = query.order_by(desc(col(Ticket.created_at)), desc(col(Ticket.id))).limit(limit)
     return list((await session.exec(query)).all())
 
 
-async def get_request(*, session: AsyncSession, code: str) -> Ticket | None:
-    """Return the published ticket with this code, if any."""
-    found = await list_requests(session=session, codes=[code], limit=1)
-    return found[0] if found else None
+async def first_media_urls(*, session: AsyncSession, ticket_ids: Sequence[int]) -> dict[int, str]:
+    """Return, per ticket, the first attachment given as a web address (Open311's media_url)."""
+    if not ticket_ids:
+        return {}
+    query = (
+        select(TicketAttachment)
+        .where(col(TicketAttachment.ticket_id).in_(list(ticket_ids)))
+        .where(col(TicketAttachment.file_id).startswith("http"))
+        .order_by(col(TicketAttachment.id))
+    )
+    found: dict[int, str] = {}
+    for attachment in (await session.exec(query)).all():
+        found.setdefault(attachment.ticket_id, attachment.file_id)
+    return found
