@@ -26,8 +26,9 @@ async def list_requests(
     closed: bool | None = None,
     limit: int = 1000,
 ) -> list[Ticket]:
-    """Return the tickets matching the filters, newest first, at most `limit`."""
-    query = select(Ticket)
+    """Return the published tickets matching the filters, newest first, at most `limit`."""
+    # Spam is not a service request, and its text may be abuse: it is never published.
+    query = select(Ticket).where(col(Ticket.state) != TicketState.SPAM)
     if codes:
         query = query.where(col(Ticket.code).in_(list(codes)))
     if categories:

@@ -13,6 +13,7 @@ import dataclasses
 import hmac
 import logging
 import math
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -204,6 +205,20 @@ def is_conduct(config: Config, ticket: Ticket) -> bool:
     )
 
 
+# Contact details a citizen typed into the text, or an agency wrote into its answer.
+PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)")
+EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+HIDDEN = "***"
+
+
+def redacted(text: str, ticket: Ticket) -> str:
+    """Mask the reporter's name, and any phone number or email address, in published text."""
+    name = EMAIL_IN_TEXT.sub("", ticket.reporter_name).strip(" <>")
+    if len(name) >= 3:
+        text = re.sub(re.escape(name), HIDDEN, text, flags=re.IGNORECASE)
+    return EMAIL_IN_TEXT.sub(HIDDEN, PHONE_IN_TEXT.sub(HIDDEN, text))
+
+
 def request_of(config: Config, ticket: Ticket, media_url: str | None = None) -> dict[str, Any]:
     """Describe one ticket as a GeoReport service request, without identity."""
     category = config.category(ticket.category_id)
@@ -211,7 +226,7 @@ def request_of(config: Config, ticket: Ticket, media_url: str | None = None) -> 
     closed = ticket.state in open311_store.CLOSED_STATES
     conduct = is_conduct(config, ticket)
     state_label = t(f"state.{ticket.state.value}", "vi")
-    notes = ticket.answer if ticket.answer and not conduct else state_label
+    notes = redacted(ticket.answer, ticket) if ticket.answer and not conduct else state_label
     tz = config.work_calendar.tz
     instants = [
         x
@@ -230,7 +245,7 @@ def request_of(config: Config, ticket: Ticket, media_url: str | None = None) -> 
         "status_notes": notes,
         "service_code": ticket.category_id,
         "service_name": category.name if category else ticket.category_id,
-        "description": None if conduct else ticket.text,
+        "description": None if conduct else redacted(ticket.text, ticket),
         "agency_responsible": agency.name if agency else t("complaint.triage_agency", "vi"),
         "requested_datetime": _iso(ticket.created_at, tz),
         "updated_datetime": _iso(max(instants) if instants else None, tz),
