@@ -277,6 +277,8 @@ async def test_requests_filters_by_id_service_status_and_dates(
     end = (bot.clock() - timedelta(hours=1)).isoformat()
     assert await codes(f"start_date={start}".replace("+", "%2B")) == [third, water]
     assert await codes(f"start_date={start}&end_date={end}".replace("+", "%2B")) == [water]
+    # An offset's "+" left unencoded reaches the server as a space, and still parses.
+    assert await codes(f"start_date={start}&end_date={end}") == [water]
     closed = await (await client.get(f"{BASE}/requests/{third}.json")).json()
     assert (closed[0]["status"], closed[0]["status_notes"]) == ("closed", "Đã súc xả đường ống.")
 

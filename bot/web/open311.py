@@ -263,8 +263,11 @@ def _iso(instant: datetime | None, tz: Any) -> str | None:
 
 def parse_instant(name: str, value: str, config: Config) -> datetime:
     """Read an ISO 8601 instant; one without an offset is in the province's time zone."""
+    text = value.strip()
+    # A "+07:00" offset left unencoded in a query string arrives as " 07:00".
+    text = re.sub(r"(T\S+) (\d{2}:?\d{2})$", r"\1+\2", text)
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise Open311Error(400, f"{name} is not an ISO 8601 date-time: {value!r}") from exc
     if parsed.tzinfo is None:
