@@ -93,6 +93,9 @@ class HotlineApp:
         self._runner: web.AppRunner | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.telegram_intake: telegram_channel.TelegramIntake | None = None
+        self._intake_task: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> HotlineApp:
         await self.start()
@@ -122,7 +125,8 @@ class HotlineApp:
         build_web_app(self.web_app, self)
         if self.serve_web:
             # Serving first: a webhook must be reachable before Telegram is told about it.
-            self._runner = web.AppRunner(self.web_app, access_log=None)
+            # Requests in flight get a few seconds to finish when stopping.
+            self._runner = web.AppRunner(self.web_app, access_log=None, shutdown_timeout=5.0)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.config.web.host, self.config.web.port)
             await site.start()
@@ -137,14 +141,17 @@ class HotlineApp:
         self._tasks.append(asyncio.create_task(self.sweeper.run(self._stop), name="sweeper"))
 
     async def _start_telegram(self) -> None:
-        application = telegram_channel.build_application(self.config.telegram, self.inbox.handle)
+        application = telegram_channel.build_application(self.config.telegram)
         try:
             await application.initialize()
         except TelegramError:
             await telegram_channel.close_transports(application)
             raise
-        await application.start()
         self.telegram = application
+        # SQLite has one writer: one lane; PostgreSQL takes chats in parallel transactions.
+        lanes = 1 if self.db.is_sqlite else 4
+        intake = telegram_channel.TelegramIntake(application, self.inbox.handle_batch, lanes=lanes)
+        self.telegram_intake = intake
         self.senders["telegram"] = telegram_channel.TelegramSender(application, self.downloader)
         with contextlib.suppress(Exception):
             await telegram_channel.set_commands(
@@ -156,10 +163,9 @@ class HotlineApp:
                 secret_token=self.config.telegram.secret_token or None,
                 allowed_updates=Update.ALL_TYPES,
             )
-        elif application.updater is not None:
-            await application.updater.start_polling(
-                poll_interval=0.0, timeout=20, allowed_updates=Update.ALL_TYPES
-            )
+        else:
+            await application.bot.delete_webhook()
+            self._intake_task = asyncio.create_task(intake.poll(self._stop), name="telegram-poll")
         log.info("telegram channel started (%s)", self.config.telegram.mode)
 
     async def _start_zalo(self) -> None:
@@ -179,29 +185,38 @@ class HotlineApp:
         self.senders["zalo"] = channel.sender
 
     async def stop(self) -> None:
-        """Stop every part; queued messages stay in the outbox for the next start."""
+        """Stop every part; queued messages stay in the outbox for the next start.
+
+        In order: take no new update (the batch in hand and the webhook requests in flight
+        finish), let the sends on the wire finish and give the other claims back, then close
+        the transports and the database. Safe to call more than once, and from a signal.
+        """
+        if self._stopping is None:
+            self._stopping = asyncio.create_task(self._stop_everything(), name="stop")
+        await asyncio.shield(self._stopping)
+
+    async def _stop_everything(self) -> None:
         self._stop.set()
-        self.outbox.wake()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
-        self._tasks.clear()
-        if self.telegram is not None:
-            if self.telegram.updater is not None and self.telegram.updater.running:
-                await self.telegram.updater.stop()
-            await self.telegram.stop()
-            await self.telegram.shutdown()
-            self.telegram = None
+        if self._intake_task is not None:
+            await _bounded(self._intake_task, "telegram intake", 8.0)
+            self._intake_task = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
         if self.zalo is not None:
             await self.zalo.stop()
             self.zalo = None
         if self.zalo_oa is not None:
             await self.zalo_oa.stop()
             self.zalo_oa = None
+        self.outbox.stop_sending()
+        for task in self._tasks:
+            await _bounded(task, task.get_name(), 8.0)
+        self._tasks.clear()
+        if self.telegram is not None:
+            await self.telegram.shutdown()
+            self.telegram = None
         await self.downloader.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
         await self.db.dispose()
 
     # --- Zalo Official Account and evidence across channels (issue 11) ---
@@ -260,3 +275,16 @@ def evidence_links(config: Config) -> EvidenceLinks:
     host = config.web.host if config.web.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
     public = config.evidence.public_url or f"http://{host}:{config.web.port}"
     return EvidenceLinks(key.encode(), public, timedelta(hours=config.evidence.link_hours))
+
+
+async def _bounded(task: asyncio.Task[None], name: str, seconds: float) -> None:
+    """Wait for a part to finish on its own; cancel it if it takes longer than `seconds`."""
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=seconds)
+    except TimeoutError:
+        log.warning("%s did not stop within %.0f s; cancelled", name, seconds)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    except Exception:
+        log.exception("%s failed while stopping", name)

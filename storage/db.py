@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,13 +33,23 @@ class Database:
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # SQLite has one writer and every transaction here takes the write lock at BEGIN.
+        # Queueing them in the process (FIFO, no sleeping) beats SQLite's busy handler, which
+        # retries a locked BEGIN after sleeps of up to 100 ms; other processes still meet it.
+        self._writer: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Run the block in one transaction: commit on success, roll back on error."""
-        async with AsyncSession(self.engine, expire_on_commit=False) as session, session.begin():
+        async with contextlib.AsyncExitStack() as stack:
+            if self._writer is not None:
+                await stack.enter_async_context(self._writer)
+            session = await stack.enter_async_context(
+                AsyncSession(self.engine, expire_on_commit=False)
+            )
+            await stack.enter_async_context(session.begin())
             yield session
 
     async def ping(self) -> None:

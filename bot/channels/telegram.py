@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +27,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.chat import Attachment, Contact, Incoming, Location, Reply
@@ -38,8 +40,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 TRANSPORTS = "hotline.transports"
 
-Handle = Callable[[Incoming], Awaitable[Any]]
-
 COMMANDS = (
     ("start", "Bắt đầu / Start"),
     ("hoso", "Tra cứu hồ sơ / Look up a dossier"),
@@ -51,17 +51,16 @@ COMMANDS = (
 )
 
 
-def build_application(
-    config: TelegramConfig, handle: Handle
-) -> Application[Any, Any, Any, Any, Any, Any]:
-    """Build the PTB Application on the aiohttp transport, feeding every update to `handle`."""
+def build_application(config: TelegramConfig) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Build the PTB Application (its bot, on the aiohttp transport); updates come through
+    `TelegramIntake`, not PTB's update queue, which hands them over one at a time."""
     base_url = config.base_url.rstrip("/")
     base_file_url = config.base_file_url or _file_url_of(base_url)
     transports = (
-        AiohttpRequest(connection_pool_size=16),
+        AiohttpRequest(connection_pool_size=32),
         AiohttpRequest(connection_pool_size=2, read_timeout=40.0),
     )
-    builder = (
+    application = (
         ApplicationBuilder()
         .token(config.token)
         .base_url(base_url)
@@ -69,27 +68,133 @@ def build_application(
         .request(transports[0])
         .get_updates_request(transports[1])
         .arbitrary_callback_data(False)
+        .updater(None)
+        .build()
     )
-    if config.mode == "webhook":
-        builder = builder.updater(None)
-    application = builder.build()
-
-    async def on_update(update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not isinstance(update, Update):
-            return
-        if update.callback_query is not None:
-            # Answer at once so the client stops its spinner; the reply comes as a message.
-            try:
-                await update.callback_query.answer()
-            except TelegramError as exc:
-                log.info("could not answer a callback query: %s", exc)
-        incoming = incoming_from_update(update)
-        if incoming is not None:
-            await handle(incoming)
-
-    application.add_handler(TypeHandler(Update, on_update))
     application.bot_data[TRANSPORTS] = transports
     return application
+
+
+HandleBatch = Callable[[Sequence[Incoming]], Awaitable[Any]]
+
+
+class TelegramIntake:
+    """Updates in, many at a time, each chat's in order; nothing acknowledged before it is stored.
+
+    Polling: a batch from getUpdates is handled (and committed) before the next call, whose
+    offset acknowledges it. Webhook: each request waits until its update is committed; the
+    requests arriving meanwhile are handled together. Within a batch, chats are spread over
+    `lanes` concurrent transactions (one chat always in the same lane, in order); SQLite has
+    a single writer, so one lane there.
+    """
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        handle_batch: HandleBatch,
+        *,
+        lanes: int = 1,
+        batch: int = 50,
+        poll_timeout: int = 20,
+    ) -> None:
+        self.bot = application.bot
+        self.handle_batch = handle_batch
+        self.lanes = max(lanes, 1)
+        self.batch = max(batch, 1)
+        self.poll_timeout = poll_timeout
+        self._waiting: list[tuple[Update, asyncio.Future[None]]] = []
+        self._workers: set[asyncio.Task[None]] = set()
+
+    async def handle_updates(self, updates: Sequence[Update]) -> None:
+        """Answer callback queries, then hand the updates to the inbox lane by lane."""
+        queries = [u.callback_query for u in updates if u.callback_query is not None]
+        if queries:
+            # Answered at once so the client stops its spinner; the reply comes as a message.
+            answers = await asyncio.gather(
+                *(query.answer() for query in queries), return_exceptions=True
+            )
+            for answer in answers:
+                if isinstance(answer, TelegramError):
+                    log.info("could not answer a callback query: %s", answer)
+                elif isinstance(answer, BaseException):
+                    raise answer
+        lanes: list[list[Incoming]] = [[] for _ in range(self.lanes)]
+        for update in updates:
+            incoming = incoming_from_update(update)
+            if incoming is not None:
+                lanes[hash(incoming.chat_id) % self.lanes].append(incoming)
+        await asyncio.gather(*(self._run_lane(lane) for lane in lanes if lane))
+
+    async def _run_lane(self, lane: list[Incoming]) -> None:
+        for start in range(0, len(lane), self.batch):
+            await self.handle_batch(lane[start : start + self.batch])
+
+    async def submit(self, update: Update) -> None:
+        """Handle one webhook update with whatever else is waiting; return once committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((update, done))
+        if len(self._workers) < self.lanes:
+            worker = asyncio.create_task(self._drain(), name="telegram-intake")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        await done
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            taken, self._waiting = self._waiting[: self.batch], self._waiting[self.batch :]
+            try:
+                await self.handle_updates([update for update, _ in taken])
+            except Exception as exc:
+                for _, done in taken:
+                    done.set_exception(exc)
+                continue
+            for _, done in taken:
+                done.set_result(None)
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long-poll until `stop`: fetch, handle, and only then acknowledge with the offset."""
+        offset: int | None = None
+        acknowledged: int | None = None
+        failures = 0
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(
+                self.bot.get_updates(
+                    offset=offset,
+                    timeout=self.poll_timeout,
+                    limit=100,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            )
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if not fetch.done():
+                # The long poll in flight already carried the offset: what was handled is
+                # acknowledged, so nothing is left to confirm.
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                    await fetch
+                return
+            try:
+                updates = fetch.result()
+                acknowledged = offset
+                if updates:
+                    # Stop or not, the batch in hand is finished before anything else.
+                    await self.handle_updates(updates)
+                    offset = updates[-1].update_id + 1
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                delay = min(0.5 * 2 ** (failures - 1), 10.0)
+                log.warning("telegram intake: %s; trying again in %.1f s", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+        if offset is not None and offset != acknowledged:
+            # Acknowledge the last batch handled, so the next start does not fetch it again
+            # (were it fetched again, the processed-update records would skip it).
+            with contextlib.suppress(TelegramError, TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await self.bot.get_updates(offset=offset, timeout=0, limit=1)
 
 
 async def close_transports(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

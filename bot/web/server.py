@@ -54,9 +54,10 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     """Receive an update from Telegram; it is stored before 200 is answered."""
     hotline = _hotline(request)
     application = hotline.telegram
+    intake = hotline.telegram_intake
     expected = hotline.config.telegram.secret_token
     given = request.headers.get(TELEGRAM_SECRET_HEADER, "")
-    if application is None:
+    if application is None or intake is None:
         return web.json_response({"error": "telegram channel is not enabled"}, status=404)
     if expected and not hmac.compare_digest(given.encode(), expected.encode()):
         log.warning("telegram webhook call with a wrong secret token from %s", request.remote)
@@ -68,7 +69,11 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         return web.json_response({"error": f"not a Telegram update: {exc}"}, status=400)
     if update is None:
         return web.json_response({"error": "empty update"}, status=400)
-    await application.process_update(update)
+    try:
+        await intake.submit(update)
+    except Exception as exc:  # not stored: Telegram retries it later
+        log.warning("telegram update %s not stored: %s", update.update_id, exc)
+        return web.json_response({"error": "not stored, try again"}, status=503)
     return web.json_response({"ok": True})
 
 
