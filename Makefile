@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install run test lint bench bench-triage bench-sweep bench-transport bench-workdays clean
+# --- reports (issue 9) ---
+.PHONY: bench-report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +41,21 @@ bench-transport: $(STAMP)
 bench-sweep: $(STAMP)
 	$(PY) benchmarks/bench_sweep.py
 
+# --- reports (issue 9) ---
+bench-report: $(STAMP)
+	$(PY) benchmarks/bench_report.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache hotline.db sandbox.db
+
+# --- load, many instances, a million tickets (issue 10) ---
+.PHONY: bench-load bench-lists
+
+# The emulator and the load here, the bots in their own processes; SQLite, PostgreSQL at
+# 127.0.0.1:5432, two instances; PTB's stock echo bot as the baseline. A few minutes.
+bench-load: $(STAMP)
+	$(PY) benchmarks/bench_load.py
+
+# The work lists with a million tickets on SQLite and PostgreSQL, with their query plans.
+bench-lists: $(STAMP)
+	$(PY) benchmarks/bench_lists.py

@@ -30,6 +30,7 @@ from bot.evidence import (
     is_url,
 )
 from bot.inbox import Clock, Inbox, system_clock
+from bot.metrics import Metrics
 from bot.outbox import OutboxWorker, Sender
 from bot.sweeper import Sweeper
 from bot.web.server import build_web_app
@@ -88,6 +89,9 @@ class HotlineApp:
         self.evidence_links = evidence_links(config)
         self.downloader = Downloader(config.evidence.max_bytes)
         self.outbox.on_held = self._record_held
+        # --- metrics (issue 9): counters on the hot path, gauges read at scrape time ---
+        self.metrics = Metrics()
+        self.inbox.metrics = self.outbox.metrics = self.metrics
         self.web_app = web_app if web_app is not None else web.Application()
         self.serve_web = serve_web
         self._runner: web.AppRunner | None = None

@@ -143,6 +143,8 @@ class WebConfig:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # --- console (issue 8): where users reach the server; https makes the cookie Secure ---
+    public_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,15 @@ class ZaloOAConfig:
         return bool(self.app_id)
 
 
+# --- Open311 GeoReport v2 (issue 9) ---
+@dataclass(frozen=True)
+class Open311Config:
+    """Other systems that file complaints over Open311: their API keys."""
+
+    api_keys: tuple[str, ...] = ()
+    max_requests: int = 1000  # rows of one requests.json answer, at most
+
+
 @dataclass(frozen=True)
 class EvidenceConfig:
     """Files that cross channels: download limit and signed links served by the web server."""
@@ -247,6 +258,8 @@ class Config:
     # --- Zalo Official Account and evidence links (issue 11) ---
     zalo_oa: ZaloOAConfig = field(default_factory=ZaloOAConfig)
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+    # --- Open311 (issue 9) ---
+    open311: Open311Config = field(default_factory=Open311Config)
 
     @cached_property
     def work_calendar(self) -> WorkCalendar:
@@ -306,6 +319,9 @@ ENV_SECRETS.update(
 )
 
 
+OPEN311_KEYS_VARIABLE = "HOTLINE_OPEN311_API_KEYS"
+
+
 def default_config_path(environ: Mapping[str, str] | None = None) -> Path | None:
     """Find the config file: $HOTLINE_CONFIG, else ./config.toml, else none (built-in defaults)."""
     env = os.environ if environ is None else environ
@@ -331,6 +347,10 @@ def load_config(
     for (section, key), variable in ENV_SECRETS.items():
         if env.get(variable):
             data.setdefault(section, {})[key] = env[variable]
+    # --- Open311 (issue 9): a list of keys, comma-separated in the environment ---
+    if env.get(OPEN311_KEYS_VARIABLE):
+        keys = [key.strip() for key in env[OPEN311_KEYS_VARIABLE].split(",") if key.strip()]
+        data.setdefault("open311", {})["api_keys"] = keys
     return parse_config(data, source)
 
 
@@ -525,6 +545,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
         web=WebConfig(
             host=web.text("host", WebConfig.host),
             port=int(web.number("port", WebConfig.port, 0, 65535)),
+            public_url=web_public_url(web),  # console (issue 8)
         ),
         calendar=CalendarConfig(
             work_hours=work_hours,
@@ -571,6 +592,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
         categories=categories,
         zalo_oa=_parse_zalo_oa(root),
         evidence=_parse_evidence(root),
+        open311=_parse_open311(root),
     )
 
 
@@ -608,6 +630,16 @@ def _parse_evidence(root: _Reader) -> EvidenceConfig:
         link_hours=reader.number("link_hours", EvidenceConfig.link_hours, 0.1, 24 * 90),
         max_bytes=int(reader.number("max_bytes", EvidenceConfig.max_bytes, 1024, 2**31)),
     )
+
+
+# --- Open311 GeoReport v2 (issue 9) ---
+def _parse_open311(root: _Reader) -> Open311Config:
+    reader = root.sub("open311")
+    keys = reader.strings("api_keys")
+    for key in keys:
+        if len(key) < 16:
+            raise reader.fail("api_keys", "each key must be at least 16 characters long")
+    return Open311Config(api_keys=keys)
 
 
 def _table_list(root: _Reader, name: str) -> list[_Reader]:
@@ -697,3 +729,14 @@ def _parse_categories(root: _Reader, agency_ids: set[str]) -> tuple[CategoryConf
 def _first_other(items: list[AgencyConfig] | list[CategoryConfig], flag: str) -> str | None:
     """Return the id of an earlier item than the last with `flag` set, if any."""
     return next((item.id for item in items[:-1] if getattr(item, flag)), None)
+
+
+# --- console (issue 8) ---
+
+
+def web_public_url(web: Any) -> str:
+    """Read `[web] public_url`: empty, or an http(s) address without a trailing slash."""
+    value = str(web.text("public_url", "")).rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise web.fail("public_url", f"must start with http:// or https://, got {value!r}")
+    return value

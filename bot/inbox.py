@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.chat import Incoming, Reply
 from bot.config import Config
 from bot.domain.triage import Classifier
+from bot.metrics import Metrics
+from bot.outbox import outbox_rows
 from handlers.context import Context
 from handlers.messages import language_of
 from handlers.router import role_of, route
@@ -54,6 +57,7 @@ class Inbox:
         self.classifier = classifier
         self.clock = clock
         self.on_queued = on_queued
+        self.metrics: Metrics | None = None  # set by the app (bot/metrics.py)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Process the update once; return the replies queued (empty for a redelivery)."""
@@ -98,6 +102,8 @@ class Inbox:
                 log.warning("database unavailable while handling update %s", incoming.update_id)
                 raise
             log.exception("update %s on %s failed", incoming.update_id, incoming.channel)
+            if self.metrics is not None:
+                self.metrics.updates.labels(incoming.channel, "failed").inc()
             return []
 
     def _with_role(self, incoming: Incoming) -> Incoming:
@@ -120,6 +126,8 @@ class Inbox:
             key = (msg.channel, msg.update_id)
             if msg.update_id and key not in fresh:
                 log.info("ignored a redelivered update %s on %s", msg.update_id, msg.channel)
+                if self.metrics is not None:
+                    self.metrics.updates.labels(msg.channel, "duplicate").inc()
                 results.append([])
                 continue
             fresh.discard(key)  # the same update twice in one batch: the second is a twin
@@ -135,20 +143,17 @@ class Inbox:
                 # A deep copy: a handler that mutates nested data must still look like a change.
                 data=copy.deepcopy(dialog.data),
             )
+            started = time.perf_counter()
             replies = await route(ctx, msg)
+            if self.metrics is not None:
+                self.metrics.handler_seconds.labels(msg.channel).observe(
+                    time.perf_counter() - started
+                )
+                self.metrics.updates.labels(msg.channel, "handled").inc()
             dialogs[chat] = changed[chat] = Dialog(
                 state=ctx.state, data=dict(ctx.data), language=ctx.lang, updated_at=now
             )
-            queued.extend(
-                {
-                    "channel": reply.channel or msg.channel,
-                    "chat_id": reply.chat_id or msg.chat_id,
-                    "payload": reply.to_payload(),
-                    "idempotency_key": reply.idempotency_key,
-                    "ticket_id": reply.ticket_id,
-                }
-                for reply in replies
-            )
+            queued.extend(outbox_rows(replies, channel=msg.channel, chat_id=msg.chat_id))
             results.append(replies)
         await save_dialogs(session=session, dialogs=changed, now=now)
         await outbox_store.enqueue_many(session=session, messages=queued, now=now)

@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Reply
+from bot.metrics import Metrics
 from storage import files as file_store
 from storage import outbox as outbox_store
 from storage import tickets as ticket_store
@@ -46,6 +47,22 @@ class Sender(Protocol):
     """One channel's way to deliver a Reply to a chat; returns the sent message's id."""
 
     async def deliver(self, chat_id: str, reply: Reply) -> str | None: ...
+
+
+def outbox_rows(
+    replies: Sequence[Reply], *, channel: str = "", chat_id: str = ""
+) -> list[dict[str, Any]]:
+    """Turn replies into outbox rows; a reply without a target goes to `channel`/`chat_id`."""
+    return [
+        {
+            "channel": reply.channel or channel,
+            "chat_id": reply.chat_id or chat_id,
+            "payload": reply.to_payload(),
+            "idempotency_key": reply.idempotency_key,
+            "ticket_id": reply.ticket_id,
+        }
+        for reply in replies
+    ]
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -82,6 +99,7 @@ class OutboxWorker:
         self.batch = batch
         self.max_attempts = max_attempts
         self.idle_poll = idle_poll
+        self.metrics: Metrics | None = None  # set by the app (bot/metrics.py)
         self.on_held = on_held  # records a held message on its ticket (Zalo OA, issue 11)
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
@@ -89,6 +107,8 @@ class OutboxWorker:
         self._marks: list[tuple[int, str | None, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._stopping = False
+        self._marks_failed = False
+        self.idle = asyncio.Event()  # set while waiting for work (tests wait on it)
 
     def wake(self) -> None:
         """Tell the worker that something was queued."""
@@ -102,6 +122,7 @@ class OutboxWorker:
             )
         if not rows:
             return 0
+        self._marks_failed = False
         by_chat: dict[tuple[str, str], list[Outbox]] = {}
         for row in rows:
             assert row.id is not None
@@ -120,10 +141,13 @@ class OutboxWorker:
         """Send one chat's claimed messages in order; a failure holds back the rest."""
         sent = 0
         for index, row in enumerate(rows):
-            if self._stopping:
-                return sent  # left claimed; released when the worker stops
             assert row.id is not None
             async with self._slots:
+                # Checked once a slot is ours: many chats wait for one at the same time.
+                if self._stopping or self._marks_failed:
+                    # Left claimed: released when the worker stops, else taken again after
+                    # the lease. Sending on while marks cannot be stored would resend them all.
+                    return sent
                 outcome = await self._deliver(row)
             if isinstance(outcome, datetime):
                 # Keep a chat's messages in order: wait behind the one that must be retried.
@@ -150,6 +174,8 @@ class OutboxWorker:
         except DeliveryError as exc:
             return await self._failed(row, exc)
         await self._mark_sent(row.id, message_id)
+        if self.metrics is not None:
+            self.metrics.sent.labels(row.channel).inc()
         return True
 
     async def _mark_sent(self, outbox_id: int, message_id: str | None) -> None:
@@ -172,6 +198,7 @@ class OutboxWorker:
                         now=self.clock(),
                     )
             except Exception as exc:
+                self._marks_failed = True
                 for _, _, done in batch:
                     done.set_exception(exc)
                 continue
@@ -201,6 +228,8 @@ class OutboxWorker:
         now = self.clock()
         assert row.id is not None
         outbox_id, attempts = row.id, row.attempts
+        if self.metrics is not None:
+            self.metrics.count_failure(row.channel, exc, final=attempts >= self.max_attempts)
         if exc.blocked:
             log.info("chat blocked the bot; outbox %s not delivered", outbox_id)
             async with self.db.transaction() as session:
@@ -275,8 +304,10 @@ class OutboxWorker:
                     timeout = self.idle_poll
                 if stop.is_set():
                     break
+                self.idle.set()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+                self.idle.clear()
         finally:
             await self._release_claims()
 

@@ -547,6 +547,9 @@ async def _create(ctx: Context, msg: Incoming, privacy: Privacy) -> list[Reply]:
     )
     ctx.reset()
     confirmation = _receipt(ctx, ticket, agency_name)
+    if msg.channel == "zalo_oa" and not ctx.config.zalo_oa.proactive:
+        # Zalo OA (issue 11): notices reach the citizen only within 48 h of their last message.
+        confirmation += t("zalo_oa.follow_up_hint", ctx.lang, code=ticket.code)
     replies = [Reply(confirmation, remove_keyboard=True, ticket_id=ticket.id)]
     attachments = [Attachment(**item) for item in data.get("attachments", [])]
     replies.extend(cards.ticket_cards(ctx.config, ticket, attachments))

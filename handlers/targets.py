@@ -53,8 +53,8 @@ def supervisor_of(config: Config, agency_id: str | None) -> tuple[TARGET | None,
 
 def citizen_chat(ticket: Ticket) -> TARGET | None:
     """Return the reporter's chat, unless the reporter has blocked the bot."""
-    if ticket.citizen_blocked:
-        return None
+    if ticket.citizen_blocked or not ticket.chat_id:
+        return None  # blocked, or filed by another system (Open311) with no chat to answer in
     return ticket.channel, ticket.chat_id
 
 

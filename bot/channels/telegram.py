@@ -37,6 +37,13 @@ from bot.outbox import DeliveryError
 from handlers.messages import t
 
 log = logging.getLogger(__name__)
+JSONDict = dict[str, Any]
+# The hot path calls the Bot API with `do_api_request` and keeps the answers as JSON. Bot API
+# method names are case-insensitive; PTB warns when a method it wraps is called this way, and
+# only recognises the camel-case spelling, so the hot path spells them in lower case.
+RAW_GET_UPDATES = "getupdates"
+RAW_SEND_MESSAGE = "sendmessage"
+RAW_ANSWER_CALLBACK = "answercallbackquery"
 CHANNEL = "telegram"
 TRANSPORTS = "hotline.transports"
 
@@ -102,16 +109,27 @@ class TelegramIntake:
         self.lanes = max(lanes, 1)
         self.batch = max(batch, 1)
         self.poll_timeout = poll_timeout
-        self._waiting: list[tuple[Update, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[JSONDict, asyncio.Future[None]]] = []
         self._workers: set[asyncio.Task[None]] = set()
 
-    async def handle_updates(self, updates: Sequence[Update]) -> None:
-        """Answer callback queries, then hand the updates to the inbox lane by lane."""
-        queries = [u.callback_query for u in updates if u.callback_query is not None]
+    async def handle_updates(self, updates: Sequence[JSONDict]) -> None:
+        """Answer callback queries, then hand the updates to the inbox lane by lane.
+
+        Updates stay Bot API JSON: turning each into PTB objects cost more than handling it.
+        """
+        queries = [
+            query["id"]
+            for update in updates
+            if isinstance(query := update.get("callback_query"), dict) and "id" in query
+        ]
         if queries:
             # Answered at once so the client stops its spinner; the reply comes as a message.
             answers = await asyncio.gather(
-                *(query.answer() for query in queries), return_exceptions=True
+                *(
+                    self.bot.do_api_request(RAW_ANSWER_CALLBACK, {"callback_query_id": query})
+                    for query in queries
+                ),
+                return_exceptions=True,
             )
             for answer in answers:
                 if isinstance(answer, TelegramError):
@@ -120,7 +138,7 @@ class TelegramIntake:
                     raise answer
         lanes: list[list[Incoming]] = [[] for _ in range(self.lanes)]
         for update in updates:
-            incoming = incoming_from_update(update)
+            incoming = incoming_from_json(update)
             if incoming is not None:
                 lanes[hash(incoming.chat_id) % self.lanes].append(incoming)
         await asyncio.gather(*(self._run_lane(lane) for lane in lanes if lane))
@@ -129,7 +147,7 @@ class TelegramIntake:
         for start in range(0, len(lane), self.batch):
             await self.handle_batch(lane[start : start + self.batch])
 
-    async def submit(self, update: Update) -> None:
+    async def submit(self, update: JSONDict) -> None:
         """Handle one webhook update with whatever else is waiting; return once committed."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((update, done))
@@ -157,14 +175,7 @@ class TelegramIntake:
         acknowledged: int | None = None
         failures = 0
         while not stop.is_set():
-            fetch = asyncio.ensure_future(
-                self.bot.get_updates(
-                    offset=offset,
-                    timeout=self.poll_timeout,
-                    limit=100,
-                    allowed_updates=Update.ALL_TYPES,
-                )
-            )
+            fetch = asyncio.ensure_future(self._get_updates(offset, self.poll_timeout))
             stopped = asyncio.ensure_future(stop.wait())
             await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
@@ -181,7 +192,7 @@ class TelegramIntake:
                 if updates:
                     # Stop or not, the batch in hand is finished before anything else.
                     await self.handle_updates(updates)
-                    offset = updates[-1].update_id + 1
+                    offset = int(updates[-1]["update_id"]) + 1
                 failures = 0
             except Exception as exc:
                 failures += 1
@@ -194,7 +205,21 @@ class TelegramIntake:
             # (were it fetched again, the processed-update records would skip it).
             with contextlib.suppress(TelegramError, TimeoutError):
                 async with asyncio.timeout(2.0):
-                    await self.bot.get_updates(offset=offset, timeout=0, limit=1)
+                    await self._get_updates(offset, 0, limit=1)
+
+    async def _get_updates(self, offset: int | None, wait: int, limit: int = 100) -> Any:
+        """getUpdates, answered as JSON (the read timeout covers the long poll)."""
+        parameters: JSONDict = {
+            "timeout": wait,
+            "limit": limit,
+            "allowed_updates": list(Update.ALL_TYPES),
+        }
+        if offset is not None:
+            parameters["offset"] = offset
+        updates = await self.bot.do_api_request(
+            RAW_GET_UPDATES, parameters, read_timeout=wait + 10.0
+        )
+        return [update for update in updates if isinstance(update, dict)]
 
 
 async def close_transports(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -284,64 +309,94 @@ def _file_url_of(base_url: str) -> str:
     return f"{head}/file/{tail}"
 
 
-def incoming_from_update(update: Update) -> Incoming | None:
-    """Turn a PTB update into the channel-neutral `Incoming` (None for what we ignore)."""
-    query = update.callback_query
-    if query is not None:
-        message = query.message
-        if message is None or query.from_user is None:
+def incoming_from_json(update: JSONDict) -> Incoming | None:
+    """Turn a Bot API update (JSON) into the channel-neutral `Incoming` (None: nothing to do)."""
+    update_id = str(update.get("update_id", ""))
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        message, sender = query.get("message"), query.get("from")
+        if not isinstance(message, dict) or not isinstance(sender, dict):
             return None
+        chat = _object(message.get("chat"))
         return Incoming(
             channel=CHANNEL,
-            chat_id=str(message.chat.id),
-            user_id=str(query.from_user.id),
-            update_id=str(update.update_id),
-            callback_data=query.data or "",
-            callback_message_id=str(message.message_id),
-            user_name=query.from_user.full_name,
-            language_code=query.from_user.language_code or "",
-            is_private=message.chat.type == "private",
+            chat_id=str(chat.get("id", "")),
+            user_id=str(sender.get("id", "")),
+            update_id=update_id,
+            callback_data=str(query.get("data") or ""),
+            callback_message_id=str(message.get("message_id", "")),
+            user_name=_full_name(sender),
+            language_code=str(sender.get("language_code") or ""),
+            is_private=chat.get("type") == "private",
         )
-    msg = update.message
-    if msg is None or msg.from_user is None:
+    msg = update.get("message")
+    if not isinstance(msg, dict) or not isinstance(msg.get("from"), dict):
         return None  # edits, channel posts, joins: nothing to answer
+    sender, chat = msg["from"], _object(msg.get("chat"))
     return Incoming(
         channel=CHANNEL,
-        chat_id=str(msg.chat.id),
-        user_id=str(msg.from_user.id),
-        update_id=str(update.update_id),
-        text=msg.text or msg.caption or "",
+        chat_id=str(chat.get("id", "")),
+        user_id=str(sender.get("id", "")),
+        update_id=update_id,
+        text=str(msg.get("text") or msg.get("caption") or ""),
         attachments=_attachments(msg),
         contact=_contact(msg),
-        location=Location(msg.location.latitude, msg.location.longitude) if msg.location else None,
-        user_name=msg.from_user.full_name,
-        language_code=msg.from_user.language_code or "",
-        is_private=msg.chat.type == "private",
+        location=_location(msg.get("location")),
+        user_name=_full_name(sender),
+        language_code=str(sender.get("language_code") or ""),
+        is_private=chat.get("type") == "private",
     )
 
 
-def _attachments(msg: Message) -> tuple[Attachment, ...]:
+def _object(value: Any) -> JSONDict:
+    """The value if it is a JSON object, else an empty one (a malformed field is ignored)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _location(value: Any) -> Location | None:
+    if not isinstance(value, dict):
+        return None
+    try:
+        return Location(float(value["latitude"]), float(value["longitude"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _full_name(user: JSONDict) -> str:
+    return " ".join(str(part) for part in (user.get("first_name"), user.get("last_name")) if part)
+
+
+def _attachments(msg: JSONDict) -> tuple[Attachment, ...]:
     found: list[Attachment] = []
-    if msg.photo:
-        found.append(Attachment("photo", msg.photo[-1].file_id))
-    if msg.document:
-        doc = msg.document
-        found.append(Attachment("document", doc.file_id, doc.file_name or "", doc.mime_type or ""))
-    if msg.video:
-        found.append(Attachment("video", msg.video.file_id))
-    if msg.voice:
-        found.append(Attachment("voice", msg.voice.file_id))
-    if msg.sticker:
-        found.append(Attachment("sticker", msg.sticker.file_id))
+    photo = msg.get("photo")
+    if isinstance(photo, list) and photo and isinstance(photo[-1], dict):
+        found.append(Attachment("photo", str(photo[-1].get("file_id", ""))))
+    document = msg.get("document")
+    if isinstance(document, dict):
+        found.append(
+            Attachment(
+                "document",
+                str(document.get("file_id", "")),
+                str(document.get("file_name") or ""),
+                str(document.get("mime_type") or ""),
+            )
+        )
+    for kind in ("video", "voice", "sticker"):
+        media = msg.get(kind)
+        if isinstance(media, dict):
+            found.append(Attachment(kind, str(media.get("file_id", ""))))
     return tuple(found)
 
 
-def _contact(msg: Message) -> Contact | None:
-    if msg.contact is None:
+def _contact(msg: JSONDict) -> Contact | None:
+    contact = msg.get("contact")
+    if not isinstance(contact, dict):
         return None
-    contact = msg.contact
-    name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
-    return Contact(phone=contact.phone_number, name=name, user_id=str(contact.user_id or ""))
+    return Contact(
+        phone=str(contact.get("phone_number", "")),
+        name=_full_name(contact),
+        user_id=str(contact.get("user_id") or ""),
+    )
 
 
 def reply_markup(reply: Reply) -> Any:
@@ -464,9 +519,13 @@ class TelegramSender:
             raise DeliveryError(f"network: {exc.message}") from exc
         except TelegramError as exc:
             raise DeliveryError(f"telegram: {exc.message}") from exc
-        return str(message.message_id) if isinstance(message, Message) else None
+        if isinstance(message, Message):
+            return str(message.message_id)
+        if isinstance(message, dict) and "message_id" in message:
+            return str(message["message_id"])
+        return None
 
-    async def _send(self, chat_id: int, reply: Reply) -> Message | bool | None:
+    async def _send(self, chat_id: int, reply: Reply) -> Message | JSONDict | bool | None:
         markup = reply_markup(reply)
         if reply.location is not None:
             return await self.bot.send_location(
@@ -509,10 +568,17 @@ class TelegramSender:
                 return edited
             first = first[1:]
         for chunk in first:
-            await self.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML)
-        return await self.bot.send_message(
-            chat_id, last, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
+            await self._send_text(chat_id, chunk, None)
+        return await self._send_text(chat_id, last, markup)
+
+    async def _send_text(self, chat_id: int, text: str, markup: Any) -> JSONDict:
+        # The answer stays JSON: the message id is all we keep, and building PTB's Message
+        # object from it cost as much as the rest of the send.
+        parameters: JSONDict = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
+        if markup is not None:
+            parameters["reply_markup"] = markup
+        result: JSONDict = await self.bot.do_api_request(RAW_SEND_MESSAGE, parameters)
+        return result
 
     async def _fetch(self, attachment: Attachment) -> InputFile | str:
         """Download a file given by URL; on failure, the text that stands in for it."""
