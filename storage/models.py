@@ -205,8 +205,9 @@ class Ticket(SQLModel, table=True):
         # --- work lists at a million tickets (issue 10, migration 0009) ---
         # The triage queue and the overdue list's triage part: state, then triage due time.
         Index("ix_ticket_state_triage_due", "state", "triage_due_at", "id"),
-        # The overdue list's running part: state, then resolve due time.
-        Index("ix_ticket_state_resolve_due", "state", "resolve_due_at", "id"),
+        # The overdue list's running part: state, then resolve due time (paused_at: a paused
+        # ticket's overdue test is read from the index too).
+        Index("ix_ticket_state_resolve_due", "state", "resolve_due_at", "paused_at", "id"),
         # An agency's open list: its tickets by state, then resolve due time.
         Index("ix_ticket_agency_state_due", "agency_id", "state", "resolve_due_at", "id"),
     )

@@ -206,11 +206,7 @@ async def _page(
     session: AsyncSession, where: Sequence[Any], order: Sequence[Any], limit: int
 ) -> TicketPage:
     query = select(Ticket).where(*where).order_by(*order).limit(limit)
-    tickets = list((await session.exec(query)).all())
-    if len(tickets) < limit:
-        return TicketPage(tickets, len(tickets))
-    counted = await session.exec(select(func.count()).select_from(Ticket).where(*where))
-    return TicketPage(tickets, int(counted.one()))
+    return await _counted(session, where, list((await session.exec(query)).all()), limit)
 
 
 async def list_agency_work(
@@ -236,14 +232,26 @@ async def list_agency_work(
 
 
 async def list_triage_queue(*, session: AsyncSession, limit: int = 30) -> TicketPage:
-    """Return the operators' triage queue, earliest triage due time first."""
+    """Return the operators' triage queue, earliest triage due time first (none last)."""
     where: list[Any] = [Ticket.state == TicketState.TRIAGE]
-    order = [
-        case((col(Ticket.triage_due_at).is_(None), 1), else_=0),
-        col(Ticket.triage_due_at),
-        col(Ticket.id),
-    ]
-    return await _page(session, where, order, limit)
+    # Two index-ordered reads (ix_ticket_state_triage_due) instead of sorting the whole
+    # queue: the first `limit` with a due time, then, if short, those without one.
+    dated = await session.exec(
+        select(Ticket)
+        .where(*where, col(Ticket.triage_due_at).is_not(None))
+        .order_by(col(Ticket.triage_due_at), col(Ticket.id))
+        .limit(limit)
+    )
+    tickets = list(dated.all())
+    if len(tickets) < limit:
+        undated = await session.exec(
+            select(Ticket)
+            .where(*where, col(Ticket.triage_due_at).is_(None))
+            .order_by(col(Ticket.id))
+            .limit(limit - len(tickets))
+        )
+        tickets.extend(undated.all())
+    return await _counted(session, where, tickets, limit)
 
 
 def _running_due() -> ColumnElement[Any]:
@@ -251,8 +259,54 @@ def _running_due() -> ColumnElement[Any]:
 
 
 async def list_overdue(*, session: AsyncSession, now: datetime, limit: int = 30) -> TicketPage:
-    """Return every overdue open ticket (triage queue included), longest overdue first."""
-    return await _page(session, [overdue_clause(now)], [_running_due(), col(Ticket.id)], limit)
+    """Return every overdue open ticket (triage queue included), longest overdue first.
+
+    Longest overdue = earliest of resolve due time, else triage due time. Each part of the
+    overdue test is read on its own, at most `limit` rows each, the running ones in index order
+    (ix_ticket_state_resolve_due), and the parts merged: a million tickets with thousands
+    overdue are not sorted whole.
+    """
+    tests: list[list[Any]] = [
+        [col(Ticket.state) == TicketState.TRIAGE, col(Ticket.triage_due_at) <= now],
+        *(
+            [col(Ticket.state) == state, col(Ticket.resolve_due_at) <= now]
+            for state in RUNNING_STATES
+        ),
+        [
+            col(Ticket.state) == TicketState.WAITING_CITIZEN,
+            col(Ticket.paused_at).is_not(None),
+            col(Ticket.resolve_due_at) <= col(Ticket.paused_at),
+        ],
+    ]
+    orders = [
+        (_running_due(), col(Ticket.id)),
+        *((col(Ticket.resolve_due_at), col(Ticket.id)) for _ in RUNNING_STATES),
+        (col(Ticket.resolve_due_at), col(Ticket.id)),
+    ]
+    found: list[Ticket] = []
+    for where, order in zip(tests, orders, strict=True):
+        part = select(Ticket).where(*where).order_by(*order).limit(limit)
+        found.extend((await session.exec(part)).all())
+    found.sort(key=lambda ticket: (ticket.resolve_due_at or ticket.triage_due_at, ticket.id))
+    if len(found) < limit:
+        return TicketPage(found, len(found))
+    # Counted part by part: each count is read from its index alone.
+    total = 0
+    for where in tests:
+        total += int(
+            (await session.exec(select(func.count()).select_from(Ticket).where(*where))).one()
+        )
+    return TicketPage(found[:limit], total)
+
+
+async def _counted(
+    session: AsyncSession, where: Sequence[Any], tickets: list[Ticket], limit: int
+) -> TicketPage:
+    """The page, counting the whole list only when the page is full."""
+    if len(tickets) < limit:
+        return TicketPage(tickets, len(tickets))
+    counted = await session.exec(select(func.count()).select_from(Ticket).where(*where))
+    return TicketPage(tickets, int(counted.one()))
 
 
 async def count_overdue_by_agency(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import unicodedata
 
 import pytest
@@ -207,11 +206,10 @@ def test_mark_similarity_accepts_the_right_tone_on_the_wrong_vowel() -> None:
     assert mark_similarity("thùe", "thuế") == 0.0  # another tone altogether
 
 
-def test_normalize_handles_100kb_quickly() -> None:
+def test_normalize_handles_100kb() -> None:
+    # How fast is bench-triage's business; here: a 100 kB message is read whole, word by word.
     text = ("Hồ sơ của tôi trễ hẹn 3 lần, cb bảo ko dc, nhungx nhieeux quá. " * 2000)[:100_000]
-    started = time.perf_counter()
     norm = normalize(text)
-    assert time.perf_counter() - started < 2.0
     assert norm.tokens[:3] == ("hồ", "sơ", "của")
     assert len(norm.tokens) == len(norm.folded_tokens)
 

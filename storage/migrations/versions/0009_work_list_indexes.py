@@ -20,7 +20,9 @@ OUTSTANDING = "status IN ('pending', 'sending')"
 
 def upgrade() -> None:
     op.create_index("ix_ticket_state_triage_due", "ticket", ["state", "triage_due_at", "id"])
-    op.create_index("ix_ticket_state_resolve_due", "ticket", ["state", "resolve_due_at", "id"])
+    op.create_index(
+        "ix_ticket_state_resolve_due", "ticket", ["state", "resolve_due_at", "paused_at", "id"]
+    )
     op.create_index(
         "ix_ticket_agency_state_due", "ticket", ["agency_id", "state", "resolve_due_at", "id"]
     )
