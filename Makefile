@@ -41,3 +41,10 @@ bench-sweep: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache hotline.db sandbox.db
+
+# --- triage learned weights (issue 7) ---
+TRIAGE_DATA = tests/data/complaints-dev.jsonl tests/data/complaints-holdout.jsonl \
+	tests/data/complaints-holdout2.jsonl tests/data/complaints-train-tune.jsonl
+.PHONY: triage-weights
+triage-weights: $(STAMP)
+	$(PY) -m bot.learning $(TRIAGE_DATA)

@@ -1,0 +1,306 @@
+"""Fitting the learned half of triage with scikit-learn (never imported by `hotline classify`).
+
+`fit` turns labelled complaints into the exported weights `bot.domain.learned` scores with;
+`fit_delta` refits with a province's examples on top of the shipped corpus and returns only what
+changed, as listable rows. Run `python -m bot.learning` (`make triage-weights`) to regenerate the
+shipped weights from the shipped corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config
+from bot.domain.learned import WEIGHTS_FILE, LearnedModel, LearnedRow, features
+from bot.domain.text import normalize
+
+__all__ = ["Example", "corpus", "fit", "fit_delta", "text_features"]
+
+CORPUS_FILE = "triage_corpus.jsonl"
+REGULARISATION = 8.0  # LogisticRegression C, chosen by cross-validation by writer group
+MIN_WEIGHT = 0.02  # exported weights smaller than this change no decision
+MIN_DELTA = 0.05  # learned rows smaller than this are noise of the refit
+PROVINCE_WEIGHT = 2.0  # a province's own tickets count more than the shipped corpus
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One labelled complaint for fitting."""
+
+    text: str
+    category: str
+    weight: float = 1.0
+    group: str = ""  # the writer group, for cross-validation
+
+
+def text_features(text: str) -> list[str]:
+    """Return the features of a raw complaint text."""
+    norm = normalize(text)
+    return features(norm.folded_tokens, norm.breaks)
+
+
+def corpus() -> list[Example]:
+    """Return the shipped labelled corpus the default weights are fitted on."""
+    text = resources.files("bot.domain").joinpath(CORPUS_FILE).read_text("utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [Example(r["text"], r["category"], group=r.get("group", "")) for r in rows]
+
+
+def _idf(documents: Sequence[list[str]]) -> dict[str, float]:
+    """Smoothed idf, as scikit-learn's TfidfTransformer computes it."""
+    frequency: dict[str, int] = {}
+    for found in documents:
+        for feature in found:
+            frequency[feature] = frequency.get(feature, 0) + 1
+    count = len(documents)
+    return {f: math.log((1 + count) / (1 + df)) + 1.0 for f, df in frequency.items()}
+
+
+def _matrix(documents: Sequence[list[str]], columns: dict[str, int], idf: dict[str, float]) -> Any:
+    """Binary TF-IDF rows, L2-normalised, over the given columns."""
+    from scipy.sparse import csr_matrix
+
+    data: list[float] = []
+    indices: list[int] = []
+    pointers = [0]
+    for found in documents:
+        row = [(columns[f], idf[f]) for f in found if f in columns]
+        norm = math.sqrt(sum(v * v for _, v in row)) or 1.0
+        for column, value in row:
+            indices.append(column)
+            data.append(value / norm)
+        pointers.append(len(indices))
+    return csr_matrix((data, indices, pointers), shape=(len(documents), len(columns)))
+
+
+def _fit_arrays(
+    documents: Sequence[list[str]],
+    labels: Sequence[str],
+    weights: Sequence[float],
+    idf: dict[str, float],
+    classes: Sequence[str] | None = None,
+) -> tuple[list[str], list[str], Any, Any]:
+    """Fit the regression; return (classes, columns, coef, intercept)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    columns = {f: i for i, f in enumerate(sorted(idf))}
+    matrix = _matrix(documents, columns, idf)
+    model = LogisticRegression(C=REGULARISATION, max_iter=2000)
+    model.fit(matrix, list(labels), sample_weight=np.asarray(weights, dtype=float))
+    fitted = [str(c) for c in model.classes_]
+    coef, intercept = model.coef_, model.intercept_
+    if classes is not None and list(classes) != fitted:
+        # keep the shipped class order; a class missing from the refit keeps no weights
+        order = {c: i for i, c in enumerate(fitted)}
+        coef = np.vstack(
+            [coef[order[c]] if c in order else np.zeros(coef.shape[1]) for c in classes]
+        )
+        intercept = np.array([intercept[order[c]] if c in order else -10.0 for c in classes])
+        fitted = list(classes)
+    return fitted, list(columns), coef, intercept
+
+
+def fit(examples: Sequence[Example]) -> LearnedModel:
+    """Fit the learned weights on labelled complaints."""
+    import numpy as np
+
+    documents = [text_features(e.text) for e in examples]
+    idf = _idf(documents)
+    classes, columns, coef, intercept = _fit_arrays(
+        documents, [e.category for e in examples], [e.weight for e in examples], idf
+    )
+    # features whose every weight is negligible change no decision: not shipped
+    keep = np.flatnonzero(np.abs(coef).max(axis=0) >= MIN_WEIGHT)
+    kept = [columns[k] for k in keep]
+    return LearnedModel(
+        classes,
+        intercept,
+        kept,
+        np.array([idf[f] for f in kept]),
+        coef[:, keep].T.astype(np.float32),
+    )
+
+
+def export(model: LearnedModel, calibration: dict[str, Any], path: Path) -> None:
+    """Write the model and its calibration in the form `bot.domain.learned` loads."""
+    import numpy as np
+
+    with path.open("wb") as out:
+        np.savez_compressed(
+            out,
+            classes=np.array(model.classes),
+            intercept=model.intercept,
+            features=np.array(model.features),
+            idf=model.idf.astype(np.float32),
+            matrix=model.matrix.astype(np.float32),
+            calibration=np.array(json.dumps(calibration)),
+        )
+
+
+def fit_delta(
+    province: Sequence[Example], base: Sequence[Example] | None = None
+) -> list[LearnedRow]:
+    """Refit with a province's examples on top of the corpus; return the changed weights.
+
+    Features the shipped model knows keep its idf, so the rows add to the shipped weights
+    exactly; each row counts the province examples of its category that contain its phrase.
+    """
+    base = list(base if base is not None else corpus())
+    base_documents = [text_features(e.text) for e in base]
+    base_idf = _idf(base_documents)
+    classes, columns, coef, intercept = _fit_arrays(
+        base_documents, [e.category for e in base], [e.weight for e in base], base_idf
+    )
+    province_documents = [text_features(e.text) for e in province]
+    combined_idf = _idf(base_documents + province_documents)
+    idf = {**combined_idf, **base_idf}
+    new_classes, new_columns, new_coef, new_intercept = _fit_arrays(
+        base_documents + province_documents,
+        [e.category for e in base] + [e.category for e in province],
+        [e.weight for e in base] + [e.weight * PROVINCE_WEIGHT for e in province],
+        idf,
+        classes,
+    )
+    old = {f: i for i, f in enumerate(columns)}
+    taught: dict[tuple[str, str], int] = {}
+    for example, found in zip(province, province_documents, strict=True):
+        for feature in set(found):
+            key = (feature, example.category)
+            taught[key] = taught.get(key, 0) + 1
+    rows: list[LearnedRow] = []
+    for position, category in enumerate(new_classes):
+        shift = float(new_intercept[position] - intercept[position])
+        if abs(shift) >= MIN_DELTA:
+            rows.append(LearnedRow("", category, round(shift, 4), 0))
+        for column, feature in enumerate(new_columns):
+            before = coef[position, old[feature]] if feature in old else 0.0
+            delta = float(new_coef[position, column] - before)
+            if abs(delta) >= MIN_DELTA:
+                rows.append(
+                    LearnedRow(
+                        feature, category, round(delta, 4), taught.get((feature, category), 0)
+                    )
+                )
+    return rows
+
+
+def load_jsonl(paths: Iterable[Path]) -> list[Example]:
+    """Read labelled complaints (`text`, `category`) from JSON Lines files."""
+    examples: list[Example] = []
+    for path in paths:
+        for line in path.read_text("utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                group = str(row.get("id", "")).split("-")[0]
+                examples.append(Example(row["text"], row["category"], group=group))
+    return examples
+
+
+BLEND = 0.8  # the learned share of the combined score, chosen by cross-validation by group
+UNSEEN_GROUPS = "tr"  # groups written apart from the keyword lists: calibration is fitted there
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+
+
+def out_of_fold(examples: Sequence[Example], config: Config) -> list[tuple[bool, list[float]]]:
+    """Signals of every example scored by a model fitted without its writer group."""
+    from bot.domain.triage import Calibration, Classifier
+
+    keywords = Classifier.from_config(config, learned=False)
+    analyses = [keywords.analyse(e.text) for e in examples]
+    found = [text_features(e.text) for e in examples]
+    result: list[tuple[bool, list[float]]] = [(False, [])] * len(examples)
+    for group in sorted({e.group for e in examples}):
+        model = fit([e for e in examples if e.group != group])
+        combined = keywords.with_learned(model)
+        combined.calibration = Calibration(blend=BLEND)
+        for index, example in enumerate(examples):
+            if example.group == group:
+                analyses[index].learned = model.score(found[index])
+                category, signals = combined.signals(analyses[index])
+                result[index] = (category == example.category, signals)
+    return result
+
+
+def calibrate(scored: Sequence[tuple[bool, list[float]]]) -> dict[str, Any]:
+    """Fit the map from signals to the probability of being right."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=10.0, max_iter=1000)
+    model.fit([s for _, s in scored], [ok for ok, _ in scored])
+    return {
+        "blend": BLEND,
+        "coefficients": [round(float(w), 4) for w in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 4),
+        "fitted_on": len(scored),
+    }
+
+
+def curve(scored: Sequence[tuple[bool, float]]) -> list[tuple[float, float, float]]:
+    """(threshold, coverage, precision) of a list of (right, confidence)."""
+    rows = []
+    for threshold in THRESHOLDS:
+        kept = [ok for ok, c in scored if c >= threshold]
+        precision = sum(kept) / len(kept) if kept else 1.0
+        rows.append((threshold, len(kept) / max(1, len(scored)), precision))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Regenerate the shipped corpus and weights from labelled JSON Lines files."""
+    from bot.config import load_config
+    from bot.domain.triage import Calibration
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("data", nargs="+", type=Path, help="labelled complaints (JSON Lines)")
+    here = Path(__file__).resolve().parent / "domain"
+    parser.add_argument("--out", type=Path, default=here)
+    args = parser.parse_args(argv)
+    examples = load_jsonl(args.data)
+    config = load_config(None)
+    scored = out_of_fold(examples, config)
+    unseen = [
+        (s, e.group)
+        for s, e in zip(scored, examples, strict=True)
+        if e.group.startswith(UNSEEN_GROUPS)
+    ]
+    # nested: each unseen group's confidence comes from a calibration fitted without it
+    checked: list[tuple[bool, float]] = []
+    for group in sorted({g for _, g in unseen}):
+        fitted = calibrate([s for s, g in unseen if g != group])
+        calibration = Calibration(
+            fitted["blend"], tuple(fitted["coefficients"]), fitted["intercept"]
+        )
+        checked += [(ok, calibration.confidence(sig)) for (ok, sig), g in unseen if g == group]
+    sys.stdout.write(
+        f"cross-validated by writer group on {len(checked)} complaints (category right):" + "\n"
+    )
+    sys.stdout.write(
+        f"  accuracy {sum(ok for ok, _ in checked) / max(1, len(checked)):.3f}" + "\n"
+    )
+    for threshold, coverage, precision in curve(checked):
+        sys.stdout.write(
+            f"  threshold {threshold:.2f}: coverage {coverage:.3f} precision {precision:.3f}"
+            + "\n"
+        )
+    model = fit(examples)
+    calibration = calibrate([s for s, _ in unseen])
+    with (args.out / CORPUS_FILE).open("w", encoding="utf-8") as out:
+        for e in examples:
+            row = {"text": e.text, "category": e.category, "group": e.group}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    export(model, calibration, args.out / WEIGHTS_FILE)
+    sys.stdout.write(f"fitted on {len(examples)} complaints, {len(model.features)} phrases" + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
