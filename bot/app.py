@@ -19,6 +19,7 @@ from bot.channels import zalo as zalo_channel
 from bot.config import Config
 from bot.domain.triage import Classifier
 from bot.inbox import Clock, Inbox, system_clock
+from bot.learned_store import LearnedRefresher
 from bot.outbox import OutboxWorker, Sender
 from bot.sweeper import Sweeper
 from bot.web.server import build_web_app
@@ -53,6 +54,8 @@ class HotlineApp:
         self.clock = clock
         self.db = Database(config.storage.url)
         self.classifier = Classifier.from_config(config)
+        # --- triage learning (issue 7): learned phrases reloaded without a restart ---
+        self.learned = LearnedRefresher(self.classifier)
         self.senders: dict[str, Sender] = {}
         self.outbox = OutboxWorker(
             db=self.db,
@@ -67,6 +70,7 @@ class HotlineApp:
             classifier=self.classifier,
             clock=clock,
             on_queued=self.outbox.wake,
+            learned=self.learned,
         )
         # The deadline sweeper (bot/sweeper.py): runs beside the outbox and wakes it.
         self.sweeper = Sweeper(db=self.db, config=config, clock=clock, on_queued=self.outbox.wake)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from bot.chat import Incoming, Reply
 from bot.config import Config
 from bot.domain.triage import Classifier
+from bot.learned_store import LearnedRefresher
 from handlers.context import Context
 from handlers.messages import language_of
 from handlers.router import role_of, route
@@ -39,7 +40,9 @@ class Inbox:
         classifier: Classifier,
         clock: Clock = system_clock,
         on_queued: Callable[[], None] = lambda: None,
+        learned: LearnedRefresher | None = None,
     ) -> None:
+        self.learned = learned  # the province's learned phrases (issue 7)
         self.db = db
         self.config = config
         self.classifier = classifier
@@ -58,6 +61,8 @@ class Inbox:
             if not fresh:
                 log.info("ignored a redelivered update %s on %s", msg.update_id, msg.channel)
                 return []
+            if self.learned is not None:
+                await self.learned.refresh(session, now)
             dialog = await load_dialog(session=session, channel=msg.channel, chat_id=msg.chat_id)
             if dialog.updated_at is None:
                 dialog.language = language_of(msg.language_code)

@@ -9,18 +9,26 @@ shipped weights from the shipped corpus.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import math
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.config import Config
-from bot.domain.learned import WEIGHTS_FILE, LearnedModel, LearnedRow, features
+from bot.domain.learned import WEIGHTS_FILE, LearnedModel, LearnedRow, features, load_default
 from bot.domain.text import normalize
+from storage.db import Database
+from storage.learned import StoredExample, add_examples, replace_phrases
+from storage.learned import examples as stored_examples
 
 __all__ = ["Example", "corpus", "fit", "fit_delta", "text_features"]
 
@@ -146,50 +154,49 @@ def export(model: LearnedModel, calibration: dict[str, Any], path: Path) -> None
         )
 
 
-def fit_delta(
-    province: Sequence[Example], base: Sequence[Example] | None = None
-) -> list[LearnedRow]:
-    """Refit with a province's examples on top of the corpus; return the changed weights.
+def fit_delta(province: Sequence[Example]) -> list[LearnedRow]:
+    """Refit with a province's examples on top of the shipped corpus; return the changed
+    weights, relative to the shipped ones.
 
-    Features the shipped model knows keep its idf, so the rows add to the shipped weights
-    exactly; each row counts the province examples of its category that contain its phrase.
+    Features the shipped model knows keep its idf, so the rows add to the shipped weights;
+    each row counts the province examples of its category that contain its phrase.
     """
-    base = list(base if base is not None else corpus())
+    import numpy as np
+
+    shipped = load_default()
+    if shipped is None:
+        raise RuntimeError("no shipped triage weights: run `make triage-weights`")
+    base = corpus()
     base_documents = [text_features(e.text) for e in base]
-    base_idf = _idf(base_documents)
-    classes, columns, coef, intercept = _fit_arrays(
-        base_documents, [e.category for e in base], [e.weight for e in base], base_idf
-    )
     province_documents = [text_features(e.text) for e in province]
-    combined_idf = _idf(base_documents + province_documents)
-    idf = {**combined_idf, **base_idf}
-    new_classes, new_columns, new_coef, new_intercept = _fit_arrays(
+    idf = {**_idf(base_documents + province_documents), **_idf(base_documents)}
+    classes, columns, coef, intercept = _fit_arrays(
         base_documents + province_documents,
         [e.category for e in base] + [e.category for e in province],
         [e.weight for e in base] + [e.weight * PROVINCE_WEIGHT for e in province],
         idf,
-        classes,
+        shipped.classes,
     )
-    old = {f: i for i, f in enumerate(columns)}
+    before = np.zeros_like(coef)
+    known = [(column, shipped.index[f]) for column, f in enumerate(columns) if f in shipped.index]
+    if known:
+        new_columns, old_rows = (np.array(v) for v in zip(*known, strict=True))
+        before[:, new_columns] = shipped.matrix[old_rows].T
+    delta = coef - before
     taught: dict[tuple[str, str], int] = {}
     for example, found in zip(province, province_documents, strict=True):
         for feature in set(found):
             key = (feature, example.category)
             taught[key] = taught.get(key, 0) + 1
     rows: list[LearnedRow] = []
-    for position, category in enumerate(new_classes):
-        shift = float(new_intercept[position] - intercept[position])
+    for position, category in enumerate(classes):
+        shift = float(intercept[position] - shipped.intercept[position])
         if abs(shift) >= MIN_DELTA:
             rows.append(LearnedRow("", category, round(shift, 4), 0))
-        for column, feature in enumerate(new_columns):
-            before = coef[position, old[feature]] if feature in old else 0.0
-            delta = float(new_coef[position, column] - before)
-            if abs(delta) >= MIN_DELTA:
-                rows.append(
-                    LearnedRow(
-                        feature, category, round(delta, 4), taught.get((feature, category), 0)
-                    )
-                )
+        for column in np.flatnonzero(np.abs(delta[position]) >= MIN_DELTA):
+            feature = columns[column]
+            weight = round(float(delta[position, column]), 4)
+            rows.append(LearnedRow(feature, category, weight, taught.get((feature, category), 0)))
     return rows
 
 
@@ -203,6 +210,114 @@ def load_jsonl(paths: Iterable[Path]) -> list[Example]:
                 group = str(row.get("id", "")).split("-")[0]
                 examples.append(Example(row["text"], row["category"], group=group))
     return examples
+
+
+# --- learning from a province's history and from outcomes ---
+
+RETURNED_WEIGHT = 0.5  # a ticket an agency returned teaches "not this category", softly
+IMPORT, RESOLVED, RETURNED = "import", "resolved", "returned"
+
+
+@dataclass(frozen=True)
+class LearnReport:
+    """What `hotline triage learn` did: rows read and taught, bad rows with their reasons."""
+
+    read: int
+    taught: int
+    phrases: int
+    rejected: list[tuple[int, str]]
+
+
+def read_history(path: Path, config: Config) -> tuple[list[StoredExample], list[tuple[int, str]]]:
+    """Read a history file (JSON Lines or CSV: text, category, optional agency).
+
+    Returns the good rows and the bad ones as (line number, reason).
+    """
+    raw = path.read_bytes().decode("utf-8-sig")
+    records: list[tuple[int, Any]] = []
+    rejected: list[tuple[int, str]] = []
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(io.StringIO(raw, newline=""))
+        lacking = {"text", "category"} - set(reader.fieldnames or ())
+        if lacking:
+            return [], [(1, f"the header lacks column(s) {', '.join(sorted(lacking))}")]
+        line = 1
+        for record in reader:
+            records.append((line + 1, record))
+            line = reader.line_num
+    else:
+        for number, line_text in enumerate(raw.split("\n"), start=1):
+            if not line_text.strip():
+                continue
+            try:
+                records.append((number, json.loads(line_text)))
+            except json.JSONDecodeError as exc:
+                rejected.append((number, f"not valid JSON ({exc.msg})"))
+    agencies = {a.id for a in config.agencies} | {"triage"}
+    categories = {c.id for c in config.categories}
+    good: list[StoredExample] = []
+    for number, record in records:
+        reason = _bad_row(record, categories, agencies)
+        if reason:
+            rejected.append((number, reason))
+            continue
+        agency = str(record.get("agency") or "").strip() or None
+        good.append(
+            StoredExample(
+                str(record["text"]).strip(), str(record["category"]).strip(), agency, IMPORT
+            )
+        )
+    rejected.sort()
+    return good, rejected
+
+
+def _bad_row(record: Any, categories: set[str], agencies: set[str]) -> str | None:
+    """Say what is wrong with one history row, or None."""
+    if not isinstance(record, dict):
+        return "not an object with text and category"
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return "no text"
+    category = record.get("category")
+    if not isinstance(category, str) or not category.strip():
+        return "no category"
+    if category.strip() not in categories:
+        return f"unknown category {category.strip()!r}"
+    agency = record.get("agency")
+    if agency not in (None, "") and (
+        not isinstance(agency, str) or agency.strip() not in agencies
+    ):
+        return f"unknown agency {agency!r}"
+    return None
+
+
+def _teaching(taught: Sequence[StoredExample], config: Config) -> list[Example]:
+    fallback = next((c.id for c in config.categories if c.fallback), "khac")
+    return [
+        Example(e.text, fallback, RETURNED_WEIGHT)
+        if e.source == RETURNED
+        else Example(e.text, e.category)
+        for e in taught
+    ]
+
+
+async def relearn(session: AsyncSession, config: Config, now: datetime) -> int:
+    """Refit the learned phrases from every stored example; return how many rows there are."""
+    taught = await stored_examples(session)
+    rows = fit_delta(_teaching(taught, config)) if taught else []
+    await replace_phrases(
+        session, ((r.phrase, r.category, r.weight, r.tickets) for r in rows), now
+    )
+    return len(rows)
+
+
+async def learn_file(path: Path, db: Database, config: Config, now: datetime) -> LearnReport:
+    """`hotline triage learn FILE`: store a history file's good rows and refit."""
+    good, rejected = read_history(path, config)
+    async with db.transaction() as session:
+        await add_examples(session, good, now)
+        phrases = await relearn(session, config, now) if good else 0
+    return LearnReport(len(good) + len(rejected), len(good), phrases, rejected)
 
 
 BLEND = 0.8  # the learned share of the combined score, chosen by cross-validation by group
