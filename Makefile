@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install run test lint bench bench-triage bench-sweep bench-transport bench-workdays clean
+# --- reports (issue 9) ---
+.PHONY: bench-report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +40,10 @@ bench-transport: $(STAMP)
 
 bench-sweep: $(STAMP)
 	$(PY) benchmarks/bench_sweep.py
+
+# --- reports (issue 9) ---
+bench-report: $(STAMP)
+	$(PY) benchmarks/bench_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache hotline.db sandbox.db

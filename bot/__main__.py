@@ -63,6 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="apply database migrations")
     _config_option(upgrade)
     _triage_parsers(commands)
+
+    # --- reports (issue 9) ---
+    report = commands.add_parser("report", help="monthly per-agency scorecard")
+    report.add_argument("--month", required=True, help="the month, YYYY-MM")
+    report.add_argument(
+        "--format", choices=("table", "csv", "xlsx", "png"), default="table", dest="fmt"
+    )
+    report.add_argument(
+        "--out", type=Path, default=None, help="write here (xlsx, png: bang-diem-YYYY-MM.*)"
+    )
+    report.add_argument("--lang", choices=("vi", "en"), default="vi", help="labels (vi)")
+    report.add_argument("--now", default=None, help="as of this ISO 8601 instant")
+    _config_option(report)
     return parser
 
 
@@ -147,7 +160,8 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_dossiers(args: argparse.Namespace, config: Config) -> int:
     """`hotline dossiers import FILE`."""
-    from bot.domain.dossiers import DossierImportError, format_import_report, import_dossiers
+    from bot.domain.dossiers import DossierImportError, format_import_report
+    from bot.dossier_import import import_dossiers
     from bot.inbox import system_clock
     from storage.db import Database
 
@@ -177,7 +191,7 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
     from bot.sweeper import sweep_once
     from storage.db import Database
 
-    now = system_clock()
+    now = started = system_clock()
     if args.now:
         try:
             now = datetime.fromisoformat(args.now)
@@ -192,7 +206,8 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
         db = Database(config.storage.url)
         try:
             await db.upgrade()
-            result = await sweep_once(db=db, config=config, now=now)
+            # As of --now, but what it queues may go out at once (issue 8).
+            result = await sweep_once(db=db, config=config, now=now, deliver_at=started)
         finally:
             await db.dispose()
         print(result)
@@ -217,6 +232,52 @@ def cmd_db(args: argparse.Namespace, config: Config) -> int:
     return _run_async(run())
 
 
+# --- reports (issue 9) ---
+def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    """`hotline report --month YYYY-MM [--format table|csv|xlsx|png] [--out FILE]`."""
+    from bot.domain.reports import Month, MonthError, check_reportable, compute_scorecard
+    from bot.inbox import system_clock
+    from handlers.reports import file_stem, render
+    from storage.db import Database
+
+    now = system_clock()
+    try:
+        if args.now:
+            now = datetime.fromisoformat(args.now)
+            if now.tzinfo is None:
+                raise MonthError("--now needs a UTC offset: 2026-12-01T09:00+07:00")
+        month = Month.parse(args.month)
+        check_reportable(month, now, config.work_calendar)
+    except ValueError as exc:  # MonthError, and a --now that is not ISO 8601
+        print(f"hotline: report: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    async def run() -> int:
+        db = Database(config.storage.url)
+        try:
+            await db.upgrade()
+            card = await compute_scorecard(db=db, config=config, month=month, now=now)
+        finally:
+            await db.dispose()
+        data = render(card, args.fmt, args.lang)
+        out: Path | None = args.out
+        if out is None and args.fmt in ("xlsx", "png"):
+            out = Path(f"{file_stem(card)}.{args.fmt}")
+        if out is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            return EXIT_OK
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            print(f"hotline: report: cannot write {out}: {exc.strerror}", file=sys.stderr)
+            return EXIT_FAILURE
+        print(f"{out}: {len(card.rows)} agencies, {card.totals.received} tickets received")
+        return EXIT_OK
+
+    return _run_async(run())
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": cmd_run,
     "sandbox": cmd_sandbox,
@@ -224,6 +285,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "dossiers": cmd_dossiers,
     "sweep": cmd_sweep,
     "db": cmd_db,
+    # --- reports (issue 9) ---
+    "report": cmd_report,
 }
 
 

@@ -25,6 +25,9 @@ class Attachment:
     file_id: str
     file_name: str = ""
     mime_type: str = ""
+    # --- reports (issue 9): a file the bot made, kept in the database (storage/files.py) ---
+    stored_file: int | None = None  # its row; the outbox worker loads it into `content`
+    content: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class Reply:
     location: Location | None = None
     ticket_id: int | None = None  # the ticket this message concerns (for delivery failures)
     idempotency_key: str | None = None
+    # extra["continued"]: the label (HTML) a sender puts before each further part of a text
+    # too long for one message, e.g. "(tiếp theo, PA-…)".
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:
@@ -115,15 +120,7 @@ class Reply:
             "request_contact": self.request_contact,
             "remove_keyboard": self.remove_keyboard,
             "edit_message_id": self.edit_message_id,
-            "attachments": [
-                {
-                    "kind": a.kind,
-                    "file_id": a.file_id,
-                    "file_name": a.file_name,
-                    "mime_type": a.mime_type,
-                }
-                for a in self.attachments
-            ],
+            "attachments": [_attachment_payload(a) for a in self.attachments],
             "location": (
                 {"latitude": self.location.latitude, "longitude": self.location.longitude}
                 if self.location
@@ -147,3 +144,16 @@ class Reply:
             location=Location(**payload["location"]) if payload.get("location") else None,
             extra=payload.get("extra", {}),
         )
+
+
+def _attachment_payload(attachment: Attachment) -> dict[str, Any]:
+    """Serialise an attachment (its bytes stay in the database: only the row id goes)."""
+    payload: dict[str, Any] = {
+        "kind": attachment.kind,
+        "file_id": attachment.file_id,
+        "file_name": attachment.file_name,
+        "mime_type": attachment.mime_type,
+    }
+    if attachment.stored_file is not None:
+        payload["stored_file"] = attachment.stored_file
+    return payload

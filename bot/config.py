@@ -192,6 +192,50 @@ class LookupConfig:
     lockout_minutes: int = 30
 
 
+# --- Zalo Official Account and evidence links (issue 11) ---
+DEFAULT_ZALO_OA_API_BASE = "https://openapi.zalo.me"
+DEFAULT_ZALO_OA_OAUTH_BASE = "https://oauth.zaloapp.com"
+
+
+@dataclass(frozen=True)
+class ZaloOAConfig:
+    """The Zalo Official Account channel (Open API v3)."""
+
+    app_id: str = ""
+    secret_key: str = ""  # the OA secret key: checks the webhook's X-ZEvent-Signature
+    app_secret: str = ""  # the app's secret: sent when refreshing the access token
+    access_token: str = ""
+    refresh_token: str = ""
+    api_base: str = DEFAULT_ZALO_OA_API_BASE
+    oauth_base: str = DEFAULT_ZALO_OA_OAUTH_BASE
+    # Outside the 48-hour reply window, send notices as paid transaction messages.
+    proactive: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        """Tell whether the channel is configured."""
+        return bool(self.app_id)
+
+
+# --- Open311 GeoReport v2 (issue 9) ---
+@dataclass(frozen=True)
+class Open311Config:
+    """Other systems that file complaints over Open311: their API keys."""
+
+    api_keys: tuple[str, ...] = ()
+    max_requests: int = 1000  # rows of one requests.json answer, at most
+
+
+@dataclass(frozen=True)
+class EvidenceConfig:
+    """Files that cross channels: download limit and signed links served by the web server."""
+
+    public_url: str = ""  # how agencies reach this server; empty: http://[web] host:port
+    signing_key: str = ""  # empty: derived from the channel secrets
+    link_hours: float = 72
+    max_bytes: int = 20 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of one hotline deployment."""
@@ -209,6 +253,11 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     agencies: tuple[AgencyConfig, ...] = ()
     categories: tuple[CategoryConfig, ...] = ()
+    # --- Zalo Official Account and evidence links (issue 11) ---
+    zalo_oa: ZaloOAConfig = field(default_factory=ZaloOAConfig)
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+    # --- Open311 (issue 9) ---
+    open311: Open311Config = field(default_factory=Open311Config)
 
     @cached_property
     def work_calendar(self) -> WorkCalendar:
@@ -256,6 +305,19 @@ ENV_SECRETS: dict[tuple[str, str], str] = {
     ("zalo", "secret_token"): "HOTLINE_ZALO_SECRET_TOKEN",
     ("storage", "url"): "HOTLINE_STORAGE_URL",
 }
+# --- Zalo Official Account and evidence links (issue 11) ---
+ENV_SECRETS.update(
+    {
+        ("zalo_oa", "secret_key"): "HOTLINE_ZALO_OA_SECRET_KEY",
+        ("zalo_oa", "app_secret"): "HOTLINE_ZALO_OA_APP_SECRET",
+        ("zalo_oa", "access_token"): "HOTLINE_ZALO_OA_ACCESS_TOKEN",
+        ("zalo_oa", "refresh_token"): "HOTLINE_ZALO_OA_REFRESH_TOKEN",
+        ("evidence", "signing_key"): "HOTLINE_EVIDENCE_SIGNING_KEY",
+    }
+)
+
+
+OPEN311_KEYS_VARIABLE = "HOTLINE_OPEN311_API_KEYS"
 
 
 def default_config_path(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -283,6 +345,10 @@ def load_config(
     for (section, key), variable in ENV_SECRETS.items():
         if env.get(variable):
             data.setdefault(section, {})[key] = env[variable]
+    # --- Open311 (issue 9): a list of keys, comma-separated in the environment ---
+    if env.get(OPEN311_KEYS_VARIABLE):
+        keys = [key.strip() for key in env[OPEN311_KEYS_VARIABLE].split(",") if key.strip()]
+        data.setdefault("open311", {})["api_keys"] = keys
     return parse_config(data, source)
 
 
@@ -521,7 +587,56 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
         ),
         agencies=agencies,
         categories=categories,
+        zalo_oa=_parse_zalo_oa(root),
+        evidence=_parse_evidence(root),
+        open311=_parse_open311(root),
     )
+
+
+# --- Zalo Official Account and evidence links (issue 11) ---
+def _parse_zalo_oa(root: _Reader) -> ZaloOAConfig:
+    reader = root.sub("zalo_oa")
+    config = ZaloOAConfig(
+        app_id=reader.text("app_id"),
+        secret_key=reader.text("secret_key"),
+        app_secret=reader.text("app_secret"),
+        access_token=reader.text("access_token"),
+        refresh_token=reader.text("refresh_token"),
+        api_base=reader.text("api_base", DEFAULT_ZALO_OA_API_BASE).rstrip("/"),
+        oauth_base=reader.text("oauth_base", DEFAULT_ZALO_OA_OAUTH_BASE).rstrip("/"),
+        proactive=reader.flag("proactive"),
+    )
+    for name in ("api_base", "oauth_base"):
+        if not getattr(config, name).startswith(("https://", "http://")):
+            raise reader.fail(name, "must be an http:// or https:// address")
+    if config.enabled:
+        for name in ("secret_key", "app_secret", "refresh_token"):
+            if not getattr(config, name):
+                raise reader.fail(name, "is required when app_id is set")
+    return config
+
+
+def _parse_evidence(root: _Reader) -> EvidenceConfig:
+    reader = root.sub("evidence")
+    public_url = reader.text("public_url").rstrip("/")
+    if public_url and not public_url.startswith(("https://", "http://")):
+        raise reader.fail("public_url", "must be an http:// or https:// address")
+    return EvidenceConfig(
+        public_url=public_url,
+        signing_key=reader.text("signing_key"),
+        link_hours=reader.number("link_hours", EvidenceConfig.link_hours, 0.1, 24 * 90),
+        max_bytes=int(reader.number("max_bytes", EvidenceConfig.max_bytes, 1024, 2**31)),
+    )
+
+
+# --- Open311 GeoReport v2 (issue 9) ---
+def _parse_open311(root: _Reader) -> Open311Config:
+    reader = root.sub("open311")
+    keys = reader.strings("api_keys")
+    for key in keys:
+        if len(key) < 16:
+            raise reader.fail("api_keys", "each key must be at least 16 characters long")
+    return Open311Config(api_keys=keys)
 
 
 def _table_list(root: _Reader, name: str) -> list[_Reader]:

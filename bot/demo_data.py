@@ -36,9 +36,9 @@ from bot.domain.dossiers import (
     ImportReport,
     SourceRow,
     end_of_working_day,
-    store_rows,
     validate_row,
 )
+from bot.dossier_import import portal_status_names, store_and_notify
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -133,10 +133,14 @@ async def seed_demo(*, db: Database, config: Config, now: datetime) -> list[str]
     """Upsert the demo dossiers (dates relative to `now`); return their codes."""
     agencies = AgencyIndex.of(config)
     end_of_day = end_of_working_day(config)
+    status_names = portal_status_names()
     valid: list[dict[str, Any]] = []
     for number, row in enumerate(demo_rows(config=config, now=now), start=1):
         values, reason = validate_row(
-            SourceRow(number, dict(row)), agencies=agencies, end_of_day=end_of_day
+            SourceRow(number, dict(row)),
+            agencies=agencies,
+            end_of_day=end_of_day,
+            status_names=status_names,
         )
         if values is None:
             # A directory without the default agencies: the sandbox runs without that sample.
@@ -145,7 +149,7 @@ async def seed_demo(*, db: Database, config: Config, now: datetime) -> list[str]
         valid.append(values)
     if valid:
         async with db.transaction() as session:
-            await store_rows(
+            await store_and_notify(
                 session=session, rows=valid, config=config, now=now, report=ImportReport()
             )
     return [values["code"] for values in valid]

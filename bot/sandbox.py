@@ -24,11 +24,12 @@ from aiohttp import web
 
 from bot.app import HotlineApp
 from bot.channels.emulator import MAX_UPLOAD_BYTES, TelegramEmulator
-from bot.config import Config, StorageConfig, TelegramConfig, WebConfig, ZaloConfig
+from bot.channels.zalo_emulator import ZaloEmulator
+from bot.config import Config, StorageConfig, TelegramConfig, WebConfig, ZaloConfig, ZaloOAConfig
 from bot.demo_data import DEMO_DOSSIERS, demo_rows, seed_demo
 from bot.inbox import Clock, system_clock
 from bot.web import sandbox_page
-from bot.web.sandbox_page import DemoHint, SandboxChat
+from bot.web.sandbox_page import ZALO_API, DemoHint, SandboxChat, ZaloSandboxChats
 from bot.web.server import HOTLINE_APP
 from storage.db import Database
 
@@ -52,6 +53,10 @@ LEADER_USER_ID = 20_002
 LEADER_NAME = "Lê Minh Châu"
 AGENCY_CHAT_BASE = -100_100
 AGENCY_USER_BASE = 30_000
+# --- a citizen on Zalo, through the Official Account (issue 11) ---
+ZALO_CITIZEN_USER_ID = 8_400_000_001
+ZALO_CITIZEN_NAME = "Trần Thị Hoa"
+ZALO_CITIZEN_PHONE = "0987654321"
 
 # Biên Hòa, Đồng Nai: the "share my location" button sends this point.
 DEMO_LOCATION = (10.9574, 106.8427)
@@ -73,6 +78,16 @@ def sandbox_chats(config: Config) -> tuple[SandboxChat, ...]:
             user_id=CITIZEN_USER_ID,
             user_name=CITIZEN_NAME,
             phone=CITIZEN_PHONE,
+        ),
+        SandboxChat(
+            chat_id=ZALO_CITIZEN_USER_ID,
+            title=f"{ZALO_CITIZEN_NAME} (Zalo)",
+            role="citizen",
+            user_id=ZALO_CITIZEN_USER_ID,
+            user_name=ZALO_CITIZEN_NAME,
+            phone=ZALO_CITIZEN_PHONE,
+            channel="zalo_oa",
+            api=ZALO_API,
         ),
         SandboxChat(
             chat_id=OPERATORS_CHAT_ID,
@@ -220,6 +235,7 @@ class Sandbox:
         self.port = port
         self.config: Config | None = None
         self.emulator: TelegramEmulator | None = None
+        self.zalo: ZaloEmulator | None = None
         self.hotline: HotlineApp | None = None
         self.chats: tuple[SandboxChat, ...] = ()
         self.hints: list[DemoHint] = []
@@ -282,6 +298,7 @@ class Sandbox:
         )
         self.emulator = emulator
         await self._register_chats(emulator)
+        config = self.config = await self._start_zalo(config)
 
         hotline = HotlineApp(config, clock=self.clock, web_app=web.Application(), serve_web=False)
         self.hotline = hotline
@@ -292,6 +309,7 @@ class Sandbox:
             hotline_name=config.hotline.name,
             demo_location=DEMO_LOCATION,
             demo_location_label=DEMO_LOCATION_LABEL,
+            zalo=ZaloSandboxChats(self.zalo, self.chats) if self.zalo is not None else None,
         )
         app = web.Application(
             client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024,
@@ -312,6 +330,8 @@ class Sandbox:
 
     async def _register_chats(self, emulator: TelegramEmulator) -> None:
         for chat in self.chats:
+            if chat.channel != "telegram":
+                continue  # the Zalo citizen lives in the Zalo emulator (issue 11)
             if chat.role == "citizen":
                 await emulator.register_private_chat(
                     chat.user_id, chat.user_name, username="nguyenvanan", language_code="vi"
@@ -322,6 +342,18 @@ class Sandbox:
                 )
                 await emulator.register_group(chat.chat_id, chat.title, members=[chat.user_id])
 
+    async def _start_zalo(self, config: Config) -> Config:
+        """Start the Zalo emulator (its own loopback port) and wire the bot's OA channel to it."""
+        zalo = ZaloEmulator()
+        await zalo.start()
+        self.zalo = zalo
+        for chat in self.chats:
+            if chat.channel == "zalo_oa":
+                zalo.register_follower(str(chat.chat_id), chat.user_name)
+        zalo.oa_webhook_url = f"http://{connect_host(self.host)}:{self.port}/zalo-oa/webhook"
+        oa = ZaloOAConfig(**zalo.oa_settings())
+        return dataclasses.replace(config, zalo_oa=oa)
+
     async def stop(self) -> None:
         """Stop the bot first (its last getUpdates needs the emulator), then the server."""
         hotline, self.hotline = self.hotline, None
@@ -330,6 +362,9 @@ class Sandbox:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        zalo, self.zalo = self.zalo, None
+        if zalo is not None:
+            await zalo.stop()
 
 
 def _banner(sandbox: Sandbox) -> str:

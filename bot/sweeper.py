@@ -17,36 +17,36 @@ claimed the same way.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.chat import Button, Reply
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.chat import Attachment, Reply
 from bot.config import Config
 from bot.domain import dossiers as dossier_rules
+from bot.domain import reports as report_rules
+from bot.domain.outcomes import notice_key
 from bot.domain.tickets import (
     Milestone,
     Rung,
-    addressed,
-    agency_name,
-    agency_target,
-    citizen_target,
-    clip,
     close_resolved,
     deem_accepted,
     due_milestones,
+    milestone_notices,
     milestones,
-    operators_target,
-    supervisor_of,
 )
-from handlers import operator
-from handlers.messages import fmt_datetime, t
+from handlers import reports as report_views
+from handlers.messages import t
+from handlers.notices import render
 from storage import dossiers as dossier_store
+from storage import files as file_store
+from storage import reports as report_store
 from storage import sweeps as sweep_store
 from storage import tickets as ticket_store
 from storage.db import Database
@@ -57,7 +57,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 RETRY_AFTER_ERROR = timedelta(minutes=15)
-MAX_KEY = 200  # the outbox's idempotency_key column
 
 
 @dataclass
@@ -65,6 +64,9 @@ class SweepResult:
     """What one pass did; str() is a one-line summary."""
 
     now: datetime
+    # When the pass's notices may go out: the real instant the pass ran, even when it ran as
+    # of another one (`hotline sweep --once --now T`), so a time-travel pass delivers at once.
+    deliver_at: datetime | None = None  # None: `now`
     tickets: int = 0
     dossiers: int = 0
     notices: int = 0
@@ -84,17 +86,6 @@ class SweepResult:
 
 
 PROCESSED_UPDATE_RETENTION = timedelta(days=3)
-
-
-def notice_key(*parts: object) -> str:
-    """Join an idempotency key; hash it if it would not fit the outbox column."""
-    key = ":".join(str(part) for part in parts)
-    return key if len(key) <= MAX_KEY else "h:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def stamp(value: datetime) -> str:
-    """Return a compact UTC form of an instant for idempotency keys."""
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 # --- tickets ---------------------------------------------------------------------------------
@@ -119,7 +110,7 @@ def plan_ticket(ticket: Ticket, config: Config, now: datetime) -> TicketPlan:
                 continue
             deem_accepted(ticket)
         plan.handled.append(milestone)
-        plan.notices.extend(ticket_notices(ticket, milestone, config, now))
+        plan.notices.extend(render(config, milestone_notices(ticket, milestone, config, now)))
     # Deemed acceptance only ends the accept clock; the rest of the ladder stays as it was.
     routed = ticket.state == TicketState.ROUTED
     ticket.next_check_at = next(
@@ -127,124 +118,6 @@ def plan_ticket(ticket: Ticket, config: Config, now: datetime) -> TicketPlan:
         None,
     )
     return plan
-
-
-def ticket_notices(
-    ticket: Ticket, milestone: Milestone, config: Config, now: datetime
-) -> list[Reply]:
-    """Build the notices of one milestone, each keyed (ticket, milestone, due, audience)."""
-    calendar = config.work_calendar
-    rung, due = milestone.rung, milestone.due
-    agency = agency_name(config, ticket.agency_id)
-    operators = operators_target(config)
-    agency_chat = agency_target(config, ticket.agency_id)
-    supervisor_chat, supervisor = supervisor_of(config, ticket.agency_id)
-    category = config.category(ticket.category_id)
-    category_name = category.name if category else ticket.category_id
-    excerpt = clip(ticket.text, 600)
-    notices: list[Reply] = []
-
-    def send(target: tuple[str, str] | None, audience: str, reply: Reply) -> None:
-        key = notice_key("t", ticket.id, rung.value, stamp(due), audience)
-        notices.extend(addressed(target, reply, ticket=ticket, key=key))
-
-    if rung == Rung.TRIAGE_OVERDUE:
-        escalate = calendar.add_working_hours(due, config.deadlines.triage_hours)
-        text = t(
-            "notice.operators.triage_overdue",
-            "vi",
-            code=ticket.code,
-            due=fmt_datetime(due),
-            escalate=fmt_datetime(escalate),
-            supervisor=supervisor,
-        )
-        send(operators, "operators", Reply(text, buttons=operator.card_buttons(ticket)))
-    elif rung == Rung.TRIAGE_ESCALATED:
-        text = t(
-            "notice.supervisor.triage_escalated",
-            "vi",
-            code=ticket.code,
-            due=fmt_datetime(due),
-            category=category_name,
-            excerpt=excerpt,
-        )
-        send(supervisor_chat, "supervisor", Reply(text))
-    elif rung == Rung.DEEMED_ACCEPTED:
-        text = t(
-            "notice.agency.deemed_accepted",
-            "vi",
-            code=ticket.code,
-            due=fmt_datetime(due),
-            resolve_due=fmt_datetime(ticket.resolve_due_at),
-        )
-        send(agency_chat, "agency", Reply(text))
-        lang = ticket.language
-        citizen_text = t(
-            "notice.citizen.accepted",
-            lang,
-            code=ticket.code,
-            agency=agency_name(config, ticket.agency_id, lang),
-            due=fmt_datetime(ticket.resolve_due_at),
-        )
-        send(citizen_target(ticket), "citizen", Reply(citizen_text))
-    elif rung == Rung.REMINDER:
-        left = max(0.0, calendar.working_hours_between(now, due))
-        text = t(
-            "notice.agency.reminder",
-            "vi",
-            code=ticket.code,
-            due=fmt_datetime(due),
-            left=f"{left:.1f}".rstrip("0").rstrip("."),
-        )
-        send(agency_chat, "agency", Reply(text))
-    elif rung == Rung.OVERDUE:
-        escalate = calendar.add_working_hours(due, config.deadlines.escalate_after_hours)
-        values: dict[str, Any] = {
-            "code": ticket.code,
-            "agency": agency,
-            "due": fmt_datetime(due),
-            "escalate": fmt_datetime(escalate),
-            "supervisor": supervisor,
-        }
-        if agency_chat != operators:
-            send(agency_chat, "agency", Reply(t("notice.agency.overdue", "vi", **values)))
-        # The operators may take the ticket from a silent agency: reroute buttons.
-        operators_text = t("notice.operators.overdue", "vi", **values)
-        send(operators, "operators", Reply(operators_text, buttons=operator.card_buttons(ticket)))
-        lang = ticket.language
-        citizen_text = t(
-            "notice.citizen.overdue",
-            lang,
-            code=ticket.code,
-            agency=agency_name(config, ticket.agency_id, lang),
-            due=fmt_datetime(due),
-            expected=fmt_datetime(escalate),
-            supervisor=supervisor,
-        )
-        send(citizen_target(ticket), "citizen", Reply(citizen_text))
-    elif rung == Rung.ESCALATED:
-        late = max(0.0, calendar.working_hours_between(due, now))
-        text = t(
-            "notice.supervisor.escalated",
-            "vi",
-            code=ticket.code,
-            agency=agency,
-            late=f"{late:.0f}",
-            due=fmt_datetime(due),
-            category=category_name,
-            excerpt=excerpt,
-        )
-        send(supervisor_chat, "supervisor", Reply(text))
-        lang = ticket.language
-        citizen_text = t(
-            "notice.citizen.escalated",
-            lang,
-            code=ticket.code,
-            due=fmt_datetime(due),
-            supervisor=supervisor,
-        )
-        send(citizen_target(ticket), "citizen", Reply(citizen_text))
-    return notices
 
 
 _LADDER_FIELDS = ("state", "deemed_accepted", "accepted_at", "next_check_at")
@@ -284,7 +157,9 @@ async def _sweep_ticket_batch(
             queued.extend(_queued(plan.notices))
             session.add(ticket)
         await sweep_store.add_events(session=session, events=events)
-        written = await sweep_store.enqueue_notices(session=session, notices=queued, now=now)
+        written = await sweep_store.enqueue_notices(
+            session=session, notices=queued, now=result.deliver_at or result.now
+        )
     result.tickets += len(tickets)
     result.notices += written
     result.already_queued += len(queued) - written
@@ -375,58 +250,10 @@ def plan_dossier(
     ]
     for kind, at in came[-1:]:
         plan.handled.append((kind, at))
-        plan.notices.extend(dossier_notices(dossier, subscribers, kind, at, config))
+        notices = dossier_rules.watch_notices(dossier, subscribers, kind, at)
+        plan.notices.extend(render(config, notices))
     dossier.watch_at = dossier_rules.watch_after(**rules, after=now)
     return plan
-
-
-def dossier_notices(
-    dossier: Dossier,
-    subscribers: Sequence[DossierSubscription],
-    kind: dossier_rules.WatchKind,
-    at: datetime,
-    config: Config,
-) -> list[Reply]:
-    """Build a watch milestone's notices, keyed (dossier, milestone, due, recipient chat)."""
-    notices: list[Reply] = []
-    procedure = dossier.procedure or "—"
-    if kind == dossier_rules.WatchKind.APOLOGY_DUE:
-        target = agency_target(config, dossier.agency_id)
-        if target is None:
-            return []
-        text = t(
-            "notice.dossier.apology_due",
-            "vi",
-            code=dossier.code,
-            procedure=procedure,
-            agency=agency_name(config, dossier.agency_id),
-            due=fmt_datetime(dossier.due_at),
-        )
-        key = notice_key("d", dossier.code, kind.value, stamp(at), *target)
-        return addressed(target, Reply(text), ticket=None, key=key)
-    text_key = (
-        "notice.dossier.late"
-        if kind == dossier_rules.WatchKind.LATE
-        else "notice.dossier.late_new_due"
-    )
-    for subscription in subscribers:
-        lang = subscription.language
-        text = t(
-            text_key,
-            lang,
-            code=dossier.code,
-            procedure=procedure,
-            agency=agency_name(config, dossier.agency_id, lang),
-            due=fmt_datetime(at),
-        )
-        button = Button(
-            t("dossier.button.unsubscribe", lang),
-            dossier_rules.unsubscribe_callback(dossier.code),
-        )
-        target = (subscription.channel, subscription.chat_id)
-        key = notice_key("d", dossier.code, kind.value, stamp(at), *target)
-        notices.extend(addressed(target, Reply(text, buttons=((button,),)), ticket=None, key=key))
-    return notices
 
 
 async def _sweep_dossier_batch(
@@ -451,7 +278,9 @@ async def _sweep_dossier_batch(
                 result.milestones[f"dossier_{kind.value}"] += 1
             queued.extend(_queued(plan.notices))
             session.add(dossier)
-        written = await sweep_store.enqueue_notices(session=session, notices=queued, now=now)
+        written = await sweep_store.enqueue_notices(
+            session=session, notices=queued, now=result.deliver_at or result.now
+        )
     result.dossiers += len(dossiers)
     result.notices += written
     result.already_queued += len(queued) - written
@@ -462,22 +291,121 @@ async def _sweep_dossier_batch(
 
 
 async def sweep_once(
-    *, db: Database, config: Config, now: datetime, batch: int = BATCH
+    *,
+    db: Database,
+    config: Config,
+    now: datetime,
+    batch: int = BATCH,
+    deliver_at: datetime | None = None,
 ) -> SweepResult:
-    """Run one pass as of `now`: every due ticket and dossier, batch by batch."""
-    if now.tzinfo is None:
+    """Run one pass as of `now`: every due ticket and dossier, batch by batch.
+
+    Its notices are deliverable from `deliver_at` (default `now`): the command line passes the
+    real clock, so a pass run as of a later instant does not hold its notices back until then.
+    """
+    if now.tzinfo is None or (deliver_at is not None and deliver_at.tzinfo is None):
         raise ValueError("the sweeper needs an aware instant")
     started = time.perf_counter()
-    result = SweepResult(now=now)
+    result = SweepResult(now=now, deliver_at=deliver_at)
     while await _sweep_ticket_batch(db=db, config=config, now=now, batch=batch, result=result):
         pass
     while await _close_resolved_batch(db=db, config=config, now=now, batch=batch, result=result):
         pass
     while await _sweep_dossier_batch(db=db, config=config, now=now, batch=batch, result=result):
         pass
+    # --- reports (issue 9) ---
+    await deliver_monthly_report(db=db, config=config, now=now, result=result)
     await forget_old_records(db=db, config=config, now=now)
     result.seconds = time.perf_counter() - started
     return result
+
+
+# --- reports (issue 9): the leaders' monthly scorecard -------------------------------------
+
+
+def leaders_target(config: Config) -> tuple[str, str] | None:
+    """Return the leaders' chat, if one is configured."""
+    chat = config.telegram.leaders_chat_id
+    return None if chat is None else ("telegram", str(chat))
+
+
+async def deliver_monthly_report(
+    *, db: Database, config: Config, now: datetime, result: SweepResult
+) -> bool:
+    """From the first working morning of a month, queue last month's scorecard to the leaders.
+
+    The chart (sendPhoto) and the workbook (sendDocument) are stored and queued in the
+    transaction that claims the month's delivery row, so whichever instance claims it first
+    sends it, once; a failure rolls the claim back and a later pass tries again.
+    """
+    target = leaders_target(config)
+    month = report_rules.report_due(now, config.work_calendar)
+    if target is None or month is None:
+        return False
+    channel, chat_id = target
+    async with db.transaction() as session:
+        if await report_store.report_delivered(
+            session=session, month=str(month), channel=channel, chat_id=chat_id
+        ):
+            return False
+    try:
+        async with db.transaction() as session:
+            if not await report_store.claim_report_delivery(
+                session=session, month=str(month), channel=channel, chat_id=chat_id, now=now
+            ):
+                return False
+            card = await report_rules.scorecard_in(
+                session=session, config=config, month=month, now=now
+            )
+            replies = await _scorecard_replies(session, card, now)
+            queued = [
+                sweep_store.QueuedNotice(
+                    channel=channel,
+                    chat_id=chat_id,
+                    payload=reply.to_payload(),
+                    idempotency_key=notice_key("report", month, part, channel, chat_id),
+                )
+                for part, reply in replies
+            ]
+            written = await sweep_store.enqueue_notices(
+                session=session, notices=queued, now=result.deliver_at or result.now
+            )
+    except Exception:
+        log.exception("could not prepare the scorecard of %s for the leaders", month)
+        result.errors += 1
+        return False
+    log.info("scorecard of %s queued for the leaders' chat", month)
+    result.milestones["monthly_report"] += 1
+    result.notices += written
+    return True
+
+
+async def _scorecard_replies(
+    session: AsyncSession, card: report_rules.Scorecard, now: datetime
+) -> list[tuple[str, Reply]]:
+    """Render and store the chart and the workbook; return the two messages that carry them."""
+    stem = report_views.file_stem(card)
+    parts = []
+    for part, fmt, kind, text in (
+        ("photo", "png", "photo", report_views.leaders_caption(card)),
+        (
+            "document",
+            "xlsx",
+            "document",
+            t("report.leaders.document", "vi", month=report_views.month_label(card.month)),
+        ),
+    ):
+        name, media = f"{stem}.{fmt}", report_views.MEDIA_TYPES[fmt]
+        file_id = await file_store.store_file(
+            session=session,
+            name=name,
+            mime_type=media,
+            data=report_views.render(card, fmt),
+            now=now,
+        )
+        attachment = Attachment(kind, "", name, media, stored_file=file_id)
+        parts.append((part, Reply(text, attachments=(attachment,))))
+    return parts
 
 
 async def forget_old_records(*, db: Database, config: Config, now: datetime) -> None:

@@ -3,15 +3,20 @@
 The buttons under a ticket's card carry `ag:<ticket id>:<action>`. Accepting takes effect at
 once; returning, asking the citizen and resolving need a text, so the bot asks for it and the
 next message of the same staff member in the group is taken as the reason, the question or the
-answer (the group chat's dialog state, kept in the database). Only the agency holding the
-ticket may act on it; a press from another agency's chat is refused and logged.
+answer (the group chat's dialog state, kept in the database). The same four actions can be
+typed with the ticket's code, for a ticket found with `/danhsach` or whose card scrolled away:
+`/tiepnhan CODE` (`/accept`), `/tralai CODE REASON` (`/return`), `/hoi CODE QUESTION` (`/ask`),
+`/giaiquyet CODE ANSWER` (`/resolve`). Buttons and commands make the same checks: only the
+agency holding the ticket may act on it, and a press or command from another agency's chat is
+refused and logged.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
-from bot.chat import Button, Incoming, Reply
+from bot.chat import Incoming, Reply
 from bot.domain.tickets import (
     Action,
     TransitionError,
@@ -24,7 +29,9 @@ from bot.domain.tickets import (
 )
 from handlers.context import Context
 from handlers.messages import fmt_datetime, t
-from storage.models import Ticket, TicketState
+from handlers.notices import render
+from storage import tickets as ticket_store
+from storage.models import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -96,18 +103,7 @@ async def _button(ctx: Context, msg: Incoming) -> list[Reply]:
         _log_refusal(exc, msg, action)
         return [error_reply(exc, ctx.lang)]
     if action == Action.ACCEPT:
-        notices = await accept_ticket(
-            session=ctx.session,
-            config=ctx.config,
-            ticket=ticket,
-            agency_id=msg.agency_id,
-            user_id=msg.user_id,
-            now=ctx.now,
-        )
-        confirmation = t(
-            "agency.accepted", ctx.lang, code=ticket.code, due=fmt_datetime(ticket.resolve_due_at)
-        )
-        return [Reply(confirmation, ticket_id=ticket.id), *notices]
+        return await _apply(ctx, msg, ticket, action, "")
     ctx.enter(f"agency:{action.value}", ticket_id=ticket_id, code=ticket.code, user_id=msg.user_id)
     prompt = t(
         f"agency.prompt.{action.value}", ctx.lang, code=ticket.code, name=msg.user_name or "—"
@@ -137,6 +133,13 @@ async def _complete(ctx: Context, msg: Incoming, action: Action, text: str) -> l
     ticket = await load_for_change(session=ctx.session, ticket_id=ticket_id)
     if ticket is None:
         return [Reply(t("ticket.error.not_found", ctx.lang))]
+    return await _apply(ctx, msg, ticket, action, text)
+
+
+async def _apply(
+    ctx: Context, msg: Incoming, ticket: Ticket, action: Action, text: str
+) -> list[Reply]:
+    """Do the action for the chat's agency (the service checks again), confirm, and tell."""
     session, config, agency_id, user, now = (
         ctx.session,
         ctx.config,
@@ -145,8 +148,23 @@ async def _complete(ctx: Context, msg: Incoming, action: Action, text: str) -> l
         ctx.now,
     )
     try:
-        if action == Action.RETURN:
-            notices = await return_ticket(
+        if action == Action.ACCEPT:
+            outcome = await accept_ticket(
+                session=session,
+                config=config,
+                ticket=ticket,
+                agency_id=agency_id,
+                user_id=user,
+                now=now,
+            )
+            confirmation = t(
+                "agency.accepted",
+                ctx.lang,
+                code=ticket.code,
+                due=fmt_datetime(ticket.resolve_due_at),
+            )
+        elif action == Action.RETURN:
+            outcome = await return_ticket(
                 session=session,
                 config=config,
                 ticket=ticket,
@@ -157,7 +175,7 @@ async def _complete(ctx: Context, msg: Incoming, action: Action, text: str) -> l
             )
             confirmation = t("agency.returned", ctx.lang, code=ticket.code)
         elif action == Action.ASK:
-            notices = await ask_citizen(
+            outcome = await ask_citizen(
                 session=session,
                 config=config,
                 ticket=ticket,
@@ -166,10 +184,9 @@ async def _complete(ctx: Context, msg: Incoming, action: Action, text: str) -> l
                 question=text,
                 now=now,
             )
-            key = "agency.asked" if notices else "agency.asked_unreachable"
-            confirmation = t(key, ctx.lang, code=ticket.code)
+            confirmation = t("agency.asked", ctx.lang, code=ticket.code)
         else:
-            notices = await resolve_ticket(
+            outcome = await resolve_ticket(
                 session=session,
                 config=config,
                 ticket=ticket,
@@ -182,25 +199,43 @@ async def _complete(ctx: Context, msg: Incoming, action: Action, text: str) -> l
     except TransitionError as exc:
         _log_refusal(exc, msg, action)
         return [error_reply(exc, ctx.lang)]
+    notices = render(config, outcome.notices)
+    if action == Action.ASK and not notices:
+        confirmation = t("agency.asked_unreachable", ctx.lang, code=ticket.code)
     return [Reply(confirmation, ticket_id=ticket.id), *notices]
 
 
-def card_buttons(ticket: Ticket, lang: str = "vi") -> tuple[tuple[Button, ...], ...]:
-    """Return the action buttons under a ticket's card in the agency's chat."""
-    if ticket.id is None or ticket.state not in (
-        TicketState.ROUTED,
-        TicketState.ACCEPTED,
-        TicketState.WAITING_CITIZEN,
-    ):
-        return ()
-    prefix = f"ag:{ticket.id}"
-    first: list[Button] = []
-    if ticket.state == TicketState.ROUTED:
-        first.append(Button(t("button.accept", lang), f"{prefix}:accept"))
-        if not (ticket.deemed_accepted or ticket.passed_around):
-            first.append(Button(t("button.return", lang), f"{prefix}:return"))
-    second = (
-        Button(t("button.ask", lang), f"{prefix}:ask"),
-        Button(t("button.resolve", lang), f"{prefix}:resolve"),
-    )
-    return (tuple(first), second) if first else (second,)
+# --- typed commands ------------------------------------------------------------------------
+
+COMMANDS: dict[str, Action] = {
+    "tiepnhan": Action.ACCEPT,
+    "accept": Action.ACCEPT,
+    "tralai": Action.RETURN,
+    "return": Action.RETURN,
+    "hoi": Action.ASK,
+    "ask": Action.ASK,
+    "giaiquyet": Action.RESOLVE,
+    "resolve": Action.RESOLVE,
+}
+TICKET_CODE = re.compile(r"PA-\d{4}-\d{6}", re.IGNORECASE)
+
+
+def parse_command(args: str) -> tuple[str | None, str]:
+    """Split `CODE TEXT…` into the ticket code (upper case) and the text; no code → None."""
+    head, _, rest = args.strip().partition(" ")
+    if not TICKET_CODE.fullmatch(head):
+        return None, args.strip()
+    return head.upper(), rest.strip()
+
+
+async def command(ctx: Context, msg: Incoming) -> list[Reply]:
+    """`/tiepnhan`, `/tralai`, `/hoi`, `/giaiquyet` (and their English names) with a code."""
+    action = COMMANDS[msg.command or ""]
+    code, text = parse_command(msg.args)
+    if code is None or (action in TEXT_ACTIONS and not text):
+        return [Reply(t(f"agency.usage.{action.value}", ctx.lang))]
+    found = await ticket_store.get_ticket_by_code(session=ctx.session, code=code)
+    ticket = await load_for_change(session=ctx.session, ticket_id=found.id or 0) if found else None
+    if ticket is None:
+        return [Reply(t("ticket.error.no_such_code", ctx.lang, code=code))]
+    return await _apply(ctx, msg, ticket, action, text)

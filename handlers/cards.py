@@ -1,4 +1,8 @@
-"""Ticket cards for agency and operator chats, split to fit a chat message."""
+"""Ticket cards for agency and operator chats.
+
+A card is one Reply however long the complaint; the channel's sender splits it to fit
+(Telegram's 4096 characters in `bot/channels/telegram.py`, Zalo's 2000 in `zalo.py`).
+"""
 
 from __future__ import annotations
 
@@ -6,102 +10,40 @@ from collections.abc import Sequence
 
 from bot.chat import Attachment, Location, Reply
 from bot.config import Config
-from handlers import agency, operator
-from handlers.messages import Safe, escape, fmt_datetime, t
+from handlers.buttons import agency_card_buttons, operator_card_buttons
+from handlers.messages import fmt_datetime, t
+from handlers.targets import agency_chat, operators_chat
 from storage.models import Privacy, Ticket
-
-TELEGRAM_LIMIT = 4096
-CARD_BUDGET = 3900  # leaves room for buttons' sake and Telegram's own counting of entities
-
-
-def split_escaped(text: str, first_budget: int, budget: int = CARD_BUDGET) -> list[str]:
-    """Split user text into HTML-escaped chunks, the first at most `first_budget` long.
-
-    Splits at whitespace where possible and never inside an HTML entity, so every chunk is
-    valid on its own.
-    """
-    chunks: list[str] = []
-    current = ""
-    limit = max(first_budget, 200)
-    for word in text.split(" "):
-        piece = escape(word if not current else " " + word)
-        while len(current) + len(piece) > limit:
-            if current:
-                chunks.append(current)
-                current, limit = "", budget
-                piece = piece.lstrip(" ")
-                continue
-            cut = _safe_cut(piece, limit)
-            chunks.append(piece[:cut])
-            piece, limit = piece[cut:], budget
-        current += piece
-    if current or not chunks:
-        chunks.append(current)
-    return chunks
-
-
-def _safe_cut(escaped: str, limit: int) -> int:
-    """Return a cut position at most `limit` that does not fall inside an `&…;` entity."""
-    cut = limit
-    amp = escaped.rfind("&", 0, cut)
-    if amp != -1 and escaped.find(";", amp) >= cut:
-        cut = amp
-    return max(cut, 1)
-
-
-def target_of(config: Config, ticket: Ticket) -> tuple[str, str] | None:
-    """Return (channel, chat id) where the ticket's card goes: its agency, else the operators."""
-    agency = config.agency(ticket.agency_id) if ticket.agency_id else None
-    if agency is not None and agency.telegram_chat_id is not None:
-        return "telegram", str(agency.telegram_chat_id)
-    if agency is not None and agency.zalo_chat_id:
-        return "zalo", agency.zalo_chat_id
-    return operators_chat(config)
-
-
-def operators_chat(config: Config) -> tuple[str, str] | None:
-    """Return the operators' chat, Telegram first."""
-    if config.telegram.operators_chat_id is not None:
-        return "telegram", str(config.telegram.operators_chat_id)
-    if config.zalo.operators_chat_id:
-        return "zalo", config.zalo.operators_chat_id
-    return None
 
 
 def ticket_cards(
     config: Config, ticket: Ticket, attachments: Sequence[Attachment] = (), lang: str = "vi"
 ) -> list[Reply]:
     """Build the card (and its attachments) for the chat that must act on the ticket."""
-    target = target_of(config, ticket)
+    target = agency_chat(config, ticket.agency_id)
     if target is None:
         return []
     channel, chat_id = target
     for_operators = ticket.agency_id is None or target == operators_chat(config)
     header = _header(config, ticket, lang, for_operators)
-    chunks = split_escaped(ticket.text, CARD_BUDGET - len(header) - 40)
+    if attachments:
+        header += t("card.attachments", lang, count=len(attachments))
     buttons = (
-        operator.card_buttons(ticket, lang) if for_operators else agency.card_buttons(ticket, lang)
+        operator_card_buttons(ticket, lang) if for_operators else agency_card_buttons(ticket, lang)
     )
     replies = [
         Reply(
-            header + t("card.body", lang, text=Safe(chunks[0])),
+            header + t("card.body", lang, text=ticket.text),
             buttons=buttons,
             channel=channel,
             chat_id=chat_id,
             ticket_id=ticket.id,
+            extra={"continued": t("card.continued", lang, code=ticket.code, text="")},
         )
     ]
-    for chunk in chunks[1:]:
-        replies.append(
-            Reply(
-                t("card.continued", lang, code=ticket.code, text=Safe(chunk)),
-                channel=channel,
-                chat_id=chat_id,
-                ticket_id=ticket.id,
-            )
-        )
-    if channel == ticket.channel and ticket.id is not None:
-        # File ids belong to one channel; across channels the card only counts them.
+    if ticket.id is not None:
+        # File ids belong to one channel: the sender of another channel downloads a Zalo URL
+        # or links a Telegram file through the bot's web server (bot/evidence.py).
         for attachment in attachments:
             replies.append(
                 Reply(
@@ -110,6 +52,7 @@ def ticket_cards(
                     chat_id=chat_id,
                     attachments=(attachment,),
                     ticket_id=ticket.id,
+                    extra={"files_from": ticket.channel},
                 )
             )
     if ticket.latitude is not None and ticket.longitude is not None:

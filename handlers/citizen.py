@@ -11,21 +11,25 @@ from rapidfuzz import fuzz
 
 from bot.chat import Attachment, Button, Incoming, Reply
 from bot.domain import dossiers
+from bot.domain.intent import reads_as_lookup
+from bot.domain.routing import TRIAGE
 from bot.domain.text import fold_diacritics
 from bot.domain.tickets import (
     Reporter,
     default_privacy,
     expected_resolution,
+    latest_resolution,
     open_ticket,
-    owning_agency,
+    sla_hours_of,
 )
 from bot.domain.triage import Decision
 from handlers import cards
+from handlers import lookup as dossier_texts
 from handlers.context import Context
 from handlers.messages import Safe, fmt_date, fmt_datetime, t
 from storage import dossiers as dossier_store
 from storage import tickets as ticket_store
-from storage.models import Privacy, Ticket
+from storage.models import Dossier, Privacy, Ticket, TicketState
 
 MIN_COMPLAINT_WORDS = 4
 SIMILARITY_THRESHOLD = 82
@@ -39,6 +43,8 @@ CHOOSING = "complaint:category"
 SIMILAR = "complaint:similar"
 CONTACT = "complaint:contact"
 PRIVACY = "complaint:privacy"
+# A lookup answered from free text, with its text kept for the [file a complaint] button.
+OFFERED = "complaint:offered"
 
 
 def main_menu(lang: str) -> tuple[tuple[Button, ...], ...]:
@@ -112,7 +118,7 @@ async def lookup(ctx: Context, msg: Incoming) -> list[Reply]:
 
 
 async def _answer_lookup(ctx: Context, msg: Incoming, code: str, last4: str | None) -> list[Reply]:
-    return await dossiers.answer_lookup(
+    return await dossier_texts.answer_lookup(
         session=ctx.session,
         config=ctx.config,
         channel=msg.channel,
@@ -128,7 +134,7 @@ async def _answer_lookup(ctx: Context, msg: Incoming, code: str, last4: str | No
 async def subscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
     """The [Theo dõi hồ sơ này] button of a verified card."""
     code = (msg.callback_data or "").removeprefix("dsub:")
-    return await dossiers.subscribe(
+    return await dossier_texts.subscribe(
         session=ctx.session,
         channel=msg.channel,
         chat_id=msg.chat_id,
@@ -142,7 +148,7 @@ async def subscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
 
 async def unsubscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
     """The [🔕] button of a dossier card or notice."""
-    return await dossiers.unsubscribe(
+    return await dossier_texts.unsubscribe(
         session=ctx.session,
         channel=msg.channel,
         chat_id=msg.chat_id,
@@ -155,19 +161,32 @@ async def unsubscribe_dossier(ctx: Context, msg: Incoming) -> list[Reply]:
 
 
 async def free_text(ctx: Context, msg: Incoming) -> list[Reply]:
-    """Text outside any dialog: a dossier code is a lookup; a few words start a complaint."""
+    """Text outside any dialog: a question about a dossier is a lookup; a complaint is proposed.
+
+    Either way the other path is one button away.
+    """
     if not msg.text.strip():
         return [Reply(t("empty_message", ctx.lang))]
     codes = dossiers.find_dossier_codes(msg.text)
-    if codes and len(msg.text.split()) <= 6:
-        code, last4 = dossiers.parse_lookup_args(msg.text)
-        return await _answer_lookup(ctx, msg, code or codes[0], last4)
     if len(msg.text.split()) < MIN_COMPLAINT_WORDS and not codes and not msg.attachments:
         return [Reply(t("too_short", ctx.lang), buttons=main_menu(ctx.lang))]
+    attachments, location = _attachments_of(msg), _location_of(msg)
+    if codes and not attachments:
+        decision, _ = await _classify(ctx, msg.text)
+        seen = "" if decision.category == ctx.config.fallback_category_id else decision.category
+        if reads_as_lookup(msg.text, codes, category=seen, confidence=decision.confidence):
+            return await _lookup_from_text(ctx, msg, codes[0])
     # A photo with a caption is a complaint with its evidence: keep both.
-    return await _propose(
-        ctx, msg, msg.text, attachments=_attachments_of(msg), location=_location_of(msg)
-    )
+    return await _propose(ctx, msg, msg.text, attachments=attachments, location=location)
+
+
+async def _lookup_from_text(ctx: Context, msg: Incoming, code: str) -> list[Reply]:
+    """Answer the lookup a message asks for, offering to file it as a complaint instead."""
+    _, last4 = dossiers.parse_lookup_args(msg.text)
+    replies = await _answer_lookup(ctx, msg, code, last4)
+    ctx.enter(OFFERED, text=msg.text)
+    offer = Button(t("lookup.button.complain", ctx.lang), f"c:{ctx.nonce}:propose")
+    return [*replies, Reply(t("lookup.or_complain", ctx.lang), buttons=((offer,),))]
 
 
 async def press_a_button(ctx: Context, msg: Incoming) -> list[Reply]:
@@ -217,7 +236,8 @@ async def _propose(
     attachments: list[dict[str, str]],
     location: list[float] | None,
 ) -> list[Reply]:
-    decision, dossier_code = await _classify(ctx, text)
+    decision, dossier = await _classify(ctx, text)
+    codes = dossiers.find_dossier_codes(text)
     ctx.enter(
         CONFIRMING,
         text=text,
@@ -225,17 +245,19 @@ async def _propose(
         location=location,
         category=decision.category,
         decision=_decision_to_data(decision),
-        dossier=dossier_code,
+        dossier=dossier.code if dossier else None,
+        dossier_agency=dossier.agency_id if dossier else None,
+        lookup_code=codes[0] if codes else None,
     )
     return [_proposal(ctx)]
 
 
-async def _classify(ctx: Context, text: str) -> tuple[Decision, str | None]:
+async def _classify(ctx: Context, text: str) -> tuple[Decision, Dossier | None]:
     """Classify, telling the classifier which agency holds a dossier the text names."""
     for code in dossiers.find_dossier_codes(text):
         dossier = await dossier_store.get_dossier(session=ctx.session, code=code)
         if dossier is not None:
-            return ctx.classifier.classify(text, dossier_agency=dossier.agency_id), code
+            return ctx.classifier.classify(text, dossier_agency=dossier.agency_id), dossier
     return ctx.classifier.classify(text), None
 
 
@@ -266,19 +288,11 @@ def _decision_from_data(data: dict[str, Any]) -> Decision:
 
 
 def _routing(ctx: Context) -> tuple[str | None, str]:
-    """Return (agency id or None for triage, the agency's display name) for the chosen category."""
+    """Return (agency id or None for triage, the agency's display name) of the decision."""
     decision = ctx.data["decision"]
-    category_id = ctx.data["category"]
-    if category_id == decision["category"]:
-        agency_id = decision["agency"]
-    else:
-        category = ctx.config.category(category_id)
-        agency_id = category.agency if category and category.agency else "triage"
-        if agency_id == ctx.config.commune_agency_id and not decision.get("ward"):
-            agency_id = "triage"
-    if agency_id == "triage" or agency_id is None:
+    agency_id = decision["agency"]
+    if agency_id == TRIAGE or agency_id is None:
         return None, t("complaint.triage_agency", ctx.lang)
-    agency_id = owning_agency(ctx.config, agency_id, decision.get("ward")) or agency_id
     if agency_id == ctx.config.commune_agency_id and decision.get("ward"):
         return agency_id, t("complaint.ward_agency", ctx.lang, ward=decision["ward"])
     agency = ctx.config.agency(agency_id)
@@ -292,9 +306,7 @@ def _proposal(ctx: Context) -> Reply:
     due = expected_resolution(config=ctx.config, category_id=ctx.data["category"], now=ctx.now)
     evidence = ctx.data["decision"].get("evidence") or []
     evidence_line = (
-        t("complaint.evidence", lang, phrases=", ".join(evidence[:5]))
-        if evidence and ctx.data["category"] == ctx.data["decision"]["category"]
-        else ""
+        t("complaint.evidence", lang, phrases=", ".join(evidence[:5])) if evidence else ""
     )
     files = len(ctx.data.get("attachments", []))
     has_location = bool(ctx.data.get("location"))
@@ -320,13 +332,16 @@ def _proposal(ctx: Context) -> Reply:
         extras=Safe(extras),
     )
     nonce = ctx.nonce
-    buttons = (
+    buttons: tuple[tuple[Button, ...], ...] = (
         (
             Button(t("complaint.button.send", lang), f"c:{nonce}:send"),
             Button(t("complaint.button.change", lang), f"c:{nonce}:change"),
         ),
         (Button(t("complaint.button.cancel", lang), f"c:{nonce}:cancel"),),
     )
+    if code := ctx.data.get("lookup_code"):
+        lookup = Button(t("complaint.button.lookup", lang, code=code), f"c:{nonce}:lookup")
+        buttons = (*buttons, (lookup,))
     return Reply(text, buttons=buttons)
 
 
@@ -371,9 +386,13 @@ async def complaint_button(ctx: Context, msg: Incoming) -> list[Reply]:
         ctx.move(CHOOSING)
         return [Reply(t("complaint.choose_category", lang), buttons=_category_buttons(ctx))]
     if action == "cat" and ctx.state == CHOOSING and ctx.config.category(value):
-        ctx.data["category"] = value
+        _choose_category(ctx, value)
         ctx.move(CONFIRMING)
         return [_proposal(ctx)]
+    if action == "lookup" and ctx.state in (CONFIRMING, CHOOSING) and ctx.data.get("lookup_code"):
+        return await _answer_lookup(ctx, msg, ctx.data["lookup_code"], None)
+    if action == "propose" and ctx.state == OFFERED:
+        return await _propose(ctx, msg, ctx.data["text"], attachments=[], location=None)
     if action == "send" and ctx.state == CONFIRMING:
         similar = await _similar_open_ticket(ctx)
         if similar is not None:
@@ -392,6 +411,20 @@ async def complaint_button(ctx: Context, msg: Incoming) -> list[Reply]:
     if action == "priv" and ctx.state == PRIVACY and value in Privacy.__members__.values():
         return await _create(ctx, msg, Privacy(value))
     return [Reply(t("stale_button", lang))]
+
+
+def _choose_category(ctx: Context, category_id: str) -> None:
+    """The citizen's own category: routed by the same rules, the machine's confidence kept."""
+    if category_id == ctx.data["category"]:
+        return
+    machine = _decision_from_data(ctx.data["decision"])
+    chosen = ctx.classifier.route_as(
+        ctx.data["text"], category_id, dossier_agency=ctx.data.get("dossier_agency")
+    )
+    ctx.data["category"] = category_id
+    ctx.data["decision"] = _decision_to_data(
+        dataclasses.replace(chosen, confidence=machine.confidence)
+    )
 
 
 def _category_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
@@ -497,12 +530,8 @@ async def _create(ctx: Context, msg: Incoming, privacy: Privacy) -> list[Reply]:
         privacy=privacy,
     )
     agency_id, agency_name = _routing(ctx)
-    # The citizen may have chosen another category: the ticket carries the routing shown.
-    decision = dataclasses.replace(
-        _decision_from_data(data["decision"]),
-        category=data["category"],
-        agency=agency_id or "triage",
-    )
+    # The ticket carries the routing shown (the citizen's own category included).
+    decision = _decision_from_data(data["decision"])
     location = data.get("location")
     ticket = await open_ticket(
         session=ctx.session,
@@ -517,18 +546,37 @@ async def _create(ctx: Context, msg: Incoming, privacy: Privacy) -> list[Reply]:
         dossier_code=data.get("dossier"),
     )
     ctx.reset()
-    confirmation = t(
-        "complaint.created",
-        ctx.lang,
-        code=ticket.code,
-        category=_category_name(ctx, ticket.category_id),
-        agency=agency_name,
-        due=fmt_datetime(ticket.resolve_due_at or ticket.triage_due_at),
-    )
+    confirmation = _receipt(ctx, ticket, agency_name)
+    if msg.channel == "zalo_oa" and not ctx.config.zalo_oa.proactive:
+        # Zalo OA (issue 11): notices reach the citizen only within 48 h of their last message.
+        confirmation += t("zalo_oa.follow_up_hint", ctx.lang, code=ticket.code)
     replies = [Reply(confirmation, remove_keyboard=True, ticket_id=ticket.id)]
     attachments = [Attachment(**item) for item in data.get("attachments", [])]
     replies.extend(cards.ticket_cards(ctx.config, ticket, attachments))
     return replies
+
+
+def _receipt(ctx: Context, ticket: Ticket, agency_name: str) -> str:
+    """Say the ticket's code and deadlines; a queued one's routing clock apart from its due."""
+    category = _category_name(ctx, ticket.category_id)
+    if ticket.state == TicketState.TRIAGE and ticket.triage_due_at is not None:
+        return t(
+            "complaint.created_triage",
+            ctx.lang,
+            code=ticket.code,
+            category=category,
+            route_by=fmt_datetime(ticket.triage_due_at),
+            hours=f"{sla_hours_of(ctx.config, ticket.category_id):g}",
+            due=fmt_datetime(latest_resolution(ticket, ctx.config)),
+        )
+    return t(
+        "complaint.created",
+        ctx.lang,
+        code=ticket.code,
+        category=category,
+        agency=agency_name,
+        due=fmt_datetime(ticket.resolve_due_at),
+    )
 
 
 def _attachments_of(msg: Incoming) -> list[dict[str, str]]:
@@ -558,7 +606,7 @@ async def track(ctx: Context, msg: Incoming) -> list[Reply]:
         return await _ticket_detail(ctx, msg, match.group(0).upper())
     codes = dossiers.find_dossier_codes(msg.args)
     if codes:
-        return await dossiers.subscribe(
+        return await dossier_texts.subscribe(
             session=ctx.session,
             channel=msg.channel,
             chat_id=msg.chat_id,

@@ -8,9 +8,10 @@ the resolve clock.
 from __future__ import annotations
 
 from bot.chat import Incoming, Reply
-from bot.domain.tickets import agency_name, record_citizen_answer
+from bot.domain.tickets import record_citizen_answer
 from handlers.context import Context
 from handlers.messages import fmt_datetime, t
+from handlers.notices import agency_name, render
 
 ANSWER_KINDS = ("photo", "document", "video", "voice")
 
@@ -34,7 +35,7 @@ async def answer_question(ctx: Context, msg: Incoming) -> list[Reply] | None:
     )
     if outcome is None:
         return None
-    ticket, notices = outcome
+    ticket = outcome.ticket
     confirmation = t(
         "followup.answer_sent",
         ctx.lang,
@@ -42,4 +43,4 @@ async def answer_question(ctx: Context, msg: Incoming) -> list[Reply] | None:
         agency=agency_name(ctx.config, ticket.agency_id, ctx.lang),
         due=fmt_datetime(ticket.resolve_due_at),
     )
-    return [Reply(confirmation, ticket_id=ticket.id), *notices]
+    return [Reply(confirmation, ticket_id=ticket.id), *render(ctx.config, outcome.notices)]

@@ -1230,6 +1230,33 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Phản ánh {code} đang do chính cơ quan này xử lý.",
         "en": "Complaint {code} is already with that agency.",
     },
+    # --- routing and lookup-or-complaint (issue 7) ---
+    "ticket.error.subject_agency": {
+        "vi": (
+            "Phản ánh {code} là phản ánh về chính cán bộ của cơ quan này nên không thể chuyển cho "
+            "cơ quan đó; hãy chọn cơ quan có thẩm quyền giám sát."
+        ),
+        "en": (
+            "Complaint {code} is about that agency's own staff, so it cannot go to that agency; "
+            "choose the body that oversees it."
+        ),
+    },
+    "lookup.or_complain": {
+        "vi": "Nếu anh/chị muốn phản ánh về hồ sơ này (trễ hẹn, bị gây khó dễ…), bấm nút dưới đây.",
+        "en": "If you want to complain about this dossier (late, made difficult…), press below.",
+    },
+    "lookup.button.complain": {"vi": "📝 Gửi phản ánh về hồ sơ này", "en": "📝 Complain about it"},
+    "complaint.button.lookup": {"vi": "🔎 Tra cứu hồ sơ {code}", "en": "🔎 Look up {code}"},
+    # --- Open311 (issue 9) ---
+    "open311.notice.routed": {
+        "vi": "Đã tiếp nhận phản ánh {code} và chuyển tới cơ quan có thẩm quyền.",
+        "en": "Complaint {code} was received and sent to the agency responsible.",
+    },
+    "open311.notice.triage": {
+        "vi": "Đã tiếp nhận phản ánh {code}; tổng đài sẽ chuyển tới cơ quan có thẩm quyền.",
+        "en": "Complaint {code} was received; the hotline will send it to the agency responsible.",
+    },
+    "open311.address_label": {"vi": "Địa chỉ", "en": "Address"},
     # Operators' group (handlers/operator.py).
     "button.route_to": {"vi": "➡️ {agency}", "en": "➡️ {agency}"},
     "button.route_other": {"vi": "🏛 Chọn cơ quan khác…", "en": "🏛 Another agency…"},
@@ -1245,5 +1272,303 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "\nPhản ánh đã bị đùn đẩy: cơ quan được chỉ định lần này không được trả lại.",
         "en": "\nThis complaint was passed around: the agency named now may not return it.",
     },
+    # --- Zalo: Bot Platform and Official Account (issue 11) ---------------------------------
+    "zalo.options_prompt": {
+        "vi": "Trả lời bằng số để chọn.",
+        "en": "Reply with a number to choose.",
+    },
+    "zalo.contact_prompt": {
+        "vi": "✍️ Trên Zalo, hãy gõ họ tên và số điện thoại (ví dụ: Nguyễn Văn A 0912345678).",
+        "en": "✍️ On Zalo, please type your full name and phone number (e.g. Nguyen Van A 0912345678).",
+    },
+    "zalo.photo_link": {
+        "vi": "📷 Ảnh đính kèm: {url}\n(liên kết dùng được đến {until})",
+        "en": "📷 Attached photo: {url}\n(the link works until {until})",
+    },
+    "zalo.file_link": {
+        "vi": "📎 Tệp đính kèm: {url}\n(liên kết dùng được đến {until})",
+        "en": "📎 Attached file: {url}\n(the link works until {until})",
+    },
+    "zalo.file_elsewhere": {
+        "vi": "📎 Có tệp đính kèm nhưng không gửi được qua Zalo; vui lòng liên hệ tổng đài.",
+        "en": "📎 A file is attached but cannot be sent on Zalo; please contact the hotline.",
+    },
+    "zalo.file_too_large": {
+        "vi": "📎 Tệp đính kèm quá lớn để chuyển tiếp; xem tại: {url}",
+        "en": "📎 The attached file is too large to forward; see it at: {url}",
+    },
+    "zalo.file_unavailable": {
+        "vi": "📎 Không tải được tệp đính kèm từ Zalo; địa chỉ gốc: {url}",
+        "en": "📎 The attached file could not be fetched from Zalo; its address: {url}",
+    },
+    "zalo_oa.follow_up_hint": {
+        "vi": (
+            "\n\nℹ️ Theo quy định của Zalo, tổng đài chỉ nhắn tin được cho bạn trong 48 giờ kể "
+            "từ tin nhắn gần nhất của bạn. Để xem tiến độ sau thời gian đó, hãy gõ "
+            "/theodoi {code}: mọi thông báo còn chờ sẽ được gửi ngay."
+        ),
+        "en": (
+            "\n\nℹ️ Zalo lets the hotline message you only within 48 hours of your last "
+            "message. To follow the complaint after that, type /track {code}: every notice "
+            "waiting for you is sent at once."
+        ),
+    },
+    "zalo_oa.outside_window": {
+        "vi": (
+            "⏸ Phản ánh <b>{code}</b>: chưa gửi được thông báo cho người dân vì đã ngoài thời "
+            "hạn 48 giờ trả lời của Zalo. Thông báo được giữ lại và sẽ gửi khi người dân nhắn "
+            "tin lại; nếu cần, hãy gọi điện cho họ."
+        ),
+        "en": (
+            "⏸ Complaint <b>{code}</b>: not delivered: outside Zalo's reply window (48 hours "
+            "after the citizen's last message). The notice is kept and goes out when the "
+            "citizen writes again; call them if it is urgent."
+        ),
+    },
+    "zalo_oa.outside_window_event": {
+        "vi": "Chưa gửi được: ngoài thời hạn trả lời 48 giờ của Zalo",
+        "en": "Not delivered: outside Zalo's reply window",
+    },
+    "zalo_oa.transaction_title": {
+        "vi": "Tổng đài phản ánh, kiến nghị",
+        "en": "Citizen feedback hotline",
+    },
     # NOTICE TEXTS END
 }
+
+
+# --- reports (issue 9): scorecard labels (handlers/reports.py) and the public page ----------
+TEXTS.update(
+    {
+        "report.title": {
+            "vi": "Bảng điểm giải quyết phản ánh, kiến nghị của các cơ quan tháng {month}",
+            "en": "Agency scorecard for complaints and petitions, {month}",
+        },
+        "report.as_of": {
+            "vi": "Số liệu tính đến {at}",
+            "en": "Figures as of {at}",
+        },
+        "report.empty": {
+            "vi": "Không có phản ánh nào trong tháng {month}.",
+            "en": "No complaints in {month}.",
+        },
+        "report.low_volume_note": {
+            "vi": "* Dưới {min} phản ánh trong tháng: chưa đủ để xếp hạng cùng các cơ quan khác.",
+            "en": "* Fewer than {min} complaints in the month: ranked after the other agencies.",
+        },
+        "report.low_volume": {"vi": "ít phản ánh", "en": "low volume"},
+        "report.totals": {"vi": "Toàn tỉnh", "en": "Province total"},
+        "report.col.rank": {"vi": "Hạng", "en": "Rank"},
+        "report.col.agency": {"vi": "Cơ quan", "en": "Agency"},
+        "report.col.received": {"vi": "Tiếp nhận", "en": "Received"},
+        "report.col.resolved": {"vi": "Đã giải quyết", "en": "Resolved"},
+        "report.col.on_time": {"vi": "Đúng hạn (%)", "en": "On time (%)"},
+        "report.col.overdue": {"vi": "Đang quá hạn", "en": "Overdue now"},
+        "report.col.median_accept": {
+            "vi": "Trung vị giờ tiếp nhận",
+            "en": "Median hours to accept",
+        },
+        "report.col.median_resolve": {
+            "vi": "Trung vị giờ giải quyết",
+            "en": "Median hours to resolve",
+        },
+        "report.col.returns": {"vi": "Trả lại", "en": "Returned"},
+        "report.col.passed_around": {"vi": "Đùn đẩy", "en": "Passed around"},
+        "report.col.deemed": {"vi": "Coi như tiếp nhận", "en": "Deemed accepted"},
+        "report.col.rating": {"vi": "Điểm hài lòng TB", "en": "Mean rating"},
+        "report.col.ratings": {"vi": "Lượt đánh giá", "en": "Ratings"},
+        "report.col.reopened": {"vi": "Mở lại", "en": "Reopened"},
+        "report.col.dossiers_late": {"vi": "Hồ sơ trễ hạn", "en": "Late dossiers"},
+        "report.col.apology": {"vi": "Phiếu xin lỗi", "en": "Apology slips"},
+        "report.col.note": {"vi": "Ghi chú", "en": "Note"},
+        "report.sheet.scorecard": {"vi": "Bảng điểm", "en": "Scorecard"},
+        "report.sheet.overdue": {"vi": "Phản ánh quá hạn", "en": "Overdue tickets"},
+        "report.col.code": {"vi": "Mã phản ánh", "en": "Ticket"},
+        "report.col.category": {"vi": "Lĩnh vực", "en": "Category"},
+        "report.col.due": {"vi": "Hạn xử lý", "en": "Due"},
+        "report.col.days_late": {"vi": "Số ngày làm việc trễ", "en": "Working days late"},
+        "report.triage_queue": {"vi": "Tổng đài (chờ phân loại)", "en": "Operators (triage)"},
+        "report.chart.title": {
+            "vi": "Tỷ lệ giải quyết đúng hạn tháng {month}",
+            "en": "Share resolved on time, {month}",
+        },
+        "report.chart.axis": {
+            "vi": "Đúng hạn / đã giải quyết (%)",
+            "en": "On time / resolved (%)",
+        },
+        "report.chart.none_resolved": {"vi": "chưa giải quyết", "en": "none resolved"},
+        "report.leaders.caption": {
+            "vi": (
+                "📊 <b>Bảng điểm tháng {month}</b>\n"
+                "Tiếp nhận {received} · đã giải quyết {resolved} · đúng hạn {on_time} · "
+                "đang quá hạn {overdue}.\nBảng chi tiết trong tệp Excel kèm theo."
+            ),
+            "en": (
+                "📊 <b>Scorecard for {month}</b>\n"
+                "Received {received} · resolved {resolved} · on time {on_time} · "
+                "overdue now {overdue}.\nThe details are in the attached Excel file."
+            ),
+        },
+        "report.leaders.document": {
+            "vi": "Bảng điểm tháng {month} (Excel), kèm danh sách phản ánh quá hạn.",
+            "en": "Scorecard for {month} (Excel), with the list of overdue tickets.",
+        },
+        # The public accountability page (bot/web/public.py).
+        "public.title": {
+            "vi": "Kết quả giải quyết phản ánh, kiến nghị của các cơ quan",
+            "en": "How agencies answer complaints and petitions",
+        },
+        "public.intro": {
+            "vi": (
+                "Số liệu công khai của {hotline}: số phản ánh mỗi cơ quan tiếp nhận, đã giải "
+                "quyết, tỷ lệ đúng hạn và số đang quá hạn. Không có thông tin cá nhân hay nội "
+                "dung phản ánh."
+            ),
+            "en": (
+                "Public figures of {hotline}: how many complaints each agency received and "
+                "resolved, the share resolved on time and how many are overdue now. No personal "
+                "data and no complaint text."
+            ),
+        },
+        "public.month": {"vi": "Tháng {month}", "en": "{month}"},
+        "public.month_current": {
+            "vi": "Tháng {month} (đến nay)",
+            "en": "{month} (so far)",
+        },
+        "public.updated": {
+            "vi": "Cập nhật lúc {at}; số liệu làm mới mỗi phút.",
+            "en": "Updated {at}; refreshed every minute.",
+        },
+        "public.json_link": {"vi": "Dữ liệu dạng JSON", "en": "The same figures as JSON"},
+        "public.link": {
+            "vi": "📊 Thống kê công khai",
+            "en": "📊 Public statistics",
+        },
+    }
+)
+
+
+# --- ops (issue 8): receipt of a triage ticket, agencies' commands, leaders' chat -----------
+TEXTS.update(
+    {
+        "complaint.created_triage": {
+            "vi": (
+                "✅ Đã tiếp nhận phản ánh <b>{code}</b>.\n"
+                "Lĩnh vực: {category}\n"
+                "Tổng đài viên sẽ chuyển phản ánh đến cơ quan có thẩm quyền trước "
+                "<b>{route_by}</b>.\n"
+                "Hạn giải quyết của cơ quan: {hours} giờ làm việc kể từ khi nhận phản ánh, "
+                "chậm nhất <b>{due}</b>.\n"
+                "Bạn sẽ nhận thông báo khi có tiến triển. Xem lại: /theodoi {code}"
+            ),
+            "en": (
+                "✅ Complaint <b>{code}</b> received.\n"
+                "Category: {category}\n"
+                "An operator will send it to the responsible agency by <b>{route_by}</b>.\n"
+                "The agency then has {hours} working hours to resolve it, "
+                "at the latest by <b>{due}</b>.\n"
+                "You will be told of every step. Check it: /track {code}"
+            ),
+        },
+        # Replaces the agency group's help of the citizens' loop: the typed commands too.
+        "agency.help": {
+            "vi": (
+                "Đây là nhóm của cơ quan xử lý. Phản ánh được giao sẽ được gửi vào đây kèm hạn giải "
+                "quyết; nhắc hạn, quá hạn và phản ánh bị người dân mở lại cũng được báo tại đây.\n"
+                "/danhsach — phản ánh đang mở của cơ quan, quá hạn trước\n"
+                "/quahan — chỉ các phản ánh quá hạn\n"
+                "/tiepnhan MÃ — tiếp nhận phản ánh\n"
+                "/tralai MÃ LÝ_DO — trả lại tổng đài (trước khi tiếp nhận)\n"
+                "/hoi MÃ CÂU_HỎI — hỏi thêm người dân (tạm dừng tính hạn)\n"
+                "/giaiquyet MÃ KẾT_QUẢ — trả lời người dân và kết thúc xử lý\n"
+                "Các nút dưới mỗi phản ánh làm đúng những việc này."
+            ),
+            "en": (
+                "This is the agency's group. Complaints assigned to the agency arrive here with "
+                "their deadlines; reminders, overdue notices and reopened complaints too.\n"
+                "/list — the agency's open complaints, overdue first\n"
+                "/overdue — only the overdue ones\n"
+                "/accept CODE — take the complaint up\n"
+                "/return CODE REASON — hand it back to the operators (before accepting)\n"
+                "/ask CODE QUESTION — ask the citizen (the deadline pauses)\n"
+                "/resolve CODE ANSWER — answer the citizen and close the agency's work\n"
+                "The buttons under each complaint do the same."
+            ),
+        },
+        "agency.usage.accept": {
+            "vi": "Cú pháp: <code>/tiepnhan PA-2026-000123</code>",
+            "en": "Usage: <code>/accept PA-2026-000123</code>",
+        },
+        "agency.usage.return": {
+            "vi": "Cú pháp: <code>/tralai PA-2026-000123 lý do trả lại</code>",
+            "en": "Usage: <code>/return PA-2026-000123 the reason</code>",
+        },
+        "agency.usage.ask": {
+            "vi": "Cú pháp: <code>/hoi PA-2026-000123 câu hỏi cho người dân</code>",
+            "en": "Usage: <code>/ask PA-2026-000123 your question to the citizen</code>",
+        },
+        "agency.usage.resolve": {
+            "vi": "Cú pháp: <code>/giaiquyet PA-2026-000123 kết quả trả lời người dân</code>",
+            "en": "Usage: <code>/resolve PA-2026-000123 the answer to the citizen</code>",
+        },
+        "ticket.error.no_such_code": {
+            "vi": "Không tìm thấy phản ánh <b>{code}</b>. Kiểm tra lại mã (dạng PA-2026-000123).",
+            "en": "No complaint <b>{code}</b>. Check the code (like PA-2026-000123).",
+        },
+        "staff_only": {
+            "vi": (
+                "Lệnh này chỉ dùng trong nhóm của cơ quan xử lý hoặc tổng đài. "
+                "Gõ /help để xem những việc bạn có thể làm."
+            ),
+            "en": (
+                "This command is for the agencies' and operators' groups only. "
+                "Type /help to see what you can do."
+            ),
+        },
+        "leader.help": {
+            "vi": (
+                "Đây là nhóm lãnh đạo. Bảng điểm hằng tháng của các cơ quan được gửi vào đây.\n"
+                "/thongke — số liệu hôm nay và tháng này, theo cơ quan\n"
+                "/quahan — phản ánh quá hạn, theo cơ quan"
+            ),
+            "en": (
+                "This is the leaders' group. The agencies' monthly scorecard arrives here.\n"
+                "/stats — today's and this month's figures, by agency\n"
+                "/overdue — overdue complaints, by agency"
+            ),
+        },
+        "stats.header": {
+            "vi": "📊 <b>Thống kê phản ánh toàn tỉnh</b> (đến {now})",
+            "en": "📊 <b>Province complaint figures</b> (as of {now})",
+        },
+        "stats.today": {"vi": "Hôm nay", "en": "Today"},
+        "stats.month": {"vi": "Tháng {month}", "en": "Month {month}"},
+        "stats.line": {
+            "vi": (
+                "{label}: mới {new} · đã chuyển {routed} · đã tiếp nhận {accepted} · "
+                "đã giải quyết {resolved} · trễ hạn {overdue}"
+            ),
+            "en": (
+                "{label}: new {new} · routed {routed} · accepted {accepted} · "
+                "resolved {resolved} · missed deadlines {overdue}"
+            ),
+        },
+        "stats.waiting": {
+            "vi": "Đang chờ tổng đài phân loại: {count} · Đang quá hạn: {overdue}",
+            "en": "Waiting for the operators: {count} · Overdue now: {overdue}",
+        },
+        "stats.by_agency": {
+            "vi": "\n<b>Theo cơ quan</b> (đang giữ phản ánh):",
+            "en": "\n<b>By agency</b> (holding the complaint):",
+        },
+        "stats.agency": {"vi": "\n<b>{agency}</b>", "en": "\n<b>{agency}</b>"},
+        "stats.unrouted": {
+            "vi": "Chưa chuyển cơ quan (tổng đài)",
+            "en": "Not yet routed (operators)",
+        },
+        "stats.none": {
+            "vi": "Chưa có phản ánh nào trong tháng này.",
+            "en": "No complaints this month yet.",
+        },
+    }
+)

@@ -11,15 +11,15 @@ import logging
 
 from bot.chat import Button, Incoming, Reply
 from bot.domain.tickets import TransitionError, load_for_change, route_ticket
+from handlers.buttons import route_data
 from handlers.context import Context
 from handlers.messages import fmt_datetime, t
-from storage.models import Ticket, TicketState
+from handlers.notices import render
+from storage.models import Ticket
 
 log = logging.getLogger(__name__)
 
 BUTTON_PREFIXES = frozenset({"op"})
-CALLBACK_LIMIT = 64  # bytes Telegram allows in callback data
-TRIAGE = "triage"
 
 
 async def route(ctx: Context, msg: Incoming) -> list[Reply]:
@@ -29,11 +29,6 @@ async def route(ctx: Context, msg: Incoming) -> list[Reply]:
     if msg.command in ("start", "help"):
         return [Reply(t("operator.help", ctx.lang))]
     return []  # conversation between operators is not for the bot
-
-
-def _route_data(ticket_id: int, agency_id: str) -> str | None:
-    data = f"op:{ticket_id}:route:{agency_id}"
-    return data if len(data.encode()) <= CALLBACK_LIMIT else None
 
 
 async def _button(ctx: Context, msg: Incoming) -> list[Reply]:
@@ -55,7 +50,9 @@ def _agency_list(ctx: Context, ticket: Ticket) -> Reply:
     assert ticket.id is not None
     buttons: list[Button] = []
     for agency in ctx.config.agencies:
-        data = _route_data(ticket.id, agency.id)
+        if agency.id == ticket.subject_agency_id:
+            continue  # a ticket about an agency's staff never goes to it (bot/domain/routing.py)
+        data = route_data(ticket.id, agency.id)
         if data is None:
             log.warning("agency id %s is too long for a button", agency.id)
             continue
@@ -66,7 +63,7 @@ def _agency_list(ctx: Context, ticket: Ticket) -> Reply:
 
 async def _route(ctx: Context, msg: Incoming, ticket: Ticket, agency_id: str) -> list[Reply]:
     try:
-        notices = await route_ticket(
+        outcome = await route_ticket(
             session=ctx.session,
             config=ctx.config,
             ticket=ticket,
@@ -96,33 +93,4 @@ async def _route(ctx: Context, msg: Incoming, ticket: Ticket, agency_id: str) ->
     )
     if ticket.passed_around:
         text += t("operator.routed_final", ctx.lang)
-    return [Reply(text, ticket_id=ticket.id), *notices]
-
-
-def card_buttons(ticket: Ticket, lang: str = "vi") -> tuple[tuple[Button, ...], ...]:
-    """Return the action buttons under a ticket's card in the operators' chat.
-
-    The classifier's suggested agencies first, then a button listing the whole directory.
-    """
-    if ticket.id is None or ticket.state not in (
-        TicketState.TRIAGE,
-        TicketState.ROUTED,
-        TicketState.ACCEPTED,
-    ):
-        return ()
-    suggested: list[str] = []
-    for suggestion in ticket.suggestions:
-        agency_id = suggestion[1] if len(suggestion) >= 2 else None
-        if (
-            isinstance(agency_id, str)
-            and agency_id not in (TRIAGE, ticket.agency_id)
-            and agency_id not in suggested
-        ):
-            suggested.append(agency_id)
-    rows: list[tuple[Button, ...]] = []
-    for agency_id in suggested[:3]:
-        data = _route_data(ticket.id, agency_id)
-        if data is not None:
-            rows.append((Button(t("button.route_to", lang, agency=agency_id), data),))
-    rows.append((Button(t("button.route_other", lang), f"op:{ticket.id}:pick"),))
-    return tuple(rows)
+    return [Reply(text, ticket_id=ticket.id), *render(ctx.config, outcome.notices)]

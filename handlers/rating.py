@@ -17,9 +17,7 @@ from datetime import datetime, timedelta
 from bot.chat import Attachment, Button, Incoming, Reply
 from bot.domain.tickets import (
     LOW_RATING,
-    RATINGS,
     TransitionError,
-    agency_name,
     check_feedback,
     check_reporter,
     feedback_deadline,
@@ -27,8 +25,10 @@ from bot.domain.tickets import (
     rate_ticket,
     reopen_ticket,
 )
+from handlers.buttons import reopen_button
 from handlers.context import Context
 from handlers.messages import fmt_date, fmt_datetime, t
+from handlers.notices import agency_name, render
 from storage.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -39,21 +39,6 @@ REOPEN_REASON = "rating:reopen"  # dialog state: the next message is the reason 
 # minutes must not be lost to typing); a later one is judged when it comes.
 REASON_GRACE = timedelta(hours=1)
 REASON_FILE_KINDS = ("photo", "document")
-
-
-def rating_buttons(ticket: Ticket, lang: str = "vi") -> tuple[tuple[Button, ...], ...]:
-    """Return the ⭐1…⭐5 row and the reopen button of a resolved ticket."""
-    if ticket.id is None:
-        return ()
-    stars = tuple(
-        Button(t("rating.button.star", lang, stars=n), f"rate:{ticket.id}:{n}") for n in RATINGS
-    )
-    return stars, (reopen_button(ticket, lang),)
-
-
-def reopen_button(ticket: Ticket, lang: str = "vi") -> Button:
-    """Return the [Chưa giải quyết xong → mở lại] button."""
-    return Button(t("rating.button.reopen", lang), f"reopen:{ticket.id}")
 
 
 def _parse_rate(data: str) -> tuple[int, int] | None:
@@ -129,7 +114,10 @@ async def rate(ctx: Context, msg: Incoming) -> list[Reply]:
     if stars <= LOW_RATING:
         text += t("rating.sorry", lang, until=until)
         buttons = ((reopen_button(ticket, lang),),)
-    return [Reply(text, buttons=buttons, ticket_id=ticket.id), *outcome.notices]
+    return [
+        Reply(text, buttons=buttons, ticket_id=ticket.id),
+        *render(ctx.config, outcome.notices),
+    ]
 
 
 def _rating_refusal(ctx: Context, msg: Incoming, exc: TransitionError) -> Reply:
@@ -210,7 +198,7 @@ async def reopen_reason(ctx: Context, msg: Incoming) -> list[Reply]:
         return [Reply(t("ticket.error.not_found", ctx.lang))]
     in_grace = pressed_at is not None and ctx.now - pressed_at <= REASON_GRACE
     try:
-        notices = await reopen_ticket(
+        outcome = await reopen_ticket(
             session=ctx.session,
             config=ctx.config,
             ticket=ticket,
@@ -230,7 +218,7 @@ async def reopen_reason(ctx: Context, msg: Incoming) -> list[Reply]:
         agency=agency_name(ctx.config, ticket.agency_id, ctx.lang),
         due=fmt_datetime(ticket.resolve_due_at or ticket.triage_due_at),
     )
-    return [Reply(text, ticket_id=ticket.id), *notices]
+    return [Reply(text, ticket_id=ticket.id), *render(ctx.config, outcome.notices)]
 
 
 def _instant(value: object) -> datetime | None:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.chat import Incoming, Reply, Role
 from bot.config import Config
-from handlers import agency, citizen, followup, operator, rating, worklists
+from handlers import agency, citizen, followup, leader, operator, rating, worklists
 from handlers.context import Context
 from handlers.messages import t
 
@@ -66,6 +66,19 @@ AGENCY_COMMANDS: dict[str, Handler] = {
     "quahan": worklists.agency_overdue,
     "overdue": worklists.agency_overdue,
 }
+# --- ops (issue 8): agencies' typed actions, the leaders' chat -------------------------------
+AGENCY_COMMANDS.update(dict.fromkeys(agency.COMMANDS, agency.command))
+LEADER_COMMANDS: dict[str, Handler] = {
+    "start": leader.help_,
+    "help": leader.help_,
+    "trogiup": leader.help_,
+    "thongke": leader.stats,
+    "stats": leader.stats,
+    "quahan": worklists.all_overdue,
+    "overdue": worklists.all_overdue,
+}
+# Commands only staff groups may use: refused (and logged) anywhere else.
+STAFF_COMMANDS = frozenset(agency.COMMANDS) | frozenset(OPERATOR_COMMANDS) | {"danhsach", "list"}
 STAFF_BUTTON_PREFIXES = (
     operator.BUTTON_PREFIXES | agency.BUTTON_PREFIXES | worklists.BUTTON_PREFIXES
 )
@@ -112,9 +125,18 @@ async def route(ctx: Context, msg: Incoming) -> list[Reply]:
         if prefix is None and (handler := AGENCY_COMMANDS.get(msg.command or "")):
             return await handler(ctx, msg)
         return await agency.route(ctx, msg)
-    if msg.callback_data is not None:
+    if msg.role == Role.LEADER:
+        if prefix is None and (handler := LEADER_COMMANDS.get(msg.command or "")):
+            return await handler(ctx, msg)
+        if prefix is None and msg.command not in STAFF_COMMANDS:
+            return []  # the leaders' own conversation
+    if msg.callback_data is not None or msg.command in STAFF_COMMANDS:
         log.warning(
-            "refused a button from chat %s on %s (role %s)", msg.chat_id, msg.channel, msg.role
+            "refused %s from chat %s on %s (role %s)",
+            "a button" if msg.callback_data is not None else f"/{msg.command}",
+            msg.chat_id,
+            msg.channel,
+            msg.role,
         )
         return [Reply(t("not_allowed", ctx.lang))]
     if msg.command in ("start", "help"):
@@ -133,6 +155,9 @@ async def _route_citizen(ctx: Context, msg: Incoming) -> list[Reply]:
             return [Reply(t("stale_button", ctx.lang))]
         return await handler(ctx, msg)
     command = msg.command
+    if command in STAFF_COMMANDS and command not in CITIZEN_COMMANDS:
+        log.warning("refused staff command /%s from private chat %s", command, msg.chat_id)
+        return [Reply(t("staff_only", ctx.lang))]
     if command is not None:
         return await CITIZEN_COMMANDS.get(command, citizen.unknown_command)(ctx, msg)
     state_handler = CITIZEN_STATES.get(ctx.state)

@@ -14,10 +14,11 @@ import logging
 from collections.abc import Sequence
 
 from bot.chat import Button, Incoming, Reply
-from bot.domain.tickets import TRIAGE, agency_name, is_overdue
+from bot.domain.tickets import TRIAGE, is_overdue
 from handlers import cards
 from handlers.context import Context
 from handlers.messages import fmt_datetime, t
+from handlers.notices import agency_name
 from storage import tickets as ticket_store
 from storage.models import Ticket, TicketState
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,10 +13,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.sqlite_inline import inline_connector
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -26,24 +31,34 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
-        if self.is_sqlite:
+        path = make_url(url).database if self.is_sqlite else None
+        if self.is_sqlite and path and path != ":memory:":
+            kwargs["async_creator"] = inline_connector(path, timeout=30)
+        elif self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self._sqlite_path = str(Path(path).resolve()) if self.is_sqlite and path else None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Run the block in one transaction: commit on success, roll back on error."""
-        async with AsyncSession(self.engine, expire_on_commit=False) as session, session.begin():
+        async with contextlib.AsyncExitStack() as stack:
+            if self._sqlite_path is not None:
+                await stack.enter_async_context(_sqlite_writer(self._sqlite_path))
+            session = await stack.enter_async_context(
+                AsyncSession(self.engine, expire_on_commit=False)
+            )
+            await stack.enter_async_context(session.begin())
             yield session
 
     async def ping(self) -> None:
         """Run a trivial query; raise if the database does not answer."""
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with self.transaction() as session:
+            await session.execute(text("SELECT 1"))
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (creates an empty database's tables)."""
@@ -53,6 +68,21 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+# SQLite has one writer and every transaction here takes the write lock at BEGIN. Queueing
+# this process's transactions on one file (FIFO, no sleeping) beats SQLite's busy handler,
+# which retries a locked BEGIN after sleeps of up to 100 ms, and keeps the inline driver from
+# ever waiting for a lock inside the event loop; other processes still meet the busy handler.
+_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sqlite_writer(path: str) -> asyncio.Lock:
+    """The running loop's lock for one SQLite file, shared by every `Database` on it."""
+    locks = _WRITERS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(path, asyncio.Lock())
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

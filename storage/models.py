@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    LargeBinary,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -106,6 +107,7 @@ class OutboxStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     BLOCKED = "blocked"
+    OUTSIDE_WINDOW = "outside_window"  # Zalo OA: held until the citizen writes again (issue 11)
 
 
 class Agency(SQLModel, table=True):
@@ -365,3 +367,73 @@ class LearningState(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     version: int = 0
     learned_at: datetime | None = _when()
+
+
+# --- reports (issue 9) ---------------------------------------------------------------------
+# The scorecard counts a month's events by kind, and its tickets by acceptance time.
+Index(
+    "ix_ticket_event_kind_at",
+    TicketEvent.__table__.c.kind,  # type: ignore[attr-defined]
+    TicketEvent.__table__.c.at,  # type: ignore[attr-defined]
+)
+Index("ix_ticket_accepted_at", Ticket.__table__.c.accepted_at)  # type: ignore[attr-defined]
+
+
+class StoredFile(SQLModel, table=True):
+    """A file the bot generated (a scorecard chart, a workbook), kept until it is delivered."""
+
+    __tablename__ = "stored_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    mime_type: str = Field(default="", max_length=100)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime | None = _when()
+
+
+class ReportDelivery(SQLModel, table=True):
+    """A month's scorecard claimed for a chat: the row exists once, whoever claims it first."""
+
+    __tablename__ = "report_delivery"
+
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM
+    channel: str = Field(primary_key=True, max_length=16)
+    chat_id: str = Field(primary_key=True, max_length=64)
+    claimed_at: datetime | None = _when()
+
+
+# --- Zalo Official Account (issue 11) ---
+
+
+class OaToken(SQLModel, table=True):
+    """The OA's current access/refresh token pair; the refresh token works only once."""
+
+    __tablename__ = "oa_token"
+
+    app_id: str = Field(primary_key=True, max_length=64)
+    access_token: str = _text()
+    refresh_token: str = _text()
+    expires_at: datetime | None = _when()
+    # The config's refresh token this row came from: a new pair in the config replaces the row.
+    seed_refresh_token: str = _text()
+    updated_at: datetime | None = _when()
+
+
+class OaReplyWindow(SQLModel, table=True):
+    """When an OA follower last wrote, and how many replies the OA has sent since (48 h, 8)."""
+
+    __tablename__ = "oa_reply_window"
+
+    user_id: str = Field(primary_key=True, max_length=64)
+    last_message_at: datetime | None = _when()
+    replies_since: int = 0
+
+
+class OaInbound(SQLModel, table=True):
+    """An OA webhook event recorded before 200 is answered; handled afterwards."""
+
+    __tablename__ = "oa_inbound"
+
+    msg_id: str = Field(primary_key=True, max_length=128)
+    payload: dict[str, Any] = _json({})
+    received_at: datetime | None = _when(index=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam, text
+from sqlalchemy import update as sa_update
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,43 +45,147 @@ async def enqueue(
     return bool(result.rowcount)
 
 
+OUTSTANDING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+async def enqueue_many(
+    *, session: AsyncSession, messages: Sequence[dict[str, Any]], now: datetime
+) -> None:
+    """Queue many messages in one statement, in the order given (their ids follow it).
+
+    Each message has `channel`, `chat_id`, `payload` and optionally `idempotency_key` and
+    `ticket_id`; one whose key is already queued is skipped.
+    """
+    if not messages:
+        return
+    table: Any = Outbox.__table__  # type: ignore[attr-defined]
+    rows = [
+        {
+            "channel": message["channel"],
+            "chat_id": message["chat_id"],
+            "payload": message["payload"],
+            "idempotency_key": message.get("idempotency_key"),
+            "ticket_id": message.get("ticket_id"),
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "available_at": now,
+            "created_at": now,
+            "last_error": "",
+        }
+        for message in messages
+    ]
+    statement = insert_for(session, table).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
+    )
+    await session.execute(statement, rows)
+
+
 async def claim_due(
     *, session: AsyncSession, now: datetime, limit: int = 50, lease: timedelta
 ) -> list[Outbox]:
     """Claim messages due for delivery: they become invisible to other senders for `lease`.
 
-    On PostgreSQL, FOR UPDATE SKIP LOCKED lets several instances claim without blocking or
-    sharing; on SQLite the writer lock taken at BEGIN IMMEDIATE serialises claims.
+    One UPDATE … RETURNING. Oldest first, and a chat's message only when every earlier one of
+    the chat still outstanding is due too (so comes in this claim): a message waiting for a
+    retry, or claimed by another sender, holds the chat's later ones back, which keeps each
+    chat in order across senders. On PostgreSQL the claims of all instances take turns (an
+    advisory lock held for the claim's short transaction), since a claim running beside
+    another could not see its uncommitted rows; SQLite's BEGIN IMMEDIATE serialises claims.
     A sender that dies keeps its claims only until the lease runs out, then they are retried.
     """
-    query = (
-        select(Outbox)
+    table: Any = Outbox.__table__  # type: ignore[attr-defined]
+    earlier = table.alias("earlier")
+    held_back = (
+        select(earlier.c.id)
         .where(
-            col(Outbox.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
-            col(Outbox.available_at) <= now,
+            earlier.c.channel == table.c.channel,
+            earlier.c.chat_id == table.c.chat_id,
+            earlier.c.id < table.c.id,
+            earlier.c.status.in_([s.value for s in OUTSTANDING]),
+            earlier.c.available_at > now,
         )
-        .order_by(col(Outbox.available_at), col(Outbox.id))
+        .exists()
+    )
+    due = (
+        select(table.c.id)
+        .where(
+            table.c.status.in_([s.value for s in OUTSTANDING]),
+            table.c.available_at <= now,
+            ~held_back,
+        )
+        .order_by(table.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows = list((await session.exec(query)).all())
-    for row in rows:
-        row.status = OutboxStatus.SENDING
-        row.attempts += 1
-        row.available_at = now + lease
-        session.add(row)
+    if _is_postgresql(session):
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
+    statement = (
+        sa_update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(
+            status=OutboxStatus.SENDING.value,
+            attempts=table.c.attempts + 1,
+            available_at=now + lease,
+        )
+        .returning(*table.c)
+    )
+    result = await session.execute(statement)
+    rows = [Outbox(**dict(row._mapping)) for row in result]
+    rows.sort(key=lambda row: row.id or 0)
     return rows
+
+
+# An arbitrary constant naming the outbox claim among PostgreSQL advisory locks.
+CLAIM_LOCK = 0x0B0C_1022
+
+
+def _is_postgresql(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
 async def mark_sent(
     *, session: AsyncSession, outbox_id: int, now: datetime, message_id: str | None
 ) -> None:
     """Record a delivered message."""
-    await session.exec(
-        update(Outbox)
-        .where(col(Outbox.id) == outbox_id)
-        .values(status=OutboxStatus.SENT, sent_at=now, sent_message_id=message_id, last_error="")
+    await mark_sent_many(session=session, sent=[(outbox_id, message_id)], now=now)
+
+
+async def mark_sent_many(
+    *, session: AsyncSession, sent: Sequence[tuple[int, str | None]], now: datetime
+) -> None:
+    """Record delivered messages, (outbox id, sent message id) each, in one statement."""
+    if not sent:
+        return
+    table: Any = Outbox.__table__  # type: ignore[attr-defined]
+    statement = (
+        sa_update(table)
+        .where(table.c.id == bindparam("sent_id"))
+        .values(
+            status=OutboxStatus.SENT.value,
+            sent_at=now,
+            sent_message_id=bindparam("sent_message"),
+            last_error="",
+        )
     )
+    await session.execute(statement, [{"sent_id": oid, "sent_message": mid} for oid, mid in sent])
+
+
+async def release_claims(
+    *, session: AsyncSession, outbox_ids: Sequence[int], now: datetime
+) -> int:
+    """Give claimed messages back at once (a sender stopping), so none waits for its lease."""
+    if not outbox_ids:
+        return 0
+    statement = (
+        update(Outbox)
+        .where(
+            col(Outbox.id).in_(list(outbox_ids)),
+            col(Outbox.status) == OutboxStatus.SENDING,
+        )
+        .values(status=OutboxStatus.PENDING, available_at=now, attempts=col(Outbox.attempts) - 1)
+    )
+    result: Any = await session.exec(statement)
+    return int(result.rowcount or 0)
 
 
 async def mark_retry(

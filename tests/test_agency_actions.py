@@ -15,7 +15,7 @@ from bot.chat import Attachment, Incoming, Reply
 from bot.config import Config
 from bot.domain.triage import Classifier
 from bot.inbox import Inbox
-from handlers import agency, followup, operator
+from handlers import buttons, followup
 from handlers.context import Context
 from storage.db import Database
 from storage.models import Ticket, TicketState
@@ -316,15 +316,17 @@ def test_card_buttons_follow_the_state() -> None:
         agency_id="xay-dung",
         suggestions=[["giao-thong", "xay-dung", 0.7], ["khac", "triage", 0.2]],
     )
-    data = [b.data for row in agency.card_buttons(ticket) for b in row]
+    data = [b.data for row in buttons.agency_card_buttons(ticket) for b in row]
     assert data == ["ag:42:accept", "ag:42:return", "ag:42:ask", "ag:42:resolve"]
     ticket.deemed_accepted = True
-    assert "ag:42:return" not in [b.data for row in agency.card_buttons(ticket) for b in row]
+    assert "ag:42:return" not in [
+        b.data for row in buttons.agency_card_buttons(ticket) for b in row
+    ]
     ticket.state = TicketState.RESOLVED
-    assert agency.card_buttons(ticket) == ()
+    assert buttons.agency_card_buttons(ticket) == ()
     ticket.state = TicketState.TRIAGE
     ticket.agency_id = None
-    op = [b.data for row in operator.card_buttons(ticket) for b in row]
+    op = [b.data for row in buttons.operator_card_buttons(ticket) for b in row]
     assert op == ["op:42:route:xay-dung", "op:42:pick"]  # "triage" is not an agency
     assert all(len(d.encode()) <= 64 for d in op)
 

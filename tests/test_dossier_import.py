@@ -15,14 +15,14 @@ from bot.demo_data import DEMO_DOSSIERS, demo_rows, seed_demo
 from bot.domain.dossiers import (
     DossierImportError,
     ImportReport,
-    answer_lookup,
     format_import_report,
-    import_dossiers,
     initial_watch_at,
     parse_when,
     watch_after,
     watch_milestones,
 )
+from bot.dossier_import import import_dossiers
+from handlers.lookup import answer_lookup
 from storage.db import Database
 from storage.models import Dossier, DossierSubscription, Outbox
 

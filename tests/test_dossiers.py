@@ -11,15 +11,13 @@ from sqlmodel import select
 from bot.chat import Reply
 from bot.config import Config
 from bot.domain.dossiers import (
-    answer_lookup,
     find_dossier_codes,
     late_working_days,
     parse_lookup_args,
-    subscribe,
     subscribe_callback,
-    unsubscribe,
     unsubscribe_callback,
 )
+from handlers.lookup import answer_lookup, subscribe, unsubscribe
 from storage.db import Database
 from storage.models import Dossier, DossierSubscription, LookupAttempt
 

@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 
 from bot import sweeper
+from bot.channels.telegram import split_html
 from bot.chat import Attachment, Incoming, Reply
 from bot.config import Config
 from bot.domain import tickets
+from bot.domain.outcomes import TicketOutcome
 from bot.domain.tickets import TransitionError
 from bot.domain.triage import Classifier
 from bot.inbox import Inbox
-from handlers import rating
+from handlers import buttons
 from handlers.messages import fmt_datetime
 from storage import tickets as ticket_store
 from storage.db import Database
@@ -35,6 +37,7 @@ from tests.test_tickets import (
     open_one,
     reload,
     routed_ticket,
+    said,
     wired,
 )
 
@@ -180,7 +183,7 @@ def test_close_resolved_only_after_the_window(cfg: Config) -> None:
 def test_rating_buttons_fit_telegram_callback_data(cfg: Config) -> None:
     ticket = resolved_ticket(cfg)
     ticket.id = 2_147_483_647
-    stars, reopen_row = rating.rating_buttons(ticket)
+    stars, reopen_row = buttons.rating_buttons(ticket)
     assert [b.text for b in stars] == ["⭐1", "⭐2", "⭐3", "⭐4", "⭐5"]
     assert [b.data for b in stars][0] == "rate:2147483647:1"
     assert reopen_row[0].data == "reopen:2147483647"
@@ -196,14 +199,17 @@ async def test_resolved_notice_carries_stars_and_reopen(db: Database, cfg: Confi
     async with db.transaction() as session:
         locked = await tickets.load_for_change(session=session, ticket_id=ticket.id or 0)
         assert locked is not None
-        notices = await tickets.resolve_ticket(
-            session=session,
-            config=cfg,
-            ticket=locked,
-            agency_id="xay-dung",
-            user_id="701",
-            answer="Đã vá ổ gà.",
-            now=RESOLVED_AT,
+        notices = said(
+            cfg,
+            await tickets.resolve_ticket(
+                session=session,
+                config=cfg,
+                ticket=locked,
+                agency_id="xay-dung",
+                user_id="701",
+                answer="Đã vá ổ gà.",
+                now=RESOLVED_AT,
+            ),
         )
     (notice,) = notices
     assert notice.chat_id == CITIZEN_CHAT
@@ -219,18 +225,23 @@ async def test_long_resolved_answer_keeps_the_buttons_on_its_last_message(
     async with db.transaction() as session:
         locked = await tickets.load_for_change(session=session, ticket_id=ticket.id or 0)
         assert locked is not None
-        notices = await tickets.resolve_ticket(
-            session=session,
-            config=cfg,
-            ticket=locked,
-            agency_id="xay-dung",
-            user_id="701",
-            answer="Sở đã kiểm tra và vá toàn bộ ổ gà. " * 300,
-            now=RESOLVED_AT,
+        notices = said(
+            cfg,
+            await tickets.resolve_ticket(
+                session=session,
+                config=cfg,
+                ticket=locked,
+                agency_id="xay-dung",
+                user_id="701",
+                answer="Sở đã kiểm tra và vá toàn bộ ổ gà. " * 300,
+                now=RESOLVED_AT,
+            ),
         )
-    assert all(len(n.text) <= 4096 for n in notices)
-    assert [bool(n.buttons) for n in notices] == [False] * (len(notices) - 1) + [True]
-    assert "7 ngày" in notices[-1].text
+    (notice,) = notices
+    # The sender splits the long answer; its buttons go under the last part.
+    parts = split_html(notice.text)
+    assert len(parts) > 1 and all(len(part) <= 4096 for part in parts)
+    assert notice.buttons and "7 ngày" in parts[-1]
 
 
 async def test_rate_ticket_records_changes_and_reports_low_ratings(
@@ -238,7 +249,7 @@ async def test_rate_ticket_records_changes_and_reports_low_ratings(
 ) -> None:
     ticket = await resolve_one(db, cfg)
 
-    async def press(stars: int, now: datetime) -> tickets.RatingOutcome:
+    async def press(stars: int, now: datetime) -> TicketOutcome:
         async with db.transaction() as session:
             locked = await tickets.load_for_change(session=session, ticket_id=ticket.id or 0)
             assert locked is not None
@@ -254,7 +265,7 @@ async def test_rate_ticket_records_changes_and_reports_low_ratings(
 
     first = await press(2, at(25, 11))
     assert first.previous is None and first.changed
-    (low,) = first.notices
+    (low,) = said(cfg, first)
     assert low.chat_id == str(OPERATORS) and "2/5" in low.text and "Đã vá ổ gà" in low.text
     same = await press(2, at(25, 12))
     assert not same.changed and same.notices == []
@@ -270,15 +281,18 @@ async def test_reopen_ticket_sends_the_card_back_to_the_agency(db: Database, cfg
     async with db.transaction() as session:
         locked = await tickets.load_for_change(session=session, ticket_id=ticket.id or 0)
         assert locked is not None
-        notices = await tickets.reopen_ticket(
-            session=session,
-            config=cfg,
-            ticket=locked,
-            channel="telegram",
-            chat_id=CITIZEN_CHAT,
-            reason="Ổ gà vẫn còn ở đoạn trước số nhà 125",
-            now=at(26, 9),
-            attachments=(photo,),
+        notices = said(
+            cfg,
+            await tickets.reopen_ticket(
+                session=session,
+                config=cfg,
+                ticket=locked,
+                channel="telegram",
+                chat_id=CITIZEN_CHAT,
+                reason="Ổ gà vẫn còn ở đoạn trước số nhà 125",
+                now=at(26, 9),
+                attachments=(photo,),
+            ),
         )
     group = agency_chat(cfg, "xay-dung")
     to_agency = [n for n in notices if n.chat_id == group]

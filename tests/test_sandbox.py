@@ -143,8 +143,9 @@ async def test_setup_lists_citizen_operators_and_every_agency(
 ) -> None:
     setup = await page.get_json("/sandbox/api/setup")
     roles = [chat["role"] for chat in setup["chats"]]
-    assert roles[:2] == ["citizen", "operators"]
+    assert roles[:3] == ["citizen", "citizen", "operators"]
     assert setup["chats"][0]["title"] == "Nguyễn Văn An"
+    assert setup["chats"][1]["channel"] == "zalo_oa"  # the citizen on Zalo (issue 11)
     assert sandbox.config is not None
     agency_titles = {chat["title"] for chat in setup["chats"] if chat["role"] == "agency"}
     assert agency_titles == {agency.name for agency in sandbox.config.agencies}

@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from bot.config import Config
-from storage.db import Database
+from storage.db import Database, alembic_config
 from storage.dialogs import load_dialog, mark_update_processed, save_dialog
 from storage.directory import list_agencies, sync_directory
 from storage.models import OutboxStatus, Ticket, TicketState
-from storage.outbox import claim_due, enqueue, list_outbox, mark_retry, mark_sent
+from storage.outbox import (
+    claim_due,
+    enqueue,
+    list_outbox,
+    mark_retry,
+    mark_sent,
+    release_claims,
+)
 from storage.tickets import (
     add_event,
     add_ticket,
@@ -44,7 +52,8 @@ async def test_upgrade_twice_is_harmless(db: Database) -> None:
     await db.upgrade()
     async with db.transaction() as session:
         version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    assert version == "0003"
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert heads == [version]  # one line of migrations, and the database is at its end
 
 
 async def test_ticket_codes_are_sequential_per_year(db: Database) -> None:
@@ -158,13 +167,15 @@ async def test_outbox_claim_hides_rows_until_lease_expires(db: Database) -> None
             await enqueue(
                 session=session, channel="telegram", chat_id="1", payload={"n": n}, now=NOW
             )
+        await enqueue(session=session, channel="telegram", chat_id="2", payload={"n": 9}, now=NOW)
     lease = timedelta(seconds=60)
     async with db.transaction() as session:
         claimed = await claim_due(session=session, now=NOW, limit=2, lease=lease)
     async with db.transaction() as session:
         second = await claim_due(session=session, now=NOW, limit=10, lease=lease)
     assert [r.payload["n"] for r in claimed] == [0, 1]
-    assert [r.payload["n"] for r in second] == [2]
+    # chat 1's third message waits behind the two claimed before it; chat 2's goes
+    assert [r.payload["n"] for r in second] == [9]
     async with db.transaction() as session:
         assert claimed[0].id is not None and claimed[1].id is not None
         await mark_sent(session=session, outbox_id=claimed[0].id, now=NOW, message_id="9")
@@ -172,31 +183,86 @@ async def test_outbox_claim_hides_rows_until_lease_expires(db: Database) -> None
             session=session, outbox_id=claimed[1].id, available_at=NOW, error="429 retry"
         )
     async with db.transaction() as session:
-        # the crashed claim (row 2) comes back after the lease; the retried one at once
+        # the crashed claims (row 2, chat 2) come back after the lease; the retried one at once
         again = await claim_due(session=session, now=NOW + lease, limit=10, lease=lease)
         rows = await list_outbox(session=session)
-    assert sorted(r.payload["n"] for r in again) == [1, 2]
+    assert [r.payload["n"] for r in again] == [1, 2, 9]
     assert rows[0].status == OutboxStatus.SENT and rows[0].sent_message_id == "9"
+
+
+async def test_outbox_claim_holds_a_chat_behind_its_retry(db: Database) -> None:
+    async with db.transaction() as session:
+        for n in range(2):
+            await enqueue(
+                session=session, channel="telegram", chat_id="1", payload={"n": n}, now=NOW
+            )
+    async with db.transaction() as session:
+        first = await claim_due(session=session, now=NOW, limit=1, lease=timedelta(seconds=60))
+        assert first[0].id is not None
+        await mark_retry(
+            session=session,
+            outbox_id=first[0].id,
+            available_at=NOW + timedelta(seconds=30),
+            error="429",
+        )
+    async with db.transaction() as session:
+        meanwhile = await claim_due(
+            session=session, now=NOW, limit=10, lease=timedelta(seconds=60)
+        )
+    async with db.transaction() as session:
+        later = await claim_due(
+            session=session, now=NOW + timedelta(seconds=30), limit=10, lease=timedelta(seconds=60)
+        )
+    assert meanwhile == []
+    assert [r.payload["n"] for r in later] == [0, 1]
 
 
 async def test_outbox_concurrent_claims_never_share_a_row(db: Database) -> None:
     async with db.transaction() as session:
         for n in range(40):
             await enqueue(
-                session=session, channel="telegram", chat_id="1", payload={"n": n}, now=NOW
+                session=session, channel="telegram", chat_id=str(n % 8), payload={"n": n}, now=NOW
             )
+
+    claimed_in_order: list[int] = []
 
     async def claimer() -> list[int]:
         got: list[int] = []
-        for _ in range(10):
+        for _ in range(40):
             async with db.transaction() as session:
                 rows = await claim_due(session=session, now=NOW, limit=3, lease=timedelta(hours=1))
-                got.extend(r.payload["n"] for r in rows)
+                claimed_in_order.extend(r.payload["n"] for r in rows)
+            if not rows:
+                break
+            got.extend(r.payload["n"] for r in rows)
+            async with db.transaction() as session:
+                for row in rows:
+                    assert row.id is not None
+                    await mark_sent(session=session, outbox_id=row.id, now=NOW, message_id=None)
         return got
 
     results = await asyncio.gather(*(claimer() for _ in range(4)))
     everything = [n for result in results for n in result]
     assert sorted(everything) == list(range(40))
+    # across the claimers, each chat's messages were claimed in their order
+    for chat in range(8):
+        of_chat = [n for n in claimed_in_order if n % 8 == chat]
+        assert of_chat == sorted(of_chat)
+
+
+async def test_outbox_release_gives_claims_back_at_once(db: Database) -> None:
+    async with db.transaction() as session:
+        await enqueue(session=session, channel="telegram", chat_id="1", payload={"n": 1}, now=NOW)
+    async with db.transaction() as session:
+        claimed = await claim_due(session=session, now=NOW, limit=5, lease=timedelta(hours=1))
+    async with db.transaction() as session:
+        released = await release_claims(
+            session=session, outbox_ids=[r.id for r in claimed if r.id is not None], now=NOW
+        )
+    async with db.transaction() as session:
+        again = await claim_due(session=session, now=NOW, limit=5, lease=timedelta(hours=1))
+    assert released == 1
+    assert [(r.payload["n"], r.attempts) for r in again] == [(1, 1)]
 
 
 async def test_sync_directory_adds_updates_and_deactivates(db: Database, config: Config) -> None:

@@ -8,11 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.channels.telegram import split_html
 from bot.chat import Reply
 from bot.config import Config
 from bot.domain import tickets
+from bot.domain.outcomes import TicketOutcome
 from bot.domain.tickets import Action, Reporter, Rung, TransitionError
 from bot.domain.triage import Decision
+from handlers import targets as chats
+from handlers.notices import render
 from storage.db import Database
 from storage.models import Ticket, TicketState
 from storage.tickets import get_ticket, list_events
@@ -37,6 +41,11 @@ def agency_chat(config: Config, agency_id: str) -> str:
     agency = config.agency(agency_id)
     assert agency is not None and agency.telegram_chat_id is not None
     return str(agency.telegram_chat_id)
+
+
+def said(config: Config, outcome: TicketOutcome) -> list[Reply]:
+    """Render what a ticket service says, as the handlers do."""
+    return render(config, outcome.notices)
 
 
 def wired(base: Config) -> Config:
@@ -323,7 +332,7 @@ def test_route_restarts_the_clocks_and_refuses_nonsense(cfg: Config) -> None:
 
 
 def test_supervisor_is_the_agencys_supervisor_agency_chat(cfg: Config) -> None:
-    target, name = tickets.supervisor_of(cfg, "xay-dung")
+    target, name = chats.supervisor_of(cfg, "xay-dung")
     assert target == ("telegram", agency_chat(cfg, "vp-ubnd"))
     assert name == "Văn phòng UBND tỉnh"
 
@@ -335,19 +344,19 @@ def test_supervisor_falls_back_to_the_supervisor_chat_then_operators(config: Con
             config.telegram, operators_chat_id=OPERATORS, supervisor_chat_id=SUPERVISOR
         ),
     )
-    assert tickets.supervisor_of(bare, "xay-dung")[0] == ("telegram", str(SUPERVISOR))
+    assert chats.supervisor_of(bare, "xay-dung")[0] == ("telegram", str(SUPERVISOR))
     no_supervisor = dataclasses.replace(
         bare, telegram=dataclasses.replace(bare.telegram, supervisor_chat_id=None)
     )
-    assert tickets.supervisor_of(no_supervisor, "xay-dung")[0] == ("telegram", str(OPERATORS))
-    assert tickets.supervisor_of(no_supervisor, None)[0] == ("telegram", str(OPERATORS))
+    assert chats.supervisor_of(no_supervisor, "xay-dung")[0] == ("telegram", str(OPERATORS))
+    assert chats.supervisor_of(no_supervisor, None)[0] == ("telegram", str(OPERATORS))
 
 
 def test_agency_without_a_chat_is_served_by_the_operators(config: Config) -> None:
     bare = dataclasses.replace(
         config, telegram=dataclasses.replace(config.telegram, operators_chat_id=OPERATORS)
     )
-    assert tickets.agency_target(bare, "xay-dung") == ("telegram", str(OPERATORS))
+    assert chats.agency_chat(bare, "xay-dung") == ("telegram", str(OPERATORS))
 
 
 # --- services on the databases ---------------------------------------------------------------
@@ -366,13 +375,16 @@ async def test_accept_service_records_event_and_tells_citizen(db: Database, cfg:
     async with db.transaction() as session:
         locked = await tickets.load_for_change(session=session, ticket_id=ticket.id or 0)
         assert locked is not None
-        notices = await tickets.accept_ticket(
-            session=session,
-            config=cfg,
-            ticket=locked,
-            agency_id="xay-dung",
-            user_id="701",
-            now=at(23, 10),
+        notices = said(
+            cfg,
+            await tickets.accept_ticket(
+                session=session,
+                config=cfg,
+                ticket=locked,
+                agency_id="xay-dung",
+                user_id="701",
+                now=at(23, 10),
+            ),
         )
     assert targets(notices) == [CITIZEN_CHAT]
     assert "has taken up complaint" in notices[0].text
@@ -387,14 +399,17 @@ async def test_two_returns_flag_passed_around_to_operators_and_supervisor(
     async with db.transaction() as session:
         locked = await tickets.load_for_change(session=session, ticket_id=ticket.id or 0)
         assert locked is not None
-        first = await tickets.return_ticket(
-            session=session,
-            config=cfg,
-            ticket=locked,
-            agency_id="xay-dung",
-            user_id="701",
-            reason="Không thuộc thẩm quyền",
-            now=at(23, 10),
+        first = said(
+            cfg,
+            await tickets.return_ticket(
+                session=session,
+                config=cfg,
+                ticket=locked,
+                agency_id="xay-dung",
+                user_id="701",
+                reason="Không thuộc thẩm quyền",
+                now=at(23, 10),
+            ),
         )
         await tickets.route_ticket(
             session=session,
@@ -404,14 +419,17 @@ async def test_two_returns_flag_passed_around_to_operators_and_supervisor(
             user_id="601",
             now=at(23, 11),
         )
-        second = await tickets.return_ticket(
-            session=session,
-            config=cfg,
-            ticket=locked,
-            agency_id="nn-mt",
-            user_id="702",
-            reason="Việc của Sở Xây dựng",
-            now=at(23, 13),
+        second = said(
+            cfg,
+            await tickets.return_ticket(
+                session=session,
+                config=cfg,
+                ticket=locked,
+                agency_id="nn-mt",
+                user_id="702",
+                reason="Việc của Sở Xây dựng",
+                now=at(23, 13),
+            ),
         )
     assert set(targets(first)) == {str(OPERATORS)}
     assert not any("Đùn đẩy" in reply.text for reply in first)
@@ -432,14 +450,17 @@ async def test_citizen_answer_resumes_the_clock_and_reaches_the_agency(
     async with db.transaction() as session:
         locked = await tickets.load_for_change(session=session, ticket_id=ticket.id or 0)
         assert locked is not None
-        asked = await tickets.ask_citizen(
-            session=session,
-            config=cfg,
-            ticket=locked,
-            agency_id="xay-dung",
-            user_id="701",
-            question="Ổ gà ở số nhà bao nhiêu?",
-            now=at(25, 10),
+        asked = said(
+            cfg,
+            await tickets.ask_citizen(
+                session=session,
+                config=cfg,
+                ticket=locked,
+                agency_id="xay-dung",
+                user_id="701",
+                question="Ổ gà ở số nhà bao nhiêu?",
+                now=at(25, 10),
+            ),
         )
     assert targets(asked) == [CITIZEN_CHAT]
     assert "Ổ gà ở số nhà bao nhiêu?" in asked[0].text
@@ -463,7 +484,7 @@ async def test_citizen_answer_resumes_the_clock_and_reaches_the_agency(
         )
     assert nothing is None
     assert outcome is not None
-    answered, notices = outcome
+    answered, notices = outcome.ticket, said(cfg, outcome)
     assert answered.resolve_due_at == at(30, 9)
     assert targets(notices) == [agency_chat(cfg, "xay-dung")]
     assert "Trước số nhà 12" in notices[0].text and "09:00 30/11/2026" in notices[0].text
@@ -483,18 +504,22 @@ async def test_resolve_sends_a_long_answer_whole(db: Database, cfg: Config) -> N
     async with db.transaction() as session:
         locked = await tickets.load_for_change(session=session, ticket_id=ticket.id or 0)
         assert locked is not None
-        notices = await tickets.resolve_ticket(
-            session=session,
-            config=cfg,
-            ticket=locked,
-            agency_id="xay-dung",
-            user_id="701",
-            answer=answer,
-            now=at(25, 10),
+        notices = said(
+            cfg,
+            await tickets.resolve_ticket(
+                session=session,
+                config=cfg,
+                ticket=locked,
+                agency_id="xay-dung",
+                user_id="701",
+                answer=answer,
+                now=at(25, 10),
+            ),
         )
-    assert len(notices) >= 2
-    assert all(len(reply.text) <= 4096 for reply in notices)
-    sent = " ".join(reply.text for reply in notices)
+    messages = [part for reply in notices for part in split_html(reply.text)]
+    assert len(messages) >= 2
+    assert all(len(text) <= 4096 for text in messages)
+    sent = " ".join(messages)
     assert sent.count("vá toàn bộ ổ gà") == 200
     fresh = await reload(db, ticket)
     assert fresh.state == TicketState.RESOLVED and fresh.answer == answer

@@ -839,6 +839,19 @@ def _user_of(fields: Mapping[str, Any]) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
+def _update_chat_key(update: dict[str, Any]) -> object:
+    """The chat an update belongs to (its update id when it has none), for in-order delivery."""
+    for value in update.values():
+        if not isinstance(value, dict):
+            continue
+        message = value.get("message") if "chat" not in value else value
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            return message["chat"].get("id")
+        if isinstance(value.get("chat"), dict):
+            return value["chat"].get("id")
+    return ("update", update.get("update_id"))
+
+
 class TelegramEmulator:
     """An in-memory Telegram Bot API server with an injection API for tests and the sandbox."""
 
@@ -895,6 +908,7 @@ class TelegramEmulator:
         self._webhook_task: asyncio.Task[None] | None = None
         self._webhook_session: aiohttp.ClientSession | None = None
         self._webhook_sent: dict[int, dict[str, Any]] = {}
+        self._webhook_failures = 0
 
         self._version = 0
         self._changed = asyncio.Event()
@@ -2585,30 +2599,59 @@ class TelegramEmulator:
         return info
 
     async def _webhook_loop(self) -> None:
-        """Deliver pending updates to the webhook one by one, retrying failures with backoff."""
-        failures = 0
-        while not self._closing and self._webhook_url is not None:
-            event = self._changed
-            pending = self._deliverable(1)
-            if not pending:
+        """Deliver pending updates to the webhook, retrying failures with backoff.
+
+        Like Telegram, up to `max_connections` updates are in flight at once, but never two of
+        one chat: a chat's next update waits until the previous one was answered with 200.
+        """
+        inflight: dict[int, asyncio.Task[None]] = {}
+        busy: set[object] = set()
+        try:
+            while not self._closing and self._webhook_url is not None:
+                event = self._changed
+                url = self._webhook_url
+                for update in self._deliverable(len(self._updates)):
+                    if len(inflight) >= max(self._webhook_max_connections, 1):
+                        break
+                    key = _update_chat_key(update)
+                    if update["update_id"] in inflight or key in busy:
+                        # Later updates of a busy chat wait behind it, in order.
+                        busy.add(key)
+                        continue
+                    busy.add(key)
+                    inflight[update["update_id"]] = asyncio.create_task(
+                        self._deliver_to_webhook(url, update, inflight)
+                    )
+                busy.clear()
                 await self._wait_changed(event, None)
-                continue
-            update = pending[0]
-            error = await self._post_to_webhook(self._webhook_url, update)
+        finally:
+            for task in inflight.values():
+                task.cancel()
+            await asyncio.gather(*inflight.values(), return_exceptions=True)
+
+    async def _deliver_to_webhook(
+        self, url: str, update: dict[str, Any], inflight: dict[int, asyncio.Task[None]]
+    ) -> None:
+        """POST one update; on success drop it from the queue, on failure back off first."""
+        try:
+            error = await self._post_to_webhook(url, update)
             if error is None:
-                failures = 0
+                self._webhook_failures = 0
                 for index, queued in enumerate(self._updates):
                     if queued is update:
                         del self._updates[index]
                         break
                 self._webhook_sent[update["update_id"]] = update
                 self._delivered_ids.append(update["update_id"])
-                self._touch()
-                continue
-            failures += 1
+                return
+            self._webhook_failures += 1
             self._webhook_last_error = (self._now(), error)
             _LOGGER.debug("webhook delivery failed: %s", error)
-            await asyncio.sleep(min(self._webhook_retry_delay * 2 ** (failures - 1), 5.0))
+            delay = self._webhook_retry_delay * 2 ** (self._webhook_failures - 1)
+            await asyncio.sleep(min(delay, 5.0))
+        finally:
+            inflight.pop(update["update_id"], None)
+            self._touch()
 
     async def _post_to_webhook(self, url: str, update: dict[str, Any]) -> str | None:
         """POST one update; return None on success or Telegram's last_error_message text."""

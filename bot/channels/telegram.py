@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -21,18 +27,25 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.chat import Attachment, Contact, Incoming, Location, Reply
-from bot.config import TelegramConfig
+from bot.config import Config, TelegramConfig
+from bot.evidence import Downloader, EvidenceTooLarge, EvidenceUnavailable, is_url
 from bot.outbox import DeliveryError
+from handlers.messages import t
 
 log = logging.getLogger(__name__)
+JSONDict = dict[str, Any]
+# The hot path calls the Bot API with `do_api_request` and keeps the answers as JSON. Bot API
+# method names are case-insensitive; PTB warns when a method it wraps is called this way, and
+# only recognises the camel-case spelling, so the hot path spells them in lower case.
+RAW_GET_UPDATES = "getupdates"
+RAW_SEND_MESSAGE = "sendmessage"
+RAW_ANSWER_CALLBACK = "answercallbackquery"
 CHANNEL = "telegram"
 TRANSPORTS = "hotline.transports"
-
-Handle = Callable[[Incoming], Awaitable[Any]]
 
 COMMANDS = (
     ("start", "Bắt đầu / Start"),
@@ -45,17 +58,16 @@ COMMANDS = (
 )
 
 
-def build_application(
-    config: TelegramConfig, handle: Handle
-) -> Application[Any, Any, Any, Any, Any, Any]:
-    """Build the PTB Application on the aiohttp transport, feeding every update to `handle`."""
+def build_application(config: TelegramConfig) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Build the PTB Application (its bot, on the aiohttp transport); updates come through
+    `TelegramIntake`, not PTB's update queue, which hands them over one at a time."""
     base_url = config.base_url.rstrip("/")
     base_file_url = config.base_file_url or _file_url_of(base_url)
     transports = (
-        AiohttpRequest(connection_pool_size=16),
+        AiohttpRequest(connection_pool_size=32),
         AiohttpRequest(connection_pool_size=2, read_timeout=40.0),
     )
-    builder = (
+    application = (
         ApplicationBuilder()
         .token(config.token)
         .base_url(base_url)
@@ -63,27 +75,151 @@ def build_application(
         .request(transports[0])
         .get_updates_request(transports[1])
         .arbitrary_callback_data(False)
+        .updater(None)
+        .build()
     )
-    if config.mode == "webhook":
-        builder = builder.updater(None)
-    application = builder.build()
-
-    async def on_update(update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not isinstance(update, Update):
-            return
-        if update.callback_query is not None:
-            # Answer at once so the client stops its spinner; the reply comes as a message.
-            try:
-                await update.callback_query.answer()
-            except TelegramError as exc:
-                log.info("could not answer a callback query: %s", exc)
-        incoming = incoming_from_update(update)
-        if incoming is not None:
-            await handle(incoming)
-
-    application.add_handler(TypeHandler(Update, on_update))
     application.bot_data[TRANSPORTS] = transports
     return application
+
+
+HandleBatch = Callable[[Sequence[Incoming]], Awaitable[Any]]
+
+
+class TelegramIntake:
+    """Updates in, many at a time, each chat's in order; nothing acknowledged before it is stored.
+
+    Polling: a batch from getUpdates is handled (and committed) before the next call, whose
+    offset acknowledges it. Webhook: each request waits until its update is committed; the
+    requests arriving meanwhile are handled together. Within a batch, chats are spread over
+    `lanes` concurrent transactions (one chat always in the same lane, in order); SQLite has
+    a single writer, so one lane there.
+    """
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        handle_batch: HandleBatch,
+        *,
+        lanes: int = 1,
+        batch: int = 50,
+        poll_timeout: int = 20,
+    ) -> None:
+        self.bot = application.bot
+        self.handle_batch = handle_batch
+        self.lanes = max(lanes, 1)
+        self.batch = max(batch, 1)
+        self.poll_timeout = poll_timeout
+        self._waiting: list[tuple[JSONDict, asyncio.Future[None]]] = []
+        self._workers: set[asyncio.Task[None]] = set()
+
+    async def handle_updates(self, updates: Sequence[JSONDict]) -> None:
+        """Answer callback queries, then hand the updates to the inbox lane by lane.
+
+        Updates stay Bot API JSON: turning each into PTB objects cost more than handling it.
+        """
+        queries = [
+            query["id"]
+            for update in updates
+            if isinstance(query := update.get("callback_query"), dict) and "id" in query
+        ]
+        if queries:
+            # Answered at once so the client stops its spinner; the reply comes as a message.
+            answers = await asyncio.gather(
+                *(
+                    self.bot.do_api_request(RAW_ANSWER_CALLBACK, {"callback_query_id": query})
+                    for query in queries
+                ),
+                return_exceptions=True,
+            )
+            for answer in answers:
+                if isinstance(answer, TelegramError):
+                    log.info("could not answer a callback query: %s", answer)
+                elif isinstance(answer, BaseException):
+                    raise answer
+        lanes: list[list[Incoming]] = [[] for _ in range(self.lanes)]
+        for update in updates:
+            incoming = incoming_from_json(update)
+            if incoming is not None:
+                lanes[hash(incoming.chat_id) % self.lanes].append(incoming)
+        await asyncio.gather(*(self._run_lane(lane) for lane in lanes if lane))
+
+    async def _run_lane(self, lane: list[Incoming]) -> None:
+        for start in range(0, len(lane), self.batch):
+            await self.handle_batch(lane[start : start + self.batch])
+
+    async def submit(self, update: JSONDict) -> None:
+        """Handle one webhook update with whatever else is waiting; return once committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((update, done))
+        if len(self._workers) < self.lanes:
+            worker = asyncio.create_task(self._drain(), name="telegram-intake")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        await done
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            taken, self._waiting = self._waiting[: self.batch], self._waiting[self.batch :]
+            try:
+                await self.handle_updates([update for update, _ in taken])
+            except Exception as exc:
+                for _, done in taken:
+                    done.set_exception(exc)
+                continue
+            for _, done in taken:
+                done.set_result(None)
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long-poll until `stop`: fetch, handle, and only then acknowledge with the offset."""
+        offset: int | None = None
+        acknowledged: int | None = None
+        failures = 0
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(self._get_updates(offset, self.poll_timeout))
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if not fetch.done():
+                # The long poll in flight already carried the offset: what was handled is
+                # acknowledged, so nothing is left to confirm.
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                    await fetch
+                return
+            try:
+                updates = fetch.result()
+                acknowledged = offset
+                if updates:
+                    # Stop or not, the batch in hand is finished before anything else.
+                    await self.handle_updates(updates)
+                    offset = int(updates[-1]["update_id"]) + 1
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                delay = min(0.5 * 2 ** (failures - 1), 10.0)
+                log.warning("telegram intake: %s; trying again in %.1f s", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+        if offset is not None and offset != acknowledged:
+            # Acknowledge the last batch handled, so the next start does not fetch it again
+            # (were it fetched again, the processed-update records would skip it).
+            with contextlib.suppress(TelegramError, TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await self._get_updates(offset, 0, limit=1)
+
+    async def _get_updates(self, offset: int | None, wait: int, limit: int = 100) -> Any:
+        """getUpdates, answered as JSON (the read timeout covers the long poll)."""
+        parameters: JSONDict = {
+            "timeout": wait,
+            "limit": limit,
+            "allowed_updates": list(Update.ALL_TYPES),
+        }
+        if offset is not None:
+            parameters["offset"] = offset
+        updates = await self.bot.do_api_request(
+            RAW_GET_UPDATES, parameters, read_timeout=wait + 10.0
+        )
+        return [update for update in updates if isinstance(update, dict)]
 
 
 async def close_transports(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -101,8 +237,31 @@ GROUP_COMMANDS = (
 )
 
 
-async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Publish the command lists of Telegram's menu: citizens' in private, staff's in groups."""
+# --- ops (issue 8): each staff chat's own menu ---------------------------------------------
+AGENCY_COMMANDS = (
+    ("danhsach", "Phản ánh đang xử lý / Open tickets"),
+    ("quahan", "Phản ánh quá hạn / Overdue tickets"),
+    ("tiepnhan", "Tiếp nhận: /tiepnhan MÃ / Accept: /accept CODE"),
+    ("tralai", "Trả lại: /tralai MÃ LÝ_DO / Return: /return CODE REASON"),
+    ("hoi", "Hỏi người dân: /hoi MÃ CÂU_HỎI / Ask: /ask CODE QUESTION"),
+    ("giaiquyet", "Giải quyết: /giaiquyet MÃ KẾT_QUẢ / Resolve: /resolve CODE ANSWER"),
+    ("huy", "Hủy thao tác / Cancel"),
+    ("help", "Hướng dẫn / Help"),
+)
+LEADER_COMMANDS = (
+    ("thongke", "Số liệu hôm nay và tháng này / Today's and this month's figures"),
+    ("quahan", "Phản ánh quá hạn theo cơ quan / Overdue by agency"),
+    ("help", "Hướng dẫn / Help"),
+)
+
+
+async def set_commands(
+    application: Application[Any, Any, Any, Any, Any, Any], config: TelegramChats | None = None
+) -> None:
+    """Publish the command lists of Telegram's menu: citizens' in private, staff's in groups.
+
+    With the directory's chats, each agency's group and the leaders' group get their own list.
+    """
     bot = application.bot
     await bot.set_my_commands(
         [BotCommand(name, text) for name, text in COMMANDS], scope=BotCommandScopeAllPrivateChats()
@@ -111,6 +270,37 @@ async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -
         [BotCommand(name, text) for name, text in GROUP_COMMANDS],
         scope=BotCommandScopeAllGroupChats(),
     )
+    if config is None:
+        return
+    chats: list[tuple[int, tuple[tuple[str, str], ...]]] = [
+        (chat, AGENCY_COMMANDS) for chat in config.agency_chats
+    ]
+    if config.leaders_chat is not None:
+        chats.append((config.leaders_chat, LEADER_COMMANDS))
+    for chat_id, commands in chats:
+        try:
+            await bot.set_my_commands(
+                [BotCommand(name, text[:256]) for name, text in commands],
+                scope=BotCommandScopeChat(chat_id),
+            )
+        except TelegramError as exc:  # e.g. the bot was removed from that group
+            log.warning("could not publish the commands of chat %s: %s", chat_id, exc.message)
+
+
+@dataclass(frozen=True)
+class TelegramChats:
+    """The staff chats whose menus differ from the groups' default: agencies', leaders'."""
+
+    agency_chats: tuple[int, ...] = ()
+    leaders_chat: int | None = None
+
+    @classmethod
+    def of(cls, config: Config) -> TelegramChats:
+        """Read the staff chats from the directory and `[telegram]`."""
+        agencies = tuple(
+            a.telegram_chat_id for a in config.agencies if a.telegram_chat_id is not None
+        )
+        return cls(agencies, config.telegram.leaders_chat_id)
 
 
 def _file_url_of(base_url: str) -> str:
@@ -119,64 +309,85 @@ def _file_url_of(base_url: str) -> str:
     return f"{head}/file/{tail}"
 
 
-def incoming_from_update(update: Update) -> Incoming | None:
-    """Turn a PTB update into the channel-neutral `Incoming` (None for what we ignore)."""
-    query = update.callback_query
-    if query is not None:
-        message = query.message
-        if message is None or query.from_user is None:
+def incoming_from_json(update: JSONDict) -> Incoming | None:
+    """Turn a Bot API update (JSON) into the channel-neutral `Incoming` (None: nothing to do)."""
+    update_id = str(update.get("update_id", ""))
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        message, sender = query.get("message"), query.get("from")
+        if not isinstance(message, dict) or not isinstance(sender, dict):
             return None
+        chat = message.get("chat") or {}
         return Incoming(
             channel=CHANNEL,
-            chat_id=str(message.chat.id),
-            user_id=str(query.from_user.id),
-            update_id=str(update.update_id),
-            callback_data=query.data or "",
-            callback_message_id=str(message.message_id),
-            user_name=query.from_user.full_name,
-            language_code=query.from_user.language_code or "",
-            is_private=message.chat.type == "private",
+            chat_id=str(chat.get("id", "")),
+            user_id=str(sender.get("id", "")),
+            update_id=update_id,
+            callback_data=str(query.get("data") or ""),
+            callback_message_id=str(message.get("message_id", "")),
+            user_name=_full_name(sender),
+            language_code=str(sender.get("language_code") or ""),
+            is_private=chat.get("type") == "private",
         )
-    msg = update.message
-    if msg is None or msg.from_user is None:
+    msg = update.get("message")
+    if not isinstance(msg, dict) or not isinstance(msg.get("from"), dict):
         return None  # edits, channel posts, joins: nothing to answer
+    sender, chat = msg["from"], msg.get("chat") or {}
+    location = msg.get("location")
     return Incoming(
         channel=CHANNEL,
-        chat_id=str(msg.chat.id),
-        user_id=str(msg.from_user.id),
-        update_id=str(update.update_id),
-        text=msg.text or msg.caption or "",
+        chat_id=str(chat.get("id", "")),
+        user_id=str(sender.get("id", "")),
+        update_id=update_id,
+        text=str(msg.get("text") or msg.get("caption") or ""),
         attachments=_attachments(msg),
         contact=_contact(msg),
-        location=Location(msg.location.latitude, msg.location.longitude) if msg.location else None,
-        user_name=msg.from_user.full_name,
-        language_code=msg.from_user.language_code or "",
-        is_private=msg.chat.type == "private",
+        location=(
+            Location(float(location["latitude"]), float(location["longitude"]))
+            if isinstance(location, dict)
+            else None
+        ),
+        user_name=_full_name(sender),
+        language_code=str(sender.get("language_code") or ""),
+        is_private=chat.get("type") == "private",
     )
 
 
-def _attachments(msg: Message) -> tuple[Attachment, ...]:
+def _full_name(user: JSONDict) -> str:
+    return " ".join(str(part) for part in (user.get("first_name"), user.get("last_name")) if part)
+
+
+def _attachments(msg: JSONDict) -> tuple[Attachment, ...]:
     found: list[Attachment] = []
-    if msg.photo:
-        found.append(Attachment("photo", msg.photo[-1].file_id))
-    if msg.document:
-        doc = msg.document
-        found.append(Attachment("document", doc.file_id, doc.file_name or "", doc.mime_type or ""))
-    if msg.video:
-        found.append(Attachment("video", msg.video.file_id))
-    if msg.voice:
-        found.append(Attachment("voice", msg.voice.file_id))
-    if msg.sticker:
-        found.append(Attachment("sticker", msg.sticker.file_id))
+    photo = msg.get("photo")
+    if isinstance(photo, list) and photo and isinstance(photo[-1], dict):
+        found.append(Attachment("photo", str(photo[-1].get("file_id", ""))))
+    document = msg.get("document")
+    if isinstance(document, dict):
+        found.append(
+            Attachment(
+                "document",
+                str(document.get("file_id", "")),
+                str(document.get("file_name") or ""),
+                str(document.get("mime_type") or ""),
+            )
+        )
+    for kind in ("video", "voice", "sticker"):
+        media = msg.get(kind)
+        if isinstance(media, dict):
+            found.append(Attachment(kind, str(media.get("file_id", ""))))
     return tuple(found)
 
 
-def _contact(msg: Message) -> Contact | None:
-    if msg.contact is None:
+def _contact(msg: JSONDict) -> Contact | None:
+    contact = msg.get("contact")
+    if not isinstance(contact, dict):
         return None
-    contact = msg.contact
-    name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
-    return Contact(phone=contact.phone_number, name=name, user_id=str(contact.user_id or ""))
+    return Contact(
+        phone=str(contact.get("phone_number", "")),
+        name=_full_name(contact),
+        user_id=str(contact.get("user_id") or ""),
+    )
 
 
 def reply_markup(reply: Reply) -> Any:
@@ -203,11 +414,85 @@ def reply_markup(reply: Reply) -> Any:
     return None
 
 
+MAX_TEXT_LENGTH = 4096  # sendMessage's limit (counted after parsing; markup only adds)
+_TOKEN = re.compile(r"<[^>]*>|&#?\w+;|\n|[ \t]+|[^<&\s]+|[<&]")
+_TAG = re.compile(r"</?([a-zA-Z-]+)")
+
+
+def split_html(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """Split Telegram HTML into messages of at most `limit` characters, each valid on its own.
+
+    Cuts between words (inside a word only when it is longer than a message), never inside a
+    tag or an entity; tags open at a cut are closed before it and opened again after it.
+    """
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    open_tags: list[tuple[str, str]] = []  # (name, the opening tag as written)
+    current: list[str] = []
+    size = 0
+
+    def closing() -> str:
+        return "".join(f"</{name}>" for name, _tag in reversed(open_tags))
+
+    def flush() -> None:
+        nonlocal current, size
+        body = "".join(current).rstrip()
+        if body.strip():
+            chunks.append(body + closing())
+        current = [tag for _name, tag in open_tags]
+        size = sum(len(tag) for tag in current)
+
+    for token in _TOKEN.findall(text):
+        if current and size == sum(len(tag) for _n, tag in open_tags) and token.isspace():
+            continue  # no leading blanks in a new message
+        room = limit - size - len(closing())
+        while len(token) > room and not token.startswith(("<", "&")) and room > 0:
+            if size > sum(len(tag) for _n, tag in open_tags):
+                flush()
+            else:  # one word longer than a whole message: cut it
+                current.append(token[:room])
+                size += room
+                token = token[room:]
+                flush()
+            room = limit - size - len(closing())
+        if len(token) > room:
+            flush()
+        match = _TAG.match(token)
+        if match:
+            name = match.group(1).lower()
+            if token.startswith("</"):
+                for index in range(len(open_tags) - 1, -1, -1):
+                    if open_tags[index][0] == name:
+                        del open_tags[index]
+                        break
+            elif not token.endswith("/>"):
+                open_tags.append((name, token))
+        current.append(token)
+        size += len(token)
+    body = "".join(current).rstrip()
+    if body.strip() and body != "".join(tag for _n, tag in open_tags):
+        chunks.append(body)
+    return chunks or [text[:limit]]
+
+
+def split_reply(reply: Reply, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """Split a Reply's text to fit; parts after the first start with its `continued` label."""
+    label = str(reply.extra.get("continued", ""))
+    parts = split_html(reply.text, limit - len(label))
+    return parts[:1] + [label + part for part in parts[1:]]
+
+
 class TelegramSender:
     """Delivers outbox Replies with the Application's bot."""
 
-    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        downloader: Downloader | None = None,
+    ) -> None:
         self.bot = application.bot
+        self.downloader = downloader  # fetches files other channels give as URLs (issue 11)
 
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         """Send one Reply; map Telegram's errors onto retry, blocked or permanent failure."""
@@ -225,9 +510,13 @@ class TelegramSender:
             raise DeliveryError(f"network: {exc.message}") from exc
         except TelegramError as exc:
             raise DeliveryError(f"telegram: {exc.message}") from exc
-        return str(message.message_id) if isinstance(message, Message) else None
+        if isinstance(message, Message):
+            return str(message.message_id)
+        if isinstance(message, dict) and "message_id" in message:
+            return str(message["message_id"])
+        return None
 
-    async def _send(self, chat_id: int, reply: Reply) -> Message | bool | None:
+    async def _send(self, chat_id: int, reply: Reply) -> Message | JSONDict | bool | None:
         markup = reply_markup(reply)
         if reply.location is not None:
             return await self.bot.send_location(
@@ -236,23 +525,63 @@ class TelegramSender:
         if reply.attachments:
             attachment = reply.attachments[0]
             caption = reply.text or None
+            file: str | InputFile = attachment.file_id
+            if attachment.content is not None:
+                # --- reports (issue 9): a file the bot generated is uploaded ---
+                file = InputFile(attachment.content, filename=attachment.file_name or None)
+            elif is_url(attachment.file_id):
+                # --- evidence from Zalo (issue 11): Telegram cannot fetch Zalo's URLs ---
+                fetched = await self._fetch(attachment)
+                if isinstance(fetched, str):
+                    text = f"{reply.text}\n{fetched}".strip()
+                    return await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+                file = fetched
             if attachment.kind == "photo":
                 return await self.bot.send_photo(
-                    chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML
+                    chat_id, file, caption=caption, parse_mode=ParseMode.HTML
                 )
             return await self.bot.send_document(
-                chat_id, attachment.file_id, caption=caption, parse_mode=ParseMode.HTML
+                chat_id, file, caption=caption, parse_mode=ParseMode.HTML
             )
         if not reply.text:
             return None
+        # A long text goes as several messages; the buttons stay under the last one.
+        *first, last = split_reply(reply)
         if reply.edit_message_id is not None:
-            return await self.bot.edit_message_text(
-                reply.text,
+            edited = await self.bot.edit_message_text(
+                first[0] if first else last,
                 chat_id=chat_id,
                 message_id=int(reply.edit_message_id),
                 parse_mode=ParseMode.HTML,
-                reply_markup=markup if reply.buttons else None,
+                reply_markup=markup if reply.buttons and not first else None,
             )
-        return await self.bot.send_message(
-            chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
+            if not first:
+                return edited
+            first = first[1:]
+        for chunk in first:
+            await self._send_text(chat_id, chunk, None)
+        return await self._send_text(chat_id, last, markup)
+
+    async def _send_text(self, chat_id: int, text: str, markup: Any) -> JSONDict:
+        # The answer stays JSON: the message id is all we keep, and building PTB's Message
+        # object from it cost as much as the rest of the send.
+        parameters: JSONDict = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
+        if markup is not None:
+            parameters["reply_markup"] = markup
+        result: JSONDict = await self.bot.do_api_request(RAW_SEND_MESSAGE, parameters)
+        return result
+
+    async def _fetch(self, attachment: Attachment) -> InputFile | str:
+        """Download a file given by URL; on failure, the text that stands in for it."""
+        url = attachment.file_id
+        if self.downloader is None:
+            return t("zalo.file_unavailable", "vi", url=url)
+        try:
+            download = await self.downloader.fetch(url, attachment.file_name)
+        except EvidenceTooLarge:
+            log.info("a file from another channel is over the size limit; sent as a link")
+            return t("zalo.file_too_large", "vi", url=url)
+        except EvidenceUnavailable as exc:
+            log.warning("could not fetch a file from another channel: %s", exc)
+            return t("zalo.file_unavailable", "vi", url=url)
+        return InputFile(download.data, filename=download.file_name)

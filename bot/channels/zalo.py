@@ -20,18 +20,18 @@ import aiohttp
 
 from bot.chat import Attachment, Incoming, Reply
 from bot.config import ZaloConfig
+from bot.evidence import EvidenceLinks, is_url
 from bot.outbox import DeliveryError
+from handlers.messages import fmt_datetime, t
 from storage import channel_options
 from storage.db import Database
+from storage.dialogs import load_dialog
 
 log = logging.getLogger(__name__)
 CHANNEL = "zalo"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 MAX_TEXT_LENGTH = 2000  # sendMessage text and sendPhoto caption: 1 to 2000 characters
 POLL_TIMEOUT = 30
-OPTION_PROMPT = "Trả lời bằng số để chọn."
-CONTACT_PROMPT = "✍️ Trên Zalo, hãy gõ họ tên và số điện thoại (ví dụ: Nguyễn Văn A 0912345678)."
-FILE_NOTE = "📎 Có tệp đính kèm (xem trên hệ thống tổng đài)."
 
 Handle = Callable[[Incoming], Awaitable[Any]]
 Clock = Callable[[], datetime]
@@ -218,14 +218,14 @@ def plain_text(markup: str) -> str:
     return html.unescape(text)
 
 
-def render(reply: Reply) -> tuple[str, list[str]]:
+def render(reply: Reply, lang: str = "vi") -> tuple[str, list[str]]:
     """Return the plain text Zalo shows for a Reply and its option list (button data)."""
     parts = [plain_text(reply.text).strip()] if reply.text.strip() else []
     if reply.location is not None:
         lat, lon = reply.location.latitude, reply.location.longitude
         parts.append(f"📍 https://maps.google.com/?q={lat:.6f},{lon:.6f}")
     if reply.request_contact:
-        parts.append(CONTACT_PROMPT)
+        parts.append(plain_text(t("zalo.contact_prompt", lang)))
     options: list[str] = []
     lines: list[str] = []
     for row in reply.buttons:
@@ -233,9 +233,15 @@ def render(reply: Reply) -> tuple[str, list[str]]:
             options.append(button.data)
             lines.append(f"{len(options)}. {plain_text(button.text)}")
     if lines:
-        lines.append(OPTION_PROMPT)
+        lines.append(plain_text(t("zalo.options_prompt", lang)))
         parts.append("\n".join(lines))
     return "\n\n".join(part for part in parts if part), options
+
+
+def split_labelled(text: str, label: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """Split text to fit; pieces after the first start with `label` (e.g. "(tiếp theo, …)")."""
+    pieces = split_text(text, limit - len(label))
+    return pieces[:1] + [label + piece for piece in pieces[1:]]
 
 
 def split_text(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
@@ -276,63 +282,103 @@ def _retry_after(description: str) -> float:
     return float(match.group(1)) if match else 5.0
 
 
+async def chat_language(db: Database, channel: str, chat_id: str) -> str:
+    """Return the language the chat chose (Vietnamese until it chooses)."""
+    async with db.transaction() as session:
+        dialog = await load_dialog(session=session, channel=channel, chat_id=chat_id)
+    return dialog.language or "vi"
+
+
+async def remember_options(
+    db: Database,
+    channel: str,
+    chat_id: str,
+    options: list[str] | None,
+    message_id: str | None,
+    now: datetime,
+) -> None:
+    """Store the chat's numbered options (None: forget them, a typed number is then text)."""
+    async with db.transaction() as session:
+        if options is None:
+            await channel_options.clear_options(session=session, channel=channel, chat_id=chat_id)
+            return
+        await channel_options.save_options(
+            session=session,
+            channel=channel,
+            chat_id=chat_id,
+            options=options,
+            now=now,
+            message_id=message_id,
+        )
+
+
+def file_links(
+    reply: Reply, links: EvidenceLinks | None, lang: str, now: datetime
+) -> tuple[list[Attachment], list[str]]:
+    """Split a Reply's files into those Zalo can show by URL and lines with signed links."""
+    shown: list[Attachment] = []
+    lines: list[str] = []
+    origin = str(reply.extra.get("files_from") or "telegram")
+    for attachment in reply.attachments:
+        if is_url(attachment.file_id):
+            shown.append(attachment)
+        elif links is not None:
+            url, until = links.link(
+                channel=origin,
+                file_id=attachment.file_id,
+                kind=attachment.kind,
+                file_name=attachment.file_name,
+                now=now,
+            )
+            key = "zalo.photo_link" if attachment.kind == "photo" else "zalo.file_link"
+            lines.append(plain_text(t(key, lang, url=url, until=fmt_datetime(until))))
+        else:
+            lines.append(plain_text(t("zalo.file_elsewhere", lang)))
+    return shown, lines
+
+
 class ZaloSender:
     """Delivers outbox Replies through the Zalo Bot API, keeping each chat's numbered options."""
 
-    def __init__(self, client: ZaloClient, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, client: ZaloClient, db: Database, clock: Clock, links: EvidenceLinks | None = None
+    ) -> None:
         self.client = client
         self.db = db
         self.clock = clock
+        self.links = links
 
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         """Send one Reply (several messages if long); map errors onto DeliveryError."""
-        text, options = render(reply)
+        lang = await chat_language(self.db, CHANNEL, chat_id)
+        text, options = render(reply, lang)
         # Stored before sending: the citizen may answer as soon as the message appears.
         if options:
-            await self._remember(chat_id, options, None)
+            await remember_options(self.db, CHANNEL, chat_id, options, None, self.clock())
         elif reply.request_contact or reply.extra.get("force_reply"):
-            async with self.db.transaction() as session:
-                await channel_options.clear_options(
-                    session=session, channel=CHANNEL, chat_id=chat_id
-                )
+            await remember_options(self.db, CHANNEL, chat_id, None, None, self.clock())
         try:
-            message_id = await self._send(chat_id, reply, text)
+            message_id = await self._send(chat_id, reply, text, lang)
         except (ZaloApiError, ZaloNetworkError) as exc:
             raise delivery_error(exc) from exc
         if options and message_id:
-            await self._remember(chat_id, options, message_id)
+            await remember_options(self.db, CHANNEL, chat_id, options, message_id, self.clock())
         return message_id
 
-    async def _remember(self, chat_id: str, options: list[str], message_id: str | None) -> None:
-        async with self.db.transaction() as session:
-            await channel_options.save_options(
-                session=session,
-                channel=CHANNEL,
-                chat_id=chat_id,
-                options=options,
-                now=self.clock(),
-                message_id=message_id,
-            )
-
-    async def _send(self, chat_id: str, reply: Reply, text: str) -> str | None:
-        pieces = split_text(text)
-        message_id: str | None = None
-        photo = next(
-            (a.file_id for a in reply.attachments if a.kind == "photo" and _is_url(a.file_id)),
-            None,
+    async def _send(self, chat_id: str, reply: Reply, text: str, lang: str) -> str | None:
+        shown, lines = file_links(reply, self.links, lang, self.clock())
+        pieces = split_labelled(
+            "\n\n".join(part for part in (text, *lines) if part),
+            plain_text(str(reply.extra.get("continued", ""))),
         )
+        message_id: str | None = None
+        photo = next((a.file_id for a in shown if a.kind == "photo"), None)
         if photo is not None:
             caption = pieces.pop(0) if pieces else ""
             message_id = _message_id(await self.client.send_photo(chat_id, photo, caption))
-        elif reply.attachments:
-            pieces = split_text(f"{text}\n\n{FILE_NOTE}".strip())
         for piece in pieces:
             message_id = _message_id(await self.client.send_message(chat_id, piece)) or message_id
         return message_id
-
-
-def _is_url(value: str) -> bool:
-    return value.startswith(("https://", "http://"))
 
 
 def _message_id(result: dict[str, Any]) -> str | None:
@@ -343,12 +389,20 @@ def _message_id(result: dict[str, Any]) -> str | None:
 class ZaloChannel:
     """The running Zalo channel: its client, sender, and the polling loop or webhook intake."""
 
-    def __init__(self, config: ZaloConfig, *, db: Database, handle: Handle, clock: Clock) -> None:
+    def __init__(
+        self,
+        config: ZaloConfig,
+        *,
+        db: Database,
+        handle: Handle,
+        clock: Clock,
+        links: EvidenceLinks | None = None,
+    ) -> None:
         self.config = config
         self.db = db
         self.handle = handle
         self.client = ZaloClient(config.token, config.base_url)
-        self.sender = ZaloSender(self.client, db, clock)
+        self.sender = ZaloSender(self.client, db, clock, links)
         self.poll_timeout = POLL_TIMEOUT
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -384,27 +438,7 @@ class ZaloChannel:
 
     async def with_option(self, incoming: Incoming) -> Incoming:
         """Return `incoming` as a button press if its text is the number of a shown option."""
-        number = chosen_number(incoming.text) if not incoming.attachments else None
-        if number is None:
-            return incoming
-        async with self.db.transaction() as session:
-            found = await channel_options.option_for(
-                session=session, channel=CHANNEL, chat_id=incoming.chat_id, number=number
-            )
-        if found is None:
-            return incoming
-        data, message_id = found
-        return Incoming(
-            channel=incoming.channel,
-            chat_id=incoming.chat_id,
-            user_id=incoming.user_id,
-            update_id=incoming.update_id,
-            callback_data=data,
-            callback_message_id=message_id,
-            user_name=incoming.user_name,
-            language_code=incoming.language_code,
-            is_private=incoming.is_private,
-        )
+        return await option_pressed(self.db, incoming)
 
     async def _poll(self) -> None:
         failures = 0
@@ -423,3 +457,28 @@ class ZaloChannel:
                     await self.receive(update)
                 except Exception:  # one bad update must not stop the channel
                     log.exception("could not handle a zalo update")
+
+
+async def option_pressed(db: Database, incoming: Incoming) -> Incoming:
+    """Return `incoming` as a button press if its text is the number of an option shown."""
+    number = chosen_number(incoming.text) if not incoming.attachments else None
+    if number is None:
+        return incoming
+    async with db.transaction() as session:
+        found = await channel_options.option_for(
+            session=session, channel=incoming.channel, chat_id=incoming.chat_id, number=number
+        )
+    if found is None:
+        return incoming
+    data, message_id = found
+    return Incoming(
+        channel=incoming.channel,
+        chat_id=incoming.chat_id,
+        user_id=incoming.user_id,
+        update_id=incoming.update_id,
+        callback_data=data,
+        callback_message_id=message_id,
+        user_name=incoming.user_name,
+        language_code=incoming.language_code,
+        is_private=incoming.is_private,
+    )

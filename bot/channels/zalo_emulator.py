@@ -1,4 +1,4 @@
-"""A Zalo Bot Platform emulator speaking the Bot API over HTTP, for tests and local runs.
+"""A Zalo emulator speaking the Bot Platform API and the Official Account Open API over HTTP.
 
     async with ZaloEmulator() as emu:
         emu.register_private_chat("u1", "Lan")
@@ -10,14 +10,24 @@ Calls are `POST /bot{token}/{method}` with JSON, answered `{"ok": true, "result"
 `{"ok": false, "error_code": N, "description": ...}`. getUpdates long-polls and returns one
 update at a time; with a webhook set, updates are posted to it with the secret header instead.
 State lives in memory and is changed only from the event loop.
+
+The Official Account side (`base_url` without `/bot`, for both `api_base` and `oauth_base`):
+`POST /v3.0/oa/message/cs` and `/transaction` with the `access_token` header, answered
+`{"error": 0, "data": {...}}` or `{"error": N, "message": ...}` (-216 for an invalid or
+expired token); `POST /v4/oa/access_token` trades a refresh token, once, for a new pair.
+Follower events are posted to the OA webhook signed with `X-ZEvent-Signature`. Files that
+users send are served from `/files/{name}`, as Zalo's CDN would serve them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
+import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +74,15 @@ class WebhookCall:
     status: int
 
 
+@dataclass
+class OAWebhookCall:
+    """One post of an OA event to the bot's webhook: the status and how long it took."""
+
+    event: dict[str, Any]
+    status: int
+    seconds: float
+
+
 class ZaloEmulator:
     """An in-memory Zalo Bot API server on 127.0.0.1 with injection and inspection helpers."""
 
@@ -87,6 +106,7 @@ class ZaloEmulator:
         self._client: aiohttp.ClientSession | None = None
         self._posting: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._init_oa()
 
     async def __aenter__(self) -> ZaloEmulator:
         await self.start()
@@ -98,6 +118,7 @@ class ZaloEmulator:
     async def start(self) -> None:
         """Serve the API on a free loopback port."""
         app = web.Application()
+        self._add_oa_routes(app)
         app.router.add_post("/{prefix}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -370,6 +391,316 @@ class ZaloEmulator:
             status = 0
         self.webhook_calls.append(WebhookCall(update, status))
         self._wake()
+
+    # --- the Official Account Open API (issue 11) --------------------------------------------
+
+    def _init_oa(self) -> None:
+        self.oa_app_id = "4318240712345678901"
+        self.oa_secret_key = "oa-secret-key-for-tests"
+        self.oa_app_secret = "app-secret-for-tests"
+        self.oa_webhook_url = ""
+        self.oa_followers: dict[str, str] = {}
+        self.oa_calls: list[tuple[str, dict[str, Any], int]] = []  # endpoint, body, error
+        self.oa_webhook_calls: list[OAWebhookCall] = []
+        self.refresh_calls: list[tuple[str, bool]] = []  # refresh token given, accepted
+        self.token_lifetime = 90_000  # seconds, as Zalo gives access tokens (25 hours)
+        self.oa_closed_windows: set[str] = set()
+        self.downloads: list[str] = []
+        self._access_tokens: dict[str, float] = {}  # token → expiry (monotonic)
+        self._refresh_tokens: set[str] = set()
+        self._files: dict[str, tuple[bytes, str]] = {}
+        self._oa_faults: dict[str, list[tuple[int, str]]] = {}
+
+    def _add_oa_routes(self, app: web.Application) -> None:
+        app.router.add_post("/v3.0/oa/message/{kind}", self._oa_message)
+        app.router.add_post("/v4/oa/access_token", self._oa_refresh)
+        app.router.add_get("/files/{name}", self._serve_file)
+
+    @property
+    def oa_base_url(self) -> str:
+        """The base URL for `[zalo_oa] api_base` and `oauth_base`."""
+        return f"http://127.0.0.1:{self._port}"
+
+    def issue_tokens(self) -> tuple[str, str]:
+        """Issue a fresh (access token, refresh token) pair, as the OA's admin would get."""
+        access = "at-" + secrets.token_hex(12)
+        refresh = "rt-" + secrets.token_hex(12)
+        self._access_tokens[access] = time.monotonic() + self.token_lifetime
+        self._refresh_tokens.add(refresh)
+        return access, refresh
+
+    def oa_settings(self) -> dict[str, Any]:
+        """The `[zalo_oa]` values that point the bot at this emulator, with a fresh pair."""
+        access, refresh = self.issue_tokens()
+        return {
+            "app_id": self.oa_app_id,
+            "secret_key": self.oa_secret_key,
+            "app_secret": self.oa_app_secret,
+            "access_token": access,
+            "refresh_token": refresh,
+            "api_base": self.oa_base_url,
+            "oauth_base": self.oa_base_url,
+        }
+
+    def expire_access_tokens(self) -> None:
+        """Make every access token issued so far expired (the refresh tokens stay valid)."""
+        self._access_tokens.clear()
+
+    def valid_refresh_tokens(self) -> set[str]:
+        """The refresh tokens that would still be accepted."""
+        return set(self._refresh_tokens)
+
+    def valid_access_tokens(self) -> set[str]:
+        """The access tokens that would still be accepted."""
+        now = time.monotonic()
+        return {token for token, until in self._access_tokens.items() if until > now}
+
+    def register_follower(self, user_id: str, name: str) -> None:
+        """Add a Zalo user who follows the OA (the OA's chat id with them is the user id)."""
+        self.oa_followers[user_id] = name
+
+    def close_window(self, user_id: str) -> None:
+        """Make Zalo refuse consultation messages to this follower (no recent interaction)."""
+        self.oa_closed_windows.add(user_id)
+
+    def fail_next_oa(self, kind: str, error: int, message: str, count: int = 1) -> None:
+        """Make the next `count` messages of `kind` (cs, transaction) answer this error."""
+        self._oa_faults.setdefault(kind, []).extend([(error, message)] * count)
+
+    def host_file(self, name: str, data: bytes, content_type: str) -> str:
+        """Serve a file as Zalo's CDN would; return its URL."""
+        self._files[name] = (data, content_type)
+        return f"{self.oa_base_url}/files/{name}"
+
+    def file(self, name: str) -> bytes:
+        """Return the content of a hosted file; LookupError if there is none."""
+        found = self._files.get(name)
+        if found is None:
+            raise LookupError(f"no file {name!r}")
+        return found[0]
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        self.downloads.append(name)
+        found = self._files.get(name)
+        if found is None:
+            return web.Response(status=404, text="not found")
+        return web.Response(body=found[0], content_type=found[1])
+
+    def _oa_answer(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        error: int,
+        message: str,
+        data: dict[str, Any] | None = None,
+    ) -> web.Response:
+        self.oa_calls.append((kind, body, error))
+        self._wake()
+        payload: dict[str, Any] = {"error": error, "message": message}
+        if data is not None:
+            payload["data"] = data
+        return web.json_response(payload)
+
+    async def _oa_message(self, request: web.Request) -> web.Response:
+        kind = request.match_info["kind"]
+        try:
+            body = await request.json()
+        except ValueError:
+            return self._oa_answer(kind, {}, -201, "Body is not valid JSON")
+        if not isinstance(body, dict):
+            return self._oa_answer(kind, {}, -201, "Body must be an object")
+        token = request.headers.get("access_token", "")
+        if token not in self.valid_access_tokens():
+            return self._oa_answer(kind, body, -216, "Access token is invalid")
+        if kind not in ("cs", "transaction"):
+            return self._oa_answer(kind, body, -201, f"unknown message type {kind}")
+        faults = self._oa_faults.get(kind)
+        if faults:
+            error, message = faults.pop(0)
+            return self._oa_answer(kind, body, error, message)
+        user_id = str((body.get("recipient") or {}).get("user_id") or "")
+        if user_id not in self.oa_followers:
+            return self._oa_answer(kind, body, -213, "User has not followed the OA")
+        if kind == "cs" and user_id in self.oa_closed_windows:
+            return self._oa_answer(kind, body, -230, "User has not interacted with the OA lately")
+        content = self._oa_content(body.get("message") or {})
+        if isinstance(content, str):
+            return self._oa_answer(kind, body, -201, content)
+        message_id = self._new_id()
+        self.messages.append(
+            {
+                "message_id": message_id,
+                "chat_id": user_id,
+                "from_bot": True,
+                "channel": "oa",
+                "paid": kind == "transaction",
+                "date": self._now(),
+                **content,
+            }
+        )
+        return self._oa_answer(
+            kind, body, 0, "Success", {"message_id": message_id, "user_id": user_id}
+        )
+
+    @staticmethod
+    def _oa_content(message: dict[str, Any]) -> dict[str, Any] | str:
+        """Return what a message shows, or why it is refused."""
+        text = str(message.get("text") or "")
+        if len(text) > MAX_TEXT_LENGTH:
+            return f"text must have at most {MAX_TEXT_LENGTH} characters"
+        attachment = message.get("attachment")
+        if attachment is None:
+            return {"kind": "text", "text": text} if text else "message text is empty"
+        payload = (attachment or {}).get("payload") or {}
+        template = payload.get("template_type")
+        if template == "media":
+            elements = payload.get("elements") or []
+            url = str((elements[0] if elements else {}).get("url") or "")
+            if not url.startswith(("http://", "https://")):
+                return "media element needs an image url"
+            return {"kind": "photo", "photo": url, "text": text}
+        if template and str(template).startswith("transaction"):
+            parts = [str(e.get("content") or "") for e in payload.get("elements") or []]
+            if any(len(part) > MAX_TEXT_LENGTH for part in parts):
+                return f"element content must have at most {MAX_TEXT_LENGTH} characters"
+            return {
+                "kind": "transaction",
+                "text": "\n".join(parts[1:]),
+                "title": parts[0] if parts else "",
+            }
+        return f"unsupported attachment {template!r}"
+
+    async def _oa_refresh(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        given = str(form.get("refresh_token") or "")
+        problem = ""
+        if request.headers.get("secret_key") != self.oa_app_secret:
+            problem = "Invalid secret key"
+        elif str(form.get("app_id") or "") != self.oa_app_id:
+            problem = "Invalid app id"
+        elif form.get("grant_type") != "refresh_token":
+            problem = "Invalid grant type"
+        elif given not in self._refresh_tokens:
+            problem = "Invalid refresh token"
+        self.refresh_calls.append((given, not problem))
+        self._wake()
+        if problem:
+            return web.json_response(
+                {"error": -14014, "error_name": "Invalid parameter", "error_description": problem}
+            )
+        self._refresh_tokens.discard(given)  # a refresh token works once
+        access, refresh = self.issue_tokens()
+        return web.json_response(
+            {
+                "access_token": access,
+                "refresh_token": refresh,
+                "expires_in": str(self.token_lifetime),
+            }
+        )
+
+    # --- OA follower events ------------------------------------------------------------------
+
+    def oa_signature(self, body: bytes, timestamp: str) -> str:
+        """Sign an event as Zalo does: SHA-256 of app id, body, timestamp, OA secret key."""
+        data = self.oa_app_id.encode() + body + timestamp.encode() + self.oa_secret_key.encode()
+        return "mac=" + hashlib.sha256(data).hexdigest()
+
+    def _oa_event(self, user_id: str, event_name: str, message: dict[str, Any]) -> dict[str, Any]:
+        if user_id not in self.oa_followers:
+            raise KeyError(f"unknown follower {user_id}")
+        timestamp = str(self._now())
+        event: dict[str, Any] = {
+            "app_id": self.oa_app_id,
+            "user_id_by_app": "app-" + user_id,
+            "event_name": event_name,
+            "timestamp": timestamp,
+            "sender": {"id": user_id},
+            "recipient": {"id": "oa-1022"},
+        }
+        if event_name == "follow":
+            event = {k: v for k, v in event.items() if k not in ("sender", "recipient")}
+            event.update({"oa_id": "oa-1022", "follower": {"id": user_id}, "source": "oa_profile"})
+        else:
+            event["message"] = {"msg_id": secrets.token_hex(16), **message}
+        if not event_name.startswith("oa_"):
+            self.messages.append(
+                {
+                    "message_id": event.get("message", {}).get("msg_id", ""),
+                    "chat_id": user_id,
+                    "from_bot": False,
+                    "channel": "oa",
+                    "event_name": event_name,
+                    "date": int(timestamp),
+                    **message,
+                }
+            )
+        return event
+
+    async def oa_send_text(self, user_id: str, text: str) -> dict[str, Any]:
+        """A follower writes to the OA; return the event after the webhook answered."""
+        return await self.oa_deliver(self._oa_event(user_id, "user_send_text", {"text": text}))
+
+    async def oa_send_image(self, user_id: str, url: str, text: str = "") -> dict[str, Any]:
+        """A follower sends a photo (Zalo gives its CDN URL)."""
+        attachment = {"type": "image", "payload": {"url": url, "thumbnail": url}}
+        message: dict[str, Any] = {"attachments": [attachment]}
+        if text:
+            message["text"] = text
+        return await self.oa_deliver(self._oa_event(user_id, "user_send_image", message))
+
+    async def oa_send_file(
+        self, user_id: str, url: str, name: str, size: int = 0, kind: str = "pdf"
+    ) -> dict[str, Any]:
+        """A follower sends a file."""
+        payload = {"url": url, "name": name, "size": str(size), "type": kind, "checksum": ""}
+        message = {"attachments": [{"type": "file", "payload": payload}]}
+        return await self.oa_deliver(self._oa_event(user_id, "user_send_file", message))
+
+    async def oa_send_location(self, user_id: str, lat: float, lon: float) -> dict[str, Any]:
+        """A follower shares a location (coordinates arrive as strings)."""
+        coordinates = {"latitude": str(lat), "longitude": str(lon)}
+        message = {"attachments": [{"type": "location", "payload": {"coordinates": coordinates}}]}
+        return await self.oa_deliver(self._oa_event(user_id, "user_send_location", message))
+
+    async def oa_send_sticker(self, user_id: str, sticker_id: str) -> dict[str, Any]:
+        """A follower sends a sticker."""
+        payload = {"id": sticker_id, "url": f"https://zalo.invalid/sticker/{sticker_id}"}
+        message = {"attachments": [{"type": "sticker", "payload": payload}]}
+        return await self.oa_deliver(self._oa_event(user_id, "user_send_sticker", message))
+
+    async def oa_follow(self, user_id: str) -> dict[str, Any]:
+        """A user follows the OA."""
+        return await self.oa_deliver(self._oa_event(user_id, "follow", {}))
+
+    async def oa_echo(self, user_id: str, text: str) -> dict[str, Any]:
+        """Zalo tells the webhook of a message the OA itself sent (an `oa_send_text` echo)."""
+        return await self.oa_deliver(self._oa_event(user_id, "oa_send_text", {"text": text}))
+
+    async def oa_deliver(
+        self, event: dict[str, Any], *, signature: str | None = None
+    ) -> dict[str, Any]:
+        """Post an event to the OA webhook (again, for a redelivery) and wait for the answer."""
+        body = json.dumps(event, ensure_ascii=False).encode()
+        header = (
+            signature if signature is not None else self.oa_signature(body, event["timestamp"])
+        )
+        if self._client is None:
+            self._client = aiohttp.ClientSession()
+        started = time.monotonic()
+        try:
+            async with self._client.post(
+                self.oa_webhook_url,
+                data=body,
+                headers={"X-ZEvent-Signature": header, "Content-Type": "application/json"},
+            ) as resp:
+                status = resp.status
+        except aiohttp.ClientError as exc:
+            _LOGGER.warning("oa webhook post failed: %s", exc)
+            status = 0
+        self.oa_webhook_calls.append(OAWebhookCall(event, status, time.monotonic() - started))
+        self._wake()
+        return event
 
     # --- inspection --------------------------------------------------------------------------
 

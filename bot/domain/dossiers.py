@@ -21,7 +21,7 @@ Lateness is derived, never imported: a dossier that is not done is late by the w
 (status 9 or 10) by those from its due date to its completion. Statuses 3, 7 and 8 (not
 accepted, withdrawn, stopped) run no clock.
 
-Import. `import_dossiers` reads CSV (header row, UTF-8 with or without BOM) or JSON Lines,
+Import. `read_rows` reads CSV (header row, UTF-8 with or without BOM) or JSON Lines,
 validates every row and upserts the valid ones in one transaction; a rejected row is reported
 with its line number and every reason. A column (CSV) or key (JSON) absent from the file leaves
 the stored value alone; present but empty clears it. Dates are ISO 8601 or ``dd/mm/yyyy
@@ -30,7 +30,10 @@ working day (the last window's end, 17:00) for ``due_at``, ``new_due_at`` and ``
 (due that day, done that day) and midnight for ``received_at``.
 
 Subscribers are told, through the outbox in the import's transaction and in their language,
-when an import changes a dossier's status or brings a new ``new_due_at``.
+when an import changes a dossier's status or brings a new ``new_due_at``: `store_rows` returns
+those notices (`bot/domain/outcomes.py`) and `bot/dossier_import.py` renders and queues them.
+Lookups and subscriptions return what they found (`Lookup`, `Subscription`); the texts are
+made in `handlers/lookup.py`.
 
 Watch (``Dossier.watch_at``, for the deadline sweeper). For a dossier with a due date whose
 status runs a clock (1, 2, 4, 5, 6) the milestones are, in order:
@@ -59,7 +62,7 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -68,15 +71,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.chat import Button, Reply
 from bot.config import Config
+from bot.domain.outcomes import Audience, Notice, notice_key, stamp
 from bot.domain.text import fold_diacritics
 from bot.domain.workdays import WorkCalendar
-from handlers.messages import fmt_date, fmt_datetime, t
 from storage import dossiers as store
-from storage.db import Database
 from storage.models import Dossier, DossierSubscription
-from storage.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -210,63 +210,6 @@ def late_working_days(*, dossier: Dossier, calendar: WorkCalendar, now: datetime
     return -(-late // day)
 
 
-def status_name(status: int, lang: str) -> str:
-    """Return the portal's name of a status code."""
-    key = f"dossier.status.{status}"
-    return t(key, lang) if 1 <= status <= 10 else str(status)
-
-
-def agency_name(config: Config, agency_id: str | None) -> str:
-    """Return the directory name of an agency (its id if the directory lost it)."""
-    if not agency_id:
-        return "—"
-    agency = config.agency(agency_id)
-    return agency.name if agency else agency_id
-
-
-def format_card(
-    *, dossier: Dossier, config: Config, now: datetime, lang: str, verified: bool
-) -> str:
-    """Return the dossier card; personal fields only when `verified`."""
-    lines = [
-        t(
-            "dossier.card",
-            lang,
-            code=dossier.code,
-            procedure=dossier.procedure or "—",
-            agency=agency_name(config, dossier.agency_id),
-            received=fmt_date(dossier.received_at),
-            due=fmt_date(dossier.due_at),
-            status=status_name(dossier.status, lang),
-        )
-    ]
-    late = late_working_days(dossier=dossier, calendar=config.work_calendar, now=now)
-    if dossier.status in DONE_STATUSES and dossier.completed_at is not None:
-        lines.append(t("dossier.card.completed", lang, date=fmt_date(dossier.completed_at)))
-        if dossier.due_at is not None:
-            lines.append(
-                t("dossier.card.completed_late", lang, days=late)
-                if late
-                else t("dossier.card.on_time", lang)
-            )
-    elif late:
-        lines.append(t("dossier.card.late", lang, days=late))
-    if dossier.new_due_at is not None:
-        lines.append(t("dossier.card.new_due", lang, date=fmt_date(dossier.new_due_at)))
-    if verified:
-        if dossier.applicant_name:
-            lines.append(t("dossier.card.applicant", lang, name=dossier.applicant_name))
-        if dossier.new_due_at is not None and dossier.apology_reason:
-            lines.append(t("dossier.card.apology_reason", lang, reason=dossier.apology_reason))
-        if dossier.officer:
-            lines.append(t("dossier.card.officer", lang, officer=dossier.officer))
-    return "\n".join(lines)
-
-
-def _card_reply(card: str, *notes: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Reply:
-    return Reply(text="\n\n".join([card, *notes]), buttons=buttons)
-
-
 # --- lookup --------------------------------------------------------------------------------
 
 
@@ -331,7 +274,36 @@ def _matches_last4(dossier: Dossier, last4: str) -> bool | None:
     return last4 in candidates
 
 
-async def answer_lookup(
+class LookupResult(enum.StrEnum):
+    """How a lookup ended; `handlers/lookup.py` says it."""
+
+    RATE_LIMITED = "rate_limited"  # too many lookups: `Lookup.seconds` to wait
+    ASK_CODE = "ask_code"  # nothing given
+    BAD_CODE = "bad_code"  # not a dossier code
+    NOT_FOUND = "not_found"
+    FOUND = "found"  # public card; `locked_until` when verification is locked
+    LOCKED = "locked"  # LAST4 given while locked (or the try that locked it)
+    BAD_LAST4 = "bad_last4"  # LAST4 not four digits
+    NO_VERIFY_DATA = "no_verify_data"  # nothing on file to verify against
+    WRONG_LAST4 = "wrong_last4"  # `left` tries before the lock-out
+    VERIFIED = "verified"  # the full card; `subscribed` tells which button
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What a lookup found: the result, the code (normalised, or as given) and its dossier."""
+
+    result: LookupResult
+    code: str
+    dossier: Dossier | None = None
+    late_days: int = 0
+    seconds: int = 0
+    locked_until: datetime | None = None
+    left: int = 0
+    subscribed: bool = False
+
+
+async def look_up(
     *,
     session: AsyncSession,
     config: Config,
@@ -341,9 +313,8 @@ async def answer_lookup(
     code: str,
     last4: str | None,
     now: datetime,
-    lang: str,
-) -> list[Reply]:
-    """Answer a dossier lookup: the card, public or verified, or why there is none."""
+) -> Lookup:
+    """Look a dossier up: the card, public or verified, or why there is none."""
     until = await _rate_limited_until(
         session=session, config=config, channel=channel, user_id=user_id, now=now
     )
@@ -357,13 +328,13 @@ async def answer_lookup(
             at=now,
         )
         seconds = max(1, math.ceil((until - now).total_seconds()))
-        return [Reply(t("dossier.rate_limited", lang, seconds=seconds))]
+        return Lookup(LookupResult.RATE_LIMITED, code.strip()[:80], seconds=seconds)
 
     codes = find_dossier_codes(code)
     normalized = codes[0] if codes else None
     if normalized is None:
         if not code.strip():
-            return [Reply(t("dossier.ask_code", lang))]
+            return Lookup(LookupResult.ASK_CODE, "")
         await store.record_attempt(
             session=session,
             channel=channel,
@@ -372,7 +343,7 @@ async def answer_lookup(
             outcome=Outcome.NOT_FOUND,
             at=now,
         )
-        return [Reply(t("dossier.bad_code", lang, text=code.strip()[:80]))]
+        return Lookup(LookupResult.BAD_CODE, code.strip()[:80])
 
     async def record(outcome: Outcome) -> None:
         await store.record_attempt(
@@ -387,106 +358,117 @@ async def answer_lookup(
     dossier = await store.get_dossier(session=session, code=normalized)
     if dossier is None:
         await record(Outcome.NOT_FOUND)
-        return [Reply(t("dossier.not_found", lang, code=normalized, phone=config.hotline.phone))]
+        return Lookup(LookupResult.NOT_FOUND, normalized)
 
-    public = format_card(dossier=dossier, config=config, now=now, lang=lang, verified=False)
+    late = late_working_days(dossier=dossier, calendar=config.work_calendar, now=now)
+
+    def found(result: LookupResult, **values: Any) -> Lookup:
+        return Lookup(result, normalized, dossier, late_days=late, **values)
+
     locked_until, wrong = await _lock_state(
         session=session, config=config, channel=channel, user_id=user_id, code=normalized, now=now
-    )
-    locked_note = (
-        t("dossier.locked", lang, until=fmt_datetime(locked_until)) if locked_until else ""
     )
     given = (last4 or "").strip().replace(" ", "")
     if not given:
         await record(Outcome.FOUND)
-        note = locked_note or t("dossier.verify_hint", lang, code=normalized)
-        return [_card_reply(public, note)]
+        return found(LookupResult.FOUND, locked_until=locked_until)
     if locked_until is not None:
         await record(Outcome.LOCKED)
-        return [_card_reply(public, locked_note)]
+        return found(LookupResult.LOCKED, locked_until=locked_until)
     if not re.fullmatch(r"\d{4}", given):
         await record(Outcome.FOUND)
-        return [_card_reply(public, t("dossier.bad_last4", lang, code=normalized))]
+        return found(LookupResult.BAD_LAST4)
 
     match = _matches_last4(dossier, given)
     if match is None:
         await record(Outcome.FOUND)
-        return [_card_reply(public, t("dossier.no_verify_data", lang))]
+        return found(LookupResult.NO_VERIFY_DATA)
     if not match:
         await record(Outcome.WRONG_LAST4)
         left = config.lookup.max_wrong_last4 - wrong - 1
         if left <= 0:
             until_at = now + timedelta(minutes=config.lookup.lockout_minutes)
             log.info("dossier verification locked: %s by %s:%s", normalized, channel, user_id)
-            return [_card_reply(public, t("dossier.locked", lang, until=fmt_datetime(until_at)))]
-        return [_card_reply(public, t("dossier.wrong_last4", lang, left=left))]
+            return found(LookupResult.LOCKED, locked_until=until_at)
+        return found(LookupResult.WRONG_LAST4, left=left)
 
     await record(Outcome.VERIFIED)
-    card = format_card(dossier=dossier, config=config, now=now, lang=lang, verified=True)
     subscribed = await store.get_subscription(
         session=session, code=normalized, channel=channel, chat_id=chat_id
     )
-    button = (
-        Button(t("dossier.button.unsubscribe", lang), unsubscribe_callback(normalized))
-        if subscribed
-        else Button(t("dossier.button.subscribe", lang), subscribe_callback(normalized))
-    )
-    return [_card_reply(card, t("dossier.card.verified", lang), buttons=((button,),))]
+    return found(LookupResult.VERIFIED, subscribed=subscribed is not None)
 
 
 # --- subscriptions -------------------------------------------------------------------------
 
 
+class SubscriptionResult(enum.StrEnum):
+    """How a subscribe or unsubscribe ended."""
+
+    BAD_CODE = "bad_code"
+    NOT_FOUND = "not_found"
+    NEEDS_VERIFY = "subscribe_needs_verify"
+    SUBSCRIBED = "subscribed"
+    ALREADY_SUBSCRIBED = "already_subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    NOT_SUBSCRIBED = "not_subscribed"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What a subscribe or unsubscribe did, for the code (normalised, or as given)."""
+
+    result: SubscriptionResult
+    code: str
+
+
 async def subscribe(
     *,
     session: AsyncSession,
+    config: Config,
     channel: str,
     chat_id: str,
     user_id: str,
     code: str,
     now: datetime,
     lang: str,
-    config: Config | None = None,
-) -> list[Reply]:
-    """Subscribe the chat to a dossier the user verified within the lock-out window."""
+) -> Subscription:
+    """Subscribe the chat (in `lang`) to a dossier the user verified within the lock-out window."""
     normalized = next(iter(find_dossier_codes(code)), None)
     if normalized is None:
-        return [Reply(t("dossier.bad_code", lang, text=code.strip()[:80]))]
+        return Subscription(SubscriptionResult.BAD_CODE, code.strip()[:80])
     dossier = await store.get_dossier(session=session, code=normalized)
     if dossier is None:
-        phone = config.hotline.phone if config else Config().hotline.phone
-        return [Reply(t("dossier.not_found", lang, code=normalized, phone=phone))]
-    minutes = (config or Config()).lookup.lockout_minutes
+        return Subscription(SubscriptionResult.NOT_FOUND, normalized)
     verified = await store.code_attempts(
         session=session,
         channel=channel,
         user_id=user_id,
         code=normalized,
-        since=now - timedelta(minutes=minutes),
+        since=now - timedelta(minutes=config.lookup.lockout_minutes),
         outcomes=(Outcome.VERIFIED,),
     )
     if not verified:
-        return [Reply(t("dossier.subscribe_needs_verify", lang, code=normalized))]
+        return Subscription(SubscriptionResult.NEEDS_VERIFY, normalized)
     created = await store.add_subscription(
         session=session, code=normalized, channel=channel, chat_id=chat_id, language=lang, now=now
     )
-    key = "dossier.subscribed" if created else "dossier.already_subscribed"
-    button = Button(t("dossier.button.unsubscribe", lang), unsubscribe_callback(normalized))
-    return [Reply(t(key, lang, code=normalized), buttons=((button,),))]
+    result = SubscriptionResult.SUBSCRIBED if created else SubscriptionResult.ALREADY_SUBSCRIBED
+    return Subscription(result, normalized)
 
 
 async def unsubscribe(
-    *, session: AsyncSession, channel: str, chat_id: str, code: str, lang: str
-) -> list[Reply]:
+    *, session: AsyncSession, channel: str, chat_id: str, code: str
+) -> Subscription:
     """Stop sending this chat updates about a dossier."""
     normalized = next(iter(find_dossier_codes(code)), None)
     if normalized is None:
-        return [Reply(t("dossier.bad_code", lang, text=code.strip()[:80]))]
+        return Subscription(SubscriptionResult.BAD_CODE, code.strip()[:80])
     removed = await store.remove_subscription(
         session=session, code=normalized, channel=channel, chat_id=chat_id
     )
-    key = "dossier.unsubscribed" if removed else "dossier.not_subscribed"
-    return [Reply(t(key, lang, code=normalized))]
+    result = SubscriptionResult.UNSUBSCRIBED if removed else SubscriptionResult.NOT_SUBSCRIBED
+    return Subscription(result, normalized)
 
 
 # --- watch milestones ----------------------------------------------------------------------
@@ -551,6 +533,42 @@ def watch_after(
         status=status, due_at=due_at, new_due_at=new_due_at, calendar=calendar
     )
     return next((at for _kind, at in milestones if at > after), None)
+
+
+def watch_notices(
+    dossier: Dossier,
+    subscribers: Sequence[DossierSubscription],
+    kind: WatchKind,
+    at: datetime,
+) -> list[Notice]:
+    """Return who must hear of a watch milestone: the holding agency, or the subscribers."""
+    if kind == WatchKind.APOLOGY_DUE:
+        key = notice_key("d", dossier.code, kind.value, stamp(at), "agency", dossier.agency_id)
+        return [
+            Notice(
+                kind.value,
+                Audience.AGENCY,
+                dossier=dossier,
+                agency_id=dossier.agency_id,
+                facts={"at": at},
+                key=key,
+            )
+        ]
+    notices: list[Notice] = []
+    for subscription in subscribers:
+        chat = (subscription.channel, subscription.chat_id)
+        notices.append(
+            Notice(
+                kind.value,
+                Audience.SUBSCRIBER,
+                dossier=dossier,
+                facts={"at": at},
+                key=notice_key("d", dossier.code, kind.value, stamp(at), *chat),
+                chat=chat,
+                language=subscription.language,
+            )
+        )
+    return notices
 
 
 # --- import: reading files -----------------------------------------------------------------
@@ -781,18 +799,12 @@ class AgencyIndex:
         return next(iter(ids)), None
 
 
-_STATUS_NAMES: dict[str, int] = {}
+def status_index(names: Mapping[str, int]) -> dict[str, int]:
+    """Index the portal's status names (as shown to people, any language) for parsing."""
+    return {_fold(name): status for name, status in names.items() if 1 <= status <= 10}
 
 
-def _status_names() -> dict[str, int]:
-    if not _STATUS_NAMES:
-        for status in range(1, 11):
-            for lang in ("vi", "en"):
-                _STATUS_NAMES[_fold(status_name(status, lang))] = status
-    return _STATUS_NAMES
-
-
-def _parse_status(value: Any) -> int | None:
+def _parse_status(value: Any, names: Mapping[str, int]) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -803,7 +815,7 @@ def _parse_status(value: Any) -> int | None:
     if re.fullmatch(r"\d{1,2}", text):
         number = int(text)
         return number if 1 <= number <= 10 else None
-    return _status_names().get(_fold(text))
+    return names.get(_fold(text))
 
 
 def _as_text(value: Any) -> str:
@@ -815,7 +827,11 @@ def _as_text(value: Any) -> str:
 
 
 def validate_row(
-    row: SourceRow, *, agencies: AgencyIndex, end_of_day: time
+    row: SourceRow,
+    *,
+    agencies: AgencyIndex,
+    end_of_day: time,
+    status_names: Mapping[str, int] | None = None,
 ) -> tuple[dict[str, Any] | None, str | None]:
     """Return (the dossier's column values for the fields present, None) or (None, reasons)."""
     values = row.values
@@ -851,7 +867,7 @@ def validate_row(
 
     status_value = values.get("status")
     if status_value is not None and _as_text(status_value):
-        status = _parse_status(status_value)
+        status = _parse_status(status_value, status_names or {})
         if status is None:
             problems.append(f"bad status {_as_text(status_value)[:40]!r} (expected 1-10)")
         else:
@@ -908,106 +924,35 @@ def _stamp(value: datetime | None) -> str:
     return value.strftime("%Y%m%dT%H%M%S%fZ") if value else "0"
 
 
-def _notice_for(
+def change_notices(
     *,
-    dossier: Dossier,
-    subscription: DossierSubscription,
-    kind: str,
-    old_status: int | None,
-) -> Reply:
-    lang = subscription.language
-    procedure = dossier.procedure or "—"
-    lines: list[str] = []
-    if kind == "newdue":
-        lines.append(
-            t(
-                "dossier.notice.new_due",
-                lang,
-                code=dossier.code,
-                procedure=procedure,
-                date=fmt_date(dossier.new_due_at),
-            )
-        )
-        if dossier.apology_reason:
-            lines.append(t("dossier.notice.reason", lang, reason=dossier.apology_reason))
-    else:
-        lines.append(
-            t(
-                "dossier.notice.status",
-                lang,
-                code=dossier.code,
-                procedure=procedure,
-                old=status_name(old_status, lang) if old_status else "—",
-                new=status_name(dossier.status, lang),
-            )
-        )
-        if dossier.status in (3, 5, 6, 9):
-            lines.append(t(f"dossier.notice.hint.{dossier.status}", lang))
-    lines.append(t("dossier.notice.more", lang, code=dossier.code))
-    button = Button(t("dossier.button.unsubscribe", lang), unsubscribe_callback(dossier.code))
-    return Reply(text="\n".join(lines), buttons=((button,),))
-
-
-async def _notify(
-    *,
-    session: AsyncSession,
     changes: Sequence[tuple[Dossier, set[str], int, datetime | None]],
-    now: datetime,
-) -> int:
-    """Queue each subscriber's notices about imported changes; return how many were queued."""
-    if not changes:
-        return 0
-    subscribers = await store.list_subscribers(
-        session=session, codes=[dossier.code for dossier, *_ in changes]
-    )
-    queued = 0
+    subscribers: dict[str, list[DossierSubscription]],
+) -> list[Notice]:
+    """Return each subscriber's notices about imported changes (new date, new status)."""
+    notices: list[Notice] = []
     for dossier, changed, old_status, old_stamp in changes:
         for subscription in subscribers.get(dossier.code, []):
-            notices: list[tuple[str, str]] = []
+            chat = (subscription.channel, subscription.chat_id)
+            common: dict[str, Any] = {
+                "audience": Audience.SUBSCRIBER,
+                "dossier": dossier,
+                "chat": chat,
+                "language": subscription.language,
+            }
             if "new_due_at" in changed and dossier.new_due_at is not None:
-                notices.append(
-                    (
-                        "newdue",
-                        _idempotency_key(
-                            "dossier",
-                            dossier.code,
-                            "newdue",
-                            _stamp(dossier.new_due_at),
-                            subscription.channel,
-                            subscription.chat_id,
-                        ),
-                    )
+                key = _idempotency_key(
+                    "dossier", dossier.code, "newdue", _stamp(dossier.new_due_at), *chat
                 )
+                notices.append(Notice("dossier_new_due", key=key, **common))
             if "status" in changed:
                 # The replaced version's stamp tells a later return to an old status apart.
-                notices.append(
-                    (
-                        "status",
-                        _idempotency_key(
-                            "dossier",
-                            dossier.code,
-                            "status",
-                            dossier.status,
-                            _stamp(old_stamp),
-                            subscription.channel,
-                            subscription.chat_id,
-                        ),
-                    )
+                key = _idempotency_key(
+                    "dossier", dossier.code, "status", dossier.status, _stamp(old_stamp), *chat
                 )
-            for kind, key in notices:
-                reply = _notice_for(
-                    dossier=dossier, subscription=subscription, kind=kind, old_status=old_status
-                )
-                if await enqueue(
-                    session=session,
-                    channel=subscription.channel,
-                    chat_id=subscription.chat_id,
-                    payload=reply.to_payload(),
-                    now=now,
-                    idempotency_key=key,
-                ):
-                    queued += 1
-    return queued
+                facts = {"old_status": old_status}
+                notices.append(Notice("dossier_status", key=key, facts=facts, **common))
+    return notices
 
 
 async def store_rows(
@@ -1017,8 +962,11 @@ async def store_rows(
     config: Config,
     now: datetime,
     report: ImportReport,
-) -> None:
-    """Upsert validated rows in the caller's transaction, queueing subscriber notices."""
+) -> list[Notice]:
+    """Upsert validated rows in the caller's transaction; return the subscribers' notices.
+
+    The caller queues the notices in the same transaction (`bot/dossier_import.py`).
+    """
     calendar = config.work_calendar
     existing = await store.get_dossiers_for_update(
         session=session, codes=[row["code"] for row in rows]
@@ -1075,7 +1023,12 @@ async def store_rows(
         if "status" in changed or ("new_due_at" in changed and old.new_due_at is not None):
             changes.append((old, changed, old_status, old_stamp))
     await store.upsert_dossiers(session=session, rows=inserts)
-    report.notices += await _notify(session=session, changes=changes, now=now)
+    if not changes:
+        return []
+    subscribers = await store.list_subscribers(
+        session=session, codes=[dossier.code for dossier, *_ in changes]
+    )
+    return change_notices(changes=changes, subscribers=subscribers)
 
 
 def end_of_working_day(config: Config) -> time:
@@ -1084,9 +1037,12 @@ def end_of_working_day(config: Config) -> time:
 
 
 def read_rows(
-    path: Path, *, config: Config
+    path: Path, *, config: Config, status_names: Mapping[str, int] | None = None
 ) -> tuple[list[dict[str, Any]], list[tuple[int, str]], tuple[str, ...]]:
-    """Read and validate a file: (valid rows, rejected (line, reason), ignored columns)."""
+    """Read and validate a file: (valid rows, rejected (line, reason), ignored columns).
+
+    `status_names` (from `status_index`) lets a status be given by its name, not only 1-10.
+    """
     text = _read_text(path)
     reader = _read_json if _format_of(path, text) == "json" else _read_csv
     source, rejected, ignored = reader(text)
@@ -1095,7 +1051,9 @@ def read_rows(
     valid: list[dict[str, Any]] = []
     first_line: dict[str, int] = {}
     for row in source:
-        values, reason = validate_row(row, agencies=agencies, end_of_day=end_of_day)
+        values, reason = validate_row(
+            row, agencies=agencies, end_of_day=end_of_day, status_names=status_names
+        )
         if values is None:
             rejected.append((row.line, reason or "invalid"))
             continue
@@ -1109,30 +1067,6 @@ def read_rows(
         valid.append(values)
     rejected.sort()
     return valid, rejected, ignored
-
-
-async def import_dossiers(
-    path: Path, *, db: Database, config: Config, now: datetime
-) -> ImportReport:
-    """Upsert the valid dossiers of a CSV or JSON Lines file in one transaction; report the rest.
-
-    Raises DossierImportError when the file as a whole cannot be read.
-    """
-    valid, rejected, ignored = read_rows(path, config=config)
-    report = ImportReport(rejected=rejected, ignored_columns=ignored)
-    if valid:
-        async with db.transaction() as session:
-            await store_rows(session=session, rows=valid, config=config, now=now, report=report)
-    log.info(
-        "imported %s: %s new, %s updated, %s unchanged, %s rejected, %s notices",
-        path,
-        report.inserted,
-        report.updated,
-        report.unchanged,
-        len(report.rejected),
-        report.notices,
-    )
-    return report
 
 
 def format_import_report(report: ImportReport) -> str:

@@ -5,9 +5,10 @@ The rules are plain functions on a `Ticket` with time passed in and no I/O: `ini
 `ask`, `resume`, `resolve`, `route`, `deem_accepted`, and after resolution `rate`, `reopen`,
 `close_resolved`, each raising `TransitionError` when the ticket's state does not allow it.
 The async service functions below apply a rule to a ticket loaded (and row-locked) in the
-caller's transaction, record a `ticket_event`, and return the messages the change causes, as
-`Reply` values carrying their target chat; the caller queues them in the same transaction
-(DESIGN rule 7).
+caller's transaction, record a `ticket_event`, and return a `TicketOutcome`: the ticket, the
+event, and the notices the change causes (who must be told of what, `bot/domain/outcomes.py`).
+They never speak: `handlers/notices.py` renders the notices, and the caller queues them in the
+same transaction (DESIGN rule 7). `milestone_notices` says the same for the sweeper's ladder.
 
 Scheduling: `Ticket.next_check_at` is the earliest ladder milestone the sweeper has not yet
 handled. The sweeper handles the milestones in [next_check_at, now] and moves it to the first
@@ -20,24 +21,20 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.chat import Attachment, Reply
+from bot.chat import Attachment
 from bot.config import Config
+from bot.domain.outcomes import Audience, Notice, TicketOutcome, notice_key, stamp
+from bot.domain.routing import TRIAGE, Router, RoutingRefused
 from bot.domain.triage import Decision
-from handlers.messages import Safe, fmt_datetime, t
 from storage import tickets as ticket_store
 from storage.models import Privacy, Ticket, TicketState
 
 log = logging.getLogger(__name__)
-
-TRIAGE = "triage"
-NOTICE_TEXT_LIMIT = 3000  # user text quoted in a notice; the whole text stays in the event
-RESOLVED_NOTICE_LIMIT = 4000  # a "resolved" notice with its rating invitation, under 4096
-TARGET = tuple[str, str]  # (channel, chat id)
 
 
 @dataclass(frozen=True)
@@ -83,6 +80,19 @@ def sla_hours_of(config: Config, category_id: str) -> float:
 def expected_resolution(*, config: Config, category_id: str, now: datetime) -> datetime:
     """Return the due date a complaint of this category filed now would carry."""
     return config.work_calendar.add_working_hours(now, sla_hours_of(config, category_id))
+
+
+def latest_resolution(ticket: Ticket, config: Config) -> datetime | None:
+    """Return the resolve due, or for a queued ticket the one it carries if routed at the last.
+
+    A ticket in the operators' queue has no resolve clock yet; routed when its triage clock
+    runs out, the agency's clock would end this long after.
+    """
+    if ticket.resolve_due_at is not None or ticket.triage_due_at is None:
+        return ticket.resolve_due_at
+    return config.work_calendar.add_working_hours(
+        ticket.triage_due_at, sla_hours_of(config, ticket.category_id)
+    )
 
 
 def default_privacy(track: str) -> Privacy:
@@ -168,6 +178,53 @@ def first_milestone_after(
 def next_check_at(ticket: Ticket, config: Config, now: datetime) -> datetime | None:
     """Return when the sweeper must first look at a ticket whose clocks changed at `now`."""
     return first_milestone_after(ticket, config, now, inclusive=True)
+
+
+def milestone_notices(
+    ticket: Ticket, milestone: Milestone, config: Config, now: datetime
+) -> list[Notice]:
+    """Return who must hear of one milestone, each notice keyed (ticket, rung, due, audience)."""
+    calendar = config.work_calendar
+    rung, due = milestone.rung, milestone.due
+    facts: dict[str, object] = {"due": due}
+    if rung == Rung.TRIAGE_OVERDUE:
+        facts["escalate"] = calendar.add_working_hours(due, config.deadlines.triage_hours)
+    elif rung == Rung.OVERDUE:
+        facts["escalate"] = calendar.add_working_hours(due, config.deadlines.escalate_after_hours)
+    elif rung == Rung.REMINDER:
+        facts["left"] = max(0.0, calendar.working_hours_between(now, due))
+    elif rung == Rung.ESCALATED:
+        facts["late"] = max(0.0, calendar.working_hours_between(due, now))
+    audiences: dict[Rung, tuple[tuple[Audience, str, Audience | None], ...]] = {
+        Rung.TRIAGE_OVERDUE: ((Audience.OPERATORS, "triage_overdue", None),),
+        Rung.TRIAGE_ESCALATED: ((Audience.SUPERVISOR, "triage_escalated", None),),
+        Rung.DEEMED_ACCEPTED: (
+            (Audience.AGENCY, "deemed_accepted", None),
+            (Audience.CITIZEN, "accepted", None),
+        ),
+        Rung.REMINDER: ((Audience.AGENCY, "reminder", None),),
+        Rung.OVERDUE: (
+            # An agency without its own chat is the operators: they get their own notice.
+            (Audience.AGENCY, "overdue", Audience.OPERATORS),
+            (Audience.OPERATORS, "overdue", None),
+            (Audience.CITIZEN, "overdue", None),
+        ),
+        Rung.ESCALATED: (
+            (Audience.SUPERVISOR, "escalated", None),
+            (Audience.CITIZEN, "escalated", None),
+        ),
+    }
+    return [
+        Notice(
+            kind,
+            audience,
+            ticket,
+            facts=facts,
+            key=notice_key("t", ticket.id, rung.value, stamp(due), audience.value),
+            unless_same_chat_as=unless,
+        )
+        for audience, kind, unless in audiences[rung]
+    ]
 
 
 def reschedule(ticket: Ticket, config: Config, now: datetime) -> None:
@@ -307,8 +364,12 @@ def resolve(ticket: Ticket, *, answer: str, now: datetime) -> None:
 
 def route(ticket: Ticket, *, config: Config, agency_id: str, now: datetime) -> None:
     """Operators send (or resend) the ticket to an agency: accept and resolve clocks start."""
-    if config.agency(agency_id) is None:
-        raise TransitionError("unknown_agency", ticket)
+    try:
+        Router.from_config(config).assign(
+            agency_id, subject_agency=ticket.subject_agency_id, ticket=ticket.code
+        )
+    except RoutingRefused as refused:
+        raise TransitionError(refused.reason, ticket) from refused
     if ticket.state not in ROUTABLE_STATES:
         raise TransitionError("wrong_state", ticket)
     if ticket.state != TicketState.TRIAGE and ticket.agency_id == agency_id:
@@ -434,96 +495,7 @@ def close_resolved(ticket: Ticket, *, config: Config, now: datetime) -> bool:
     return True
 
 
-# --- where notices go ------------------------------------------------------------------------
-
-
-def agency_name(config: Config, agency_id: str | None, lang: str = "vi") -> str:
-    """Return an agency's display name (the operators when there is none)."""
-    if agency_id is None:
-        return t("notice.name.operators", lang)
-    agency = config.agency(agency_id)
-    return agency.name if agency else agency_id
-
-
-def operators_target(config: Config) -> TARGET | None:
-    """Return the operators' chat, Telegram first."""
-    if config.telegram.operators_chat_id is not None:
-        return "telegram", str(config.telegram.operators_chat_id)
-    if config.zalo.operators_chat_id:
-        return "zalo", config.zalo.operators_chat_id
-    return None
-
-
-def agency_target(config: Config, agency_id: str | None) -> TARGET | None:
-    """Return an agency's own chat, else the operators' (who then act for it)."""
-    agency = config.agency(agency_id) if agency_id else None
-    if agency is not None and agency.telegram_chat_id is not None:
-        return "telegram", str(agency.telegram_chat_id)
-    if agency is not None and agency.zalo_chat_id:
-        return "zalo", agency.zalo_chat_id
-    return operators_target(config)
-
-
-def supervisor_of(config: Config, agency_id: str | None) -> tuple[TARGET | None, str]:
-    """Return the supervisor's chat and name for an agency (SPEC §4, with its fallbacks).
-
-    The chat of the agency's `supervisor` agency, else `[telegram] supervisor_chat_id`, else
-    the operators' (who then carry the escalation up by hand).
-    """
-    agency = config.agency(agency_id) if agency_id else None
-    supervisor = config.agency(agency.supervisor) if agency and agency.supervisor else None
-    name = supervisor.name if supervisor else t("notice.name.supervisor", "vi")
-    if supervisor is not None and (
-        supervisor.telegram_chat_id is not None or supervisor.zalo_chat_id
-    ):
-        return agency_target(config, supervisor.id), name
-    if config.telegram.supervisor_chat_id is not None:
-        return ("telegram", str(config.telegram.supervisor_chat_id)), name
-    return operators_target(config), name
-
-
-def citizen_target(ticket: Ticket) -> TARGET | None:
-    """Return the reporter's chat, unless the reporter has blocked the bot."""
-    if ticket.citizen_blocked:
-        return None
-    return ticket.channel, ticket.chat_id
-
-
-def addressed(
-    target: TARGET | None, reply: Reply, *, ticket: Ticket | None, key: str | None = None
-) -> list[Reply]:
-    """Give a reply its target chat, ticket and idempotency key; nothing without a target."""
-    if target is None:
-        return []
-    return [
-        Reply(
-            text=reply.text,
-            buttons=reply.buttons,
-            channel=target[0],
-            chat_id=target[1],
-            attachments=reply.attachments,
-            ticket_id=ticket.id if ticket is not None else None,
-            idempotency_key=key,
-            extra=reply.extra,
-        )
-    ]
-
-
-def clip(text: str, limit: int = NOTICE_TEXT_LIMIT) -> str:
-    """Shorten user text quoted in a notice (the stored text stays whole)."""
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 # --- creating a ticket -----------------------------------------------------------------------
-
-
-def owning_agency(config: Config, agency_id: str | None, ward: str | None) -> str | None:
-    """Send a commune matter to the named ward's own committee, where the directory has one."""
-    commune = config.commune_agency_id
-    if commune is not None and agency_id == commune and (own := config.ward_agency(ward)):
-        return own.id
-    return agency_id
 
 
 async def open_ticket(
@@ -539,14 +511,22 @@ async def open_ticket(
     location: tuple[float, float] | None = None,
     dossier_code: str | None = None,
 ) -> Ticket:
-    """Create the ticket with its code, clocks and first events (not yet committed)."""
+    """Create the ticket with its code, clocks and first events (not yet committed).
+
+    `decision` was routed by `bot.domain.routing` for `category_id`; a decision made for
+    another category is routed again here, so no caller can skip the rules.
+    """
     category = config.category(category_id)
-    agency_id = decision.agency if category_id == decision.category else None
-    if agency_id is None and category is not None:
-        agency_id = category.agency
-    if agency_id == TRIAGE:
+    if category_id != decision.category:
+        route = Router.from_config(config).route(
+            category_id, subject_agency=decision.subject_agency, ward=decision.ward
+        )
+        decision = replace(decision, category=category_id, agency=route.agency)
+    agency_id = None if decision.agency == TRIAGE else decision.agency
+    if agency_id is not None and agency_id == decision.subject_agency:
+        # The routing module never proposes this; a decision built by hand must not do it either.
+        log.error("ticket about %s was to be sent to it; queued for the operators", agency_id)
         agency_id = None
-    agency_id = owning_agency(config, agency_id, decision.ward)
     routed = agency_id is not None
     clocks = initial_clocks(
         config=config, routed=routed, sla_hours=sla_hours_of(config, category_id), now=now
@@ -610,6 +590,13 @@ async def load_for_change(*, session: AsyncSession, ticket_id: int) -> Ticket | 
     return await ticket_store.lock_ticket(session=session, ticket_id=ticket_id)
 
 
+def _files(attachments: Sequence[Attachment]) -> list[dict[str, str]]:
+    return [
+        {"kind": a.kind, "file_id": a.file_id, "file_name": a.file_name, "mime_type": a.mime_type}
+        for a in attachments
+    ]
+
+
 async def accept_ticket(
     *,
     session: AsyncSession,
@@ -618,7 +605,7 @@ async def accept_ticket(
     agency_id: str | None,
     user_id: str,
     now: datetime,
-) -> list[Reply]:
+) -> TicketOutcome:
     """The agency accepts: event, and the citizen is told."""
     check_agency_action(ticket, Action.ACCEPT, agency_id)
     accept(ticket, now=now)
@@ -631,19 +618,7 @@ async def accept_ticket(
         actor=f"agency:{agency_id}",
         data={"user": user_id},
     )
-    return _citizen_accepted(config, ticket)
-
-
-def _citizen_accepted(config: Config, ticket: Ticket) -> list[Reply]:
-    lang = ticket.language
-    text = t(
-        "notice.citizen.accepted",
-        lang,
-        code=ticket.code,
-        agency=agency_name(config, ticket.agency_id, lang),
-        due=fmt_datetime(ticket.resolve_due_at),
-    )
-    return addressed(citizen_target(ticket), Reply(text), ticket=ticket)
+    return TicketOutcome(ticket, "accepted", [Notice("accepted", Audience.CITIZEN, ticket)])
 
 
 async def return_ticket(
@@ -655,7 +630,7 @@ async def return_ticket(
     user_id: str,
     reason: str,
     now: datetime,
-) -> list[Reply]:
+) -> TicketOutcome:
     """The agency returns the ticket with a reason: back to triage; twice → passed around."""
     check_agency_action(ticket, Action.RETURN, agency_id)
     previous = ticket.agency_id
@@ -670,7 +645,12 @@ async def return_ticket(
         note=reason,
         data={"user": user_id, "agency": previous, "returns": ticket.returns_count},
     )
-    notices = _returned_notices(config, ticket, previous, reason)
+    facts = {"previous": previous, "reason": reason}
+    notices = [
+        Notice("returned", Audience.OPERATORS, ticket, facts=facts),
+        # The card (with its routing buttons) goes to the operators now that no agency holds it.
+        Notice("card", Audience.AGENCY, ticket),
+    ]
     if passed_around:
         returners = await ticket_store.returning_agencies(session=session, ticket_id=ticket.id)
         await ticket_store.add_event(
@@ -681,45 +661,19 @@ async def return_ticket(
             actor="system",
             data={"agencies": returners, "returns": ticket.returns_count},
         )
-        notices.extend(_passed_around_notices(config, ticket, previous, returners))
-    return notices
-
-
-def _returned_notices(
-    config: Config, ticket: Ticket, previous: str | None, reason: str
-) -> list[Reply]:
-    # Imported here: handlers.cards imports the handlers that import this module.
-    from handlers.cards import ticket_cards
-
-    text = t(
-        "notice.operators.returned",
-        "vi",
-        code=ticket.code,
-        agency=agency_name(config, previous),
-        count=ticket.returns_count,
-        reason=clip(reason),
-        due=fmt_datetime(ticket.triage_due_at),
-    )
-    notices = addressed(operators_target(config), Reply(text), ticket=ticket)
-    # The card (with its routing buttons) goes to the operators now that no agency holds it.
-    notices.extend(ticket_cards(config, ticket))
-    return notices
-
-
-def _passed_around_notices(
-    config: Config, ticket: Ticket, previous: str | None, returners: list[str]
-) -> list[Reply]:
-    names = ", ".join(agency_name(config, a) for a in returners) or "—"
-    text = t(
-        "notice.passed_around", "vi", code=ticket.code, count=ticket.returns_count, agencies=names
-    )
-    operators = operators_target(config)
-    supervisor, _name = supervisor_of(config, previous)
-    notices = addressed(operators, Reply(text), ticket=ticket)
-    if supervisor is not None and supervisor != operators:
-        excerpt = t("notice.excerpt", "vi", text=clip(ticket.text, 600))
-        notices.extend(addressed(supervisor, Reply(text + excerpt), ticket=ticket))
-    return notices
+        returned = {"agencies": returners}
+        notices.append(Notice("passed_around", Audience.OPERATORS, ticket, facts=returned))
+        notices.append(
+            Notice(
+                "passed_around",
+                Audience.SUPERVISOR,
+                ticket,
+                agency_id=previous,
+                facts=returned,
+                unless_same_chat_as=Audience.OPERATORS,
+            )
+        )
+    return TicketOutcome(ticket, "returned", notices)
 
 
 async def ask_citizen(
@@ -731,7 +685,7 @@ async def ask_citizen(
     user_id: str,
     question: str,
     now: datetime,
-) -> list[Reply]:
+) -> TicketOutcome:
     """The agency asks the citizen: the resolve clock pauses until the answer."""
     check_agency_action(ticket, Action.ASK, agency_id)
     implicitly_accepted = ask(ticket, now=now)
@@ -755,15 +709,8 @@ async def ask_citizen(
         note=question,
         data={"user": user_id},
     )
-    lang = ticket.language
-    text = t(
-        "notice.citizen.question",
-        lang,
-        code=ticket.code,
-        agency=agency_name(config, ticket.agency_id, lang),
-        question=clip(question),
-    )
-    return addressed(citizen_target(ticket), Reply(text), ticket=ticket)
+    notice = Notice("question", Audience.CITIZEN, ticket, facts={"question": question})
+    return TicketOutcome(ticket, "asked_citizen", [notice])
 
 
 async def record_citizen_answer(
@@ -775,7 +722,7 @@ async def record_citizen_answer(
     text: str,
     attachments: Sequence[Attachment] = (),
     now: datetime,
-) -> tuple[Ticket, list[Reply]] | None:
+) -> TicketOutcome | None:
     """Take a citizen's message as the answer to the question their ticket waits on.
 
     Returns None when no ticket of this chat waits for the citizen. Otherwise the resolve clock
@@ -790,10 +737,7 @@ async def record_citizen_answer(
     old_due = ticket.resolve_due_at
     paused_hours = resume(ticket, config=config, now=now)
     reschedule(ticket, config, now)
-    files = [
-        {"kind": a.kind, "file_id": a.file_id, "file_name": a.file_name, "mime_type": a.mime_type}
-        for a in attachments
-    ]
+    files = _files(attachments)
     await ticket_store.add_attachments(session=session, ticket=ticket, attachments=files)
     await ticket_store.add_event(
         session=session,
@@ -809,30 +753,14 @@ async def record_citizen_answer(
             "files": len(files),
         },
     )
-    target = agency_target(config, ticket.agency_id)
-    body = t(
-        "notice.agency.citizen_answer",
-        "vi",
-        code=ticket.code,
-        answer=clip(text) or "—",
-        files=len(files),
-        due=fmt_datetime(ticket.resolve_due_at),
+    notice = Notice(
+        "citizen_answer",
+        Audience.AGENCY,
+        ticket,
+        facts={"answer": text, "files": len(files), "channel": channel},
+        attachments=tuple(attachments),
     )
-    notices = addressed(target, Reply(body), ticket=ticket)
-    if target is not None and target[0] == channel:
-        # File ids belong to one channel; elsewhere the notice only counts them.
-        for attachment in attachments:
-            notices.extend(
-                addressed(
-                    target,
-                    Reply(
-                        t("notice.attachment_of", "vi", code=ticket.code),
-                        attachments=(attachment,),
-                    ),
-                    ticket=ticket,
-                )
-            )
-    return ticket, notices
+    return TicketOutcome(ticket, "citizen_answered", [notice])
 
 
 async def resolve_ticket(
@@ -844,12 +772,8 @@ async def resolve_ticket(
     user_id: str,
     answer: str,
     now: datetime,
-) -> list[Reply]:
-    """The agency answers and resolves: the citizen gets the answer."""
-    # Imported here: handlers.cards and handlers.rating import this module.
-    from handlers.cards import split_escaped
-    from handlers.rating import rating_buttons
-
+) -> TicketOutcome:
+    """The agency answers and resolves: the citizen gets the answer and may rate or reopen."""
     check_agency_action(ticket, Action.RESOLVE, agency_id)
     resolve(ticket, answer=answer, now=now)
     reschedule(ticket, config, now)
@@ -863,41 +787,8 @@ async def resolve_ticket(
         note=answer,
         data={"user": user_id, "on_time": on_time},
     )
-    lang = ticket.language
-    header = t(
-        "notice.citizen.resolved",
-        lang,
-        code=ticket.code,
-        agency=agency_name(config, ticket.agency_id, lang),
-        answer="",
-    )
-    chunks = split_escaped(answer, 3900 - len(header))
-    texts = [
-        t(
-            "notice.citizen.resolved",
-            lang,
-            code=ticket.code,
-            agency=agency_name(config, ticket.agency_id, lang),
-            answer=Safe(chunks[0]),
-        )
-    ]
-    texts.extend(t("notice.continued", lang, code=ticket.code, text=Safe(c)) for c in chunks[1:])
-    # The answer's last message invites a rating and offers to reopen (handlers/rating.py);
-    # when the invitation does not fit there, it follows on its own.
-    invite = t("rating.invite", lang, days=config.deadlines.reopen_days)
-    if len(texts[-1]) + len(invite) <= RESOLVED_NOTICE_LIMIT:
-        texts[-1] += invite
-    else:
-        texts.append(invite.strip())
-    buttons = rating_buttons(ticket, lang)
-    target = citizen_target(ticket)
-    notices: list[Reply] = []
-    for index, text in enumerate(texts):
-        last = index == len(texts) - 1
-        notices.extend(
-            addressed(target, Reply(text, buttons=buttons if last else ()), ticket=ticket)
-        )
-    return notices
+    notice = Notice("resolved", Audience.CITIZEN, ticket, facts={"answer": answer})
+    return TicketOutcome(ticket, "resolved", [notice])
 
 
 async def route_ticket(
@@ -908,56 +799,33 @@ async def route_ticket(
     agency_id: str,
     user_id: str,
     now: datetime,
-) -> list[Reply]:
+) -> TicketOutcome:
     """Operators route (or reroute) the ticket: the agency gets its card, the citizen is told."""
-    # Imported here: handlers.cards imports the handlers that import this module.
-    from handlers.cards import ticket_cards
-
     previous = ticket.agency_id
     was_triage = ticket.state == TicketState.TRIAGE
     route(ticket, config=config, agency_id=agency_id, now=now)
     reschedule(ticket, config, now)
+    event = "routed" if was_triage else "rerouted"
     await ticket_store.add_event(
         session=session,
         ticket=ticket,
-        kind="routed" if was_triage else "rerouted",
+        kind=event,
         at=now,
         actor=f"operator:{user_id}",
         data={"agency": agency_id, "previous": previous, "final": ticket.passed_around},
     )
     stored = await ticket_store.list_attachments(session=session, ticket_id=ticket.id or 0)
-    attachments = [Attachment(a.kind, a.file_id, a.file_name, a.mime_type) for a in stored]
-    notices = list(ticket_cards(config, ticket, attachments))
-    lang = ticket.language
-    text = t(
-        "notice.citizen.routed",
-        lang,
-        code=ticket.code,
-        agency=agency_name(config, agency_id, lang),
-        due=fmt_datetime(ticket.resolve_due_at),
-    )
-    notices.extend(addressed(citizen_target(ticket), Reply(text), ticket=ticket))
+    attachments = tuple(Attachment(a.kind, a.file_id, a.file_name, a.mime_type) for a in stored)
+    notices = [
+        Notice("card", Audience.AGENCY, ticket, attachments=attachments),
+        Notice("routed", Audience.CITIZEN, ticket),
+    ]
     if previous is not None:
-        moved = t(
-            "notice.agency.rerouted",
-            "vi",
-            code=ticket.code,
-            agency=agency_name(config, agency_id),
-        )
-        notices.extend(addressed(agency_target(config, previous), Reply(moved), ticket=ticket))
-    return notices
+        notices.append(Notice("rerouted", Audience.AGENCY, ticket, agency_id=previous))
+    return TicketOutcome(ticket, event, notices)
 
 
 # --- services after resolution: rating and reopening -----------------------------------------
-
-
-@dataclass(frozen=True)
-class RatingOutcome:
-    """What a rating press did: the rating before it, and the notices it causes."""
-
-    previous: int | None
-    changed: bool
-    notices: list[Reply]
 
 
 async def rate_ticket(
@@ -969,12 +837,12 @@ async def rate_ticket(
     chat_id: str,
     stars: int,
     now: datetime,
-) -> RatingOutcome:
+) -> TicketOutcome:
     """The reporter rates the result: event, and a low rating is reported to the operators."""
     check_reporter(ticket, channel=channel, chat_id=chat_id)
     previous = rate(ticket, config=config, stars=stars, now=now)
     if previous == stars:
-        return RatingOutcome(previous, False, [])
+        return TicketOutcome(ticket, "", [], previous=previous, changed=False)
     await ticket_store.add_event(
         session=session,
         ticket=ticket,
@@ -983,18 +851,10 @@ async def rate_ticket(
         actor="citizen",
         data={"rating": stars, "previous": previous},
     )
-    notices: list[Reply] = []
+    notices: list[Notice] = []
     if stars <= LOW_RATING:
-        text = t(
-            "notice.operators.low_rating",
-            "vi",
-            code=ticket.code,
-            agency=agency_name(config, ticket.agency_id),
-            stars=stars,
-            answer=clip(ticket.answer, 600) or "—",
-        )
-        notices = addressed(operators_target(config), Reply(text), ticket=ticket)
-    return RatingOutcome(previous, True, notices)
+        notices.append(Notice("low_rating", Audience.OPERATORS, ticket, facts={"stars": stars}))
+    return TicketOutcome(ticket, "rated", notices, previous=previous)
 
 
 async def reopen_ticket(
@@ -1008,25 +868,19 @@ async def reopen_ticket(
     now: datetime,
     requested_at: datetime | None = None,
     attachments: Sequence[Attachment] = (),
-) -> list[Reply]:
+) -> TicketOutcome:
     """The reporter reopens the resolved ticket with a reason: back to its agency, new clock.
 
     The agency gets a notice with the reason and the ticket's card (its buttons again); the
     operators are told too.
     """
-    # Imported here: handlers.cards imports the handlers that import this module.
-    from handlers.cards import ticket_cards
-
     check_reporter(ticket, channel=channel, chat_id=chat_id)
     previous_answer, previous_rating = ticket.answer, ticket.rating
     reopen(ticket, config=config, now=now, requested_at=requested_at)
     reschedule(ticket, config, now)
     assert ticket.id is not None
     count = await ticket_store.count_events(session=session, ticket_id=ticket.id, kind="reopened")
-    files = [
-        {"kind": a.kind, "file_id": a.file_id, "file_name": a.file_name, "mime_type": a.mime_type}
-        for a in attachments
-    ]
+    files = _files(attachments)
     await ticket_store.add_attachments(session=session, ticket=ticket, attachments=files)
     due = ticket.resolve_due_at or ticket.triage_due_at
     await ticket_store.add_event(
@@ -1044,27 +898,19 @@ async def reopen_ticket(
             "files": len(files),
         },
     )
-    values = {
-        "code": ticket.code,
-        "agency": agency_name(config, ticket.agency_id),
-        "count": count + 1,
-        "reason": clip(reason) or "—",
-        "answer": clip(previous_answer, 600) or "—",
-        "due": fmt_datetime(due),
-    }
-    operators = operators_target(config)
-    notices: list[Reply] = []
+    facts = {"count": count + 1, "reason": reason, "answer": previous_answer, "due": due}
+    notices: list[Notice] = []
     if ticket.agency_id is not None:
-        target = agency_target(config, ticket.agency_id)
-        text = t("notice.agency.reopened", "vi", **values)
-        notices.extend(addressed(target, Reply(text), ticket=ticket))
-        if target == operators:
-            operators = None  # the agency has no chat of its own: the operators just heard it
-    if operators is not None:
-        notices.extend(
-            addressed(
-                operators, Reply(t("notice.operators.reopened", "vi", **values)), ticket=ticket
-            )
+        notices.append(Notice("reopened", Audience.AGENCY, ticket, facts=facts))
+    notices.append(
+        Notice(
+            "reopened",
+            Audience.OPERATORS,
+            ticket,
+            facts=facts,
+            # An agency without a chat of its own is the operators: they just heard it.
+            unless_same_chat_as=Audience.AGENCY if ticket.agency_id is not None else None,
         )
-    notices.extend(ticket_cards(config, ticket, attachments))
-    return notices
+    )
+    notices.append(Notice("card", Audience.AGENCY, ticket, attachments=tuple(attachments)))
+    return TicketOutcome(ticket, "reopened", notices)

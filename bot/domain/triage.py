@@ -51,6 +51,7 @@ from bot.domain.learned import (
     learned_calibration,
     load_default,
 )
+from bot.domain.routing import TRIAGE, Router
 from bot.domain.text import (
     NormalizedText,
     fold_diacritics,
@@ -64,7 +65,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["TRIAGE", "Classifier", "Decision", "WardIndex", "clear_caches"]
 
-TRIAGE = "triage"
 # The commune-level agency of the shipped directory, for the benchmark's baseline only: routing
 # reads `commune_level` from the config.
 COMMUNE_AGENCY = "ubnd-xa"
@@ -703,10 +703,10 @@ class Classifier:
         self.agencies = {a.id: a for a in agencies}
         self.threshold = confidence_threshold
         self.wards = wards or WardIndex(())
+        self.router = Router(categories, agencies, confidence_threshold=confidence_threshold)
         # The routing rules' categories and agency, as the config flags them.
         # Conduct: the agency named is the subject, not the recipient.
         self.conflict = frozenset(c.id for c in categories if c.conflict_of_interest)
-        self.follows_dossier = frozenset(c.id for c in categories if c.follows_dossier)
         self.process = frozenset(c.id for c in categories if c.is_process)
         self.commune = next((a.id for a in agencies if a.commune_level), None)
         self.commune_level_of = (
@@ -764,6 +764,28 @@ class Classifier:
         """Decide the category and agency of one complaint."""
         analysis = self.analyse(text)
         return self._decide(analysis, dossier_agency)
+
+    def route_as(
+        self, text: str, category_id: str, *, dossier_agency: str | None = None
+    ) -> Decision:
+        """Route a complaint under a category a person chose, by the same rules and evidence.
+
+        The confidence is 1.0: a person decided. Callers keep the machine's own where it matters.
+        """
+        analysis = self.analyse(text)
+        category = self.categories.get(category_id)
+        agency, subject = (
+            self._route(category_id, analysis, dossier_agency) if category else (TRIAGE, None)
+        )
+        return Decision(
+            category_id,
+            agency,
+            1.0,
+            category.track if category else "pakn",
+            analysis.ward.name if analysis.ward else None,
+            subject,
+            tuple(dict.fromkeys(analysis.evidence.get(category_id, ()))),
+        )
 
     def suggestions(self, text: str) -> list[tuple[str, str, float]]:
         """Return the top 3 (category, agency, score) for the operators' triage view."""
@@ -1002,7 +1024,7 @@ class Classifier:
             category_id, analysis, dossier_agency
         )
         if confidence < self.threshold:
-            agency = TRIAGE
+            agency = TRIAGE  # rule 4, on the proposal's own confidence
         return Decision(
             category_id, agency, confidence, track, ward, subject, evidence, alternatives
         )
@@ -1058,26 +1080,21 @@ class Classifier:
     def _route(
         self, category_id: str, analysis: _Analysis, dossier_agency: str | None
     ) -> tuple[str, str | None]:
-        """Apply the routing rules to one category: (agency or "triage", subject agency)."""
+        """Route one category through the routing rules: (agency or "triage", subject agency)."""
         category = self.categories[category_id]
-        agency = category.agency
-        if agency is None:
-            return TRIAGE, None
+        ward = analysis.ward.name if analysis.ward else None
         subject = None
-        if category_id in self.conflict:
-            # rule 1: the oversight body handles it, never the agency complained about
-            subject = self._subject(analysis, agency)
-            if subject == agency:
-                supervisor = self.agencies[agency].supervisor if agency in self.agencies else None
-                agency = supervisor or TRIAGE
-        if category_id in self.follows_dossier and dossier_agency in self.agencies:
-            agency = dossier_agency  # rule 2: the agency holding the dossier
-        if agency == self.commune and analysis.ward is None:
-            agency = TRIAGE  # rule 3: no commune named, the operators pick it
-        if subject is None and agency != TRIAGE and self._accuses(analysis, agency):
+        if category.conflict_of_interest and category.agency is not None:
+            subject = self._subject(analysis, category.agency)
+        route = self.router.route(
+            category_id, subject_agency=subject, ward=ward, dossier_agency=dossier_agency
+        )
+        if subject is None and not route.to_operators and self._accuses(analysis, route.agency):
             # a complaint about an agency's own staff never goes to that agency
-            return TRIAGE, agency
-        return agency, subject
+            route = self.router.route(
+                category_id, subject_agency=route.agency, ward=ward, dossier_agency=dossier_agency
+            )
+        return route.agency, route.subject_agency
 
     def _accuses(self, analysis: _Analysis, agency: str) -> bool:
         """Tell whether a complaint outside the conduct categories is about `agency`'s staff."""

@@ -108,8 +108,13 @@
     }
   }
 
+  // A Zalo chat (issue 11) has its own API beside the Telegram emulator's, in the same shapes.
+  function apiOf(chat) {
+    return (chat && chat.api) || EMULATOR;
+  }
+
   function chatPath(suffix) {
-    return `${EMULATOR}/chats/${encodeURIComponent(state.selected)}/${suffix}`;
+    return `${apiOf(currentChat())}/chats/${encodeURIComponent(state.selected)}/${suffix}`;
   }
 
   function sendText(text) {
@@ -437,7 +442,8 @@
 
   // A person by their given name (the last word in Vietnamese), a group by its first words.
   function initials(chat) {
-    const words = chat.title.split(/\s+/).filter(Boolean);
+    // "(Zalo)" after a name says the channel; it is no part of the person's initial.
+    const words = chat.title.split(/\s+/).filter((word) => word && !word.startsWith("("));
     if (chat.role === "citizen") return (words[words.length - 1] || "?").slice(0, 1).toUpperCase();
     const kept = words.filter((word) => !AVATAR_SKIP.has(word.toLowerCase()));
     return kept.slice(0, 2).map((word) => word.slice(0, 1).toUpperCase()).join("") || "?";
@@ -465,7 +471,9 @@
     $("chat-title").textContent = chat.title;
     $("chat-acting").textContent =
       chat.role === "citizen"
-        ? `Bạn đang là ${chat.user_name}, trò chuyện riêng với bot`
+        ? chat.channel === "zalo_oa"
+          ? `Bạn đang là ${chat.user_name}, nhắn tin với Official Account của tổng đài trên Zalo`
+          : `Bạn đang là ${chat.user_name}, trò chuyện riêng với bot`
         : `Nhóm ${chat.role_label.toLowerCase()} · bạn đang là ${chat.user_name}`;
     $("messages").replaceChildren(el("div", "empty", "Đang tải…"));
     $("reply-keyboard").hidden = true;
@@ -482,7 +490,7 @@
       const controller = new AbortController();
       state.controller = controller;
       const path =
-        `${EMULATOR}/chats/${encodeURIComponent(chatId)}/history` +
+        `${apiOf(state.chats.get(String(chatId)))}/chats/${encodeURIComponent(chatId)}/history` +
         `?since_version=${state.version}&wait=${POLL_WAIT_SECONDS}`;
       try {
         const data = await api(path, { signal: controller.signal });
