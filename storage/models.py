@@ -348,7 +348,7 @@ class TriageExample(SQLModel, table=True):
 
 
 class LearnedPhrase(SQLModel, table=True):
-    """One learned weight: a folded phrase's shift for a category, and the tickets that taught it."""
+    """One learned weight: a folded phrase's shift for a category, and the tickets behind it."""
 
     __tablename__ = "learned_phrase"
 

@@ -92,6 +92,8 @@ SPELLING_MIN_LENGTH = 5  # shorter words have too many neighbours to repair safe
 MENTION_MIN_SIMILARITY = 0.74
 AGENCY_HINT = 0.3  # a category handled by an agency the complaint names
 CONDUCT_EVIDENCE = 0.5  # conduct evidence that makes a named agency the one complained about
+# With no agency named, a topic the learned model sees this likely names the service given.
+SERVICE_PROBABILITY = 0.05
 # An amount of money stands for the word "tiền" in phrases: a number before a unit of money,
 # or written in one piece ("500k", "20tr").
 MONEY_KEY = "tien"
@@ -1085,7 +1087,7 @@ class Classifier:
         ward = analysis.ward.name if analysis.ward else None
         subject = None
         if category.conflict_of_interest and category.agency is not None:
-            subject = self._subject(analysis, category.agency)
+            subject = self._accused(analysis, category.agency)
         route = self.router.route(
             category_id, subject_agency=subject, ward=ward, dossier_agency=dossier_agency
         )
@@ -1106,6 +1108,29 @@ class Classifier:
         # hội hỏi lương hưu, nhân viên ở đó nói ... xúc phạm" is about that agency's staff
         needed = CONDUCT_EVIDENCE if analysis.staff_named else max(CONDUCT_EVIDENCE, 0.5 * top)
         return conduct >= needed and self._subject(analysis, agency) == agency
+
+    def _accused(self, analysis: _Analysis, oversight: str) -> str | None:
+        """The agency a conduct complaint is about: the one named or whose staff is named,
+        else the one giving the service it is told inside ("đăng ký tạm trú", "sổ đỏ")."""
+        named = self._subject(analysis, oversight)
+        if named is not None:
+            return named
+        service = {
+            c: s
+            for c, s in analysis.scores.items()
+            if s > 0 and c not in self.process and c in self.categories
+        }
+        if not service and analysis.learned is not None:
+            service = {
+                c: p
+                for c, p in analysis.learned.probabilities.items()
+                if p >= SERVICE_PROBABILITY and c not in self.process and c in self.categories
+            }
+        for category_id in sorted(service, key=service.__getitem__, reverse=True):
+            agency = self.categories[category_id].agency
+            if agency is not None and agency not in (oversight, self.commune):
+                return agency
+        return None
 
     def _subject(self, analysis: _Analysis, oversight: str) -> str | None:
         """Pick the agency the complaint is about among those named."""
