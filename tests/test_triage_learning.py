@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,13 +190,13 @@ HISTORY = [{"text": f"Nước máy {NONSENSE} đục ngầu cả tuần", "categ
 
 
 @pytest.fixture(scope="module")
-def learned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Run]]:
+def learned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
     folder = tmp_path_factory.mktemp("learn")
     history = folder / "history.jsonl"
     lines = [json.dumps(row, ensure_ascii=False) for row in HISTORY] + ["{not json"]
     history.write_text("\n".join(lines) + "\n", "utf-8")
     config = write_config(folder)
-    yield config, run_cli("triage", "learn", str(history), "--config", str(config))
+    return config, run_cli("triage", "learn", str(history), "--config", str(config))
 
 
 def test_learn_lists_bad_rows_with_line_numbers_and_exits_2(
