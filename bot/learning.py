@@ -9,14 +9,16 @@ shipped weights from the shipped corpus.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import io
 import json
+import logging
 import math
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,11 +29,20 @@ from bot.config import Config
 from bot.domain.learned import WEIGHTS_FILE, LearnedModel, LearnedRow, features, load_default
 from bot.domain.text import normalize
 from storage.db import Database
-from storage.learned import StoredExample, add_examples, replace_phrases
+from storage.learned import (
+    Outcome,
+    StoredExample,
+    add_examples,
+    examples_since,
+    learned_at,
+    new_outcomes,
+    replace_phrases,
+)
 from storage.learned import examples as stored_examples
 
 __all__ = ["Example", "corpus", "fit", "fit_delta", "text_features"]
 
+log = logging.getLogger(__name__)
 CORPUS_FILE = "triage_corpus.jsonl"
 REGULARISATION = 8.0  # LogisticRegression C, chosen by cross-validation by writer group
 MIN_WEIGHT = 0.02  # exported weights smaller than this change no decision
@@ -298,6 +309,7 @@ def _teaching(taught: Sequence[StoredExample], config: Config) -> list[Example]:
         if e.source == RETURNED
         else Example(e.text, e.category)
         for e in taught
+        if e.category
     ]
 
 
@@ -318,6 +330,62 @@ async def learn_file(path: Path, db: Database, config: Config, now: datetime) ->
         await add_examples(session, good, now)
         phrases = await relearn(session, config, now) if good else 0
     return LearnReport(len(good) + len(rejected), len(good), phrases, rejected)
+
+
+RELEARN_INTERVAL = timedelta(hours=1)  # outcomes are refitted at most this often
+
+
+def outcome_category(outcome: Outcome, config: Config) -> str:
+    """The category a resolved ticket teaches: its own if the resolving agency handles it,
+    else the classifier's suggestion for that agency, else the agency's only category ("")."""
+    handled = {c.id: c.agency for c in config.categories}
+    if handled.get(outcome.category) == outcome.agency:
+        return outcome.category
+    for suggestion in outcome.suggestions:
+        if (
+            isinstance(suggestion, list | tuple)
+            and len(suggestion) >= 2
+            and suggestion[1] == outcome.agency
+            and suggestion[0] in handled
+        ):
+            return str(suggestion[0])
+    only = [c for c, agency in handled.items() if agency == outcome.agency]
+    return only[0] if len(only) == 1 else ""
+
+
+async def learn_from_outcomes(db: Database, config: Config, now: datetime) -> int:
+    """Sweeper step: store what resolved and returned tickets teach; refit at most once per
+    RELEARN_INTERVAL when something new was taught. Return the examples added."""
+    async with db.transaction() as session:
+        resolved = await new_outcomes(session, RESOLVED)
+        returned = await new_outcomes(session, RETURNED)
+        # a resolved ticket whose category cannot be told is stored untaught (category ""),
+        # so that it is not looked at again
+        added = await add_examples(
+            session,
+            [
+                StoredExample(o.text, outcome_category(o, config), o.agency, RESOLVED, o.ticket_id)
+                for o in resolved
+            ]
+            + [
+                StoredExample(o.text, o.category, o.agency, RETURNED, o.ticket_id)
+                for o in returned
+            ],
+            now,
+        )
+        last = await learned_at(session)
+        due = (last is None or now - last >= RELEARN_INTERVAL) and await examples_since(
+            session, last
+        ) > 0
+        taught = await stored_examples(session) if due else []
+    if due:
+        rows = await asyncio.to_thread(fit_delta, _teaching(taught, config))
+        async with db.transaction() as session:
+            await replace_phrases(
+                session, ((r.phrase, r.category, r.weight, r.tickets) for r in rows), now
+            )
+        log.info("triage relearned from %s examples: %s phrase weights", len(taught), len(rows))
+    return added
 
 
 BLEND = 0.8  # the learned share of the combined score, chosen by cross-validation by group

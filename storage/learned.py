@@ -5,22 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import LearnedPhrase, LearningState, TriageExample
+from storage.models import LearnedPhrase, LearningState, Ticket, TicketEvent, TriageExample
 
 __all__ = [
+    "Outcome",
     "StoredExample",
     "add_examples",
     "examples",
+    "examples_since",
     "forget_phrase",
+    "learned_at",
     "learned_phrases",
     "learning_version",
+    "new_outcomes",
     "replace_phrases",
-    "taught_ticket_ids",
 ]
 
 
@@ -59,19 +63,7 @@ async def add_examples(
 async def examples(session: AsyncSession) -> list[StoredExample]:
     """Return every taught example, oldest first."""
     rows = await session.exec(select(TriageExample).order_by(col(TriageExample.id)))
-    return [
-        StoredExample(r.text, r.category_id, r.agency_id, r.source, r.ticket_id) for r in rows
-    ]
-
-
-async def taught_ticket_ids(session: AsyncSession, source: str) -> set[int]:
-    """Return the tickets already taught from, for one source (resolved, returned)."""
-    rows = await session.exec(
-        select(TriageExample.ticket_id).where(
-            TriageExample.source == source, col(TriageExample.ticket_id).is_not(None)
-        )
-    )
-    return {r for r in rows if r is not None}
+    return [StoredExample(r.text, r.category_id, r.agency_id, r.source, r.ticket_id) for r in rows]
 
 
 async def _bump(session: AsyncSession, now: datetime) -> int:
@@ -126,3 +118,62 @@ async def learning_version(session: AsyncSession) -> int:
     """Return the version stamp of the learned phrases (0: nothing learned)."""
     state = await session.get(LearningState, 1)
     return state.version if state else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A ticket event that teaches: resolved by an agency after the operators routed it, or
+    returned by an agency."""
+
+    ticket_id: int
+    text: str
+    category: str
+    agency: str | None
+    suggestions: list[Any]
+
+
+async def new_outcomes(session: AsyncSession, kind: str, limit: int = 500) -> list[Outcome]:
+    """Tickets with a `resolved` (after an operator's routing) or `returned` event that no
+    example was taught from yet; for resolved ones, `agency` is the agency that resolved."""
+    taught = select(TriageExample.ticket_id).where(
+        TriageExample.source == kind, col(TriageExample.ticket_id).is_not(None)
+    )
+    query = (
+        select(Ticket, TicketEvent)
+        .join(TicketEvent, col(TicketEvent.ticket_id) == col(Ticket.id))
+        .where(TicketEvent.kind == kind, col(Ticket.id).not_in(taught))
+        .order_by(col(TicketEvent.id))
+        .limit(limit)
+    )
+    if kind == "resolved":
+        by_operator = select(TicketEvent.ticket_id).where(
+            col(TicketEvent.kind).in_(("routed", "rerouted")),
+            col(TicketEvent.actor).startswith("operator:"),
+        )
+        query = query.where(col(Ticket.id).in_(by_operator))
+    found: dict[int, Outcome] = {}
+    for ticket, event in await session.exec(query):
+        assert ticket.id is not None
+        if kind == "resolved":
+            agency = event.actor.removeprefix("agency:")
+        else:
+            agency = str(event.data.get("agency") or "") or None
+        found.setdefault(
+            ticket.id,
+            Outcome(ticket.id, ticket.text, ticket.category_id, agency, list(ticket.suggestions)),
+        )
+    return list(found.values())
+
+
+async def learned_at(session: AsyncSession) -> datetime | None:
+    """Return when the learned phrases were last refitted."""
+    state = await session.get(LearningState, 1)
+    return state.learned_at if state else None
+
+
+async def examples_since(session: AsyncSession, when: datetime | None) -> int:
+    """Count the examples taught after `when` (all of them when None)."""
+    query = select(func.count()).select_from(TriageExample)
+    if when is not None:
+        query = query.where(col(TriageExample.created_at) > when)
+    return int((await session.exec(query)).one())

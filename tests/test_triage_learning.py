@@ -8,15 +8,22 @@ import dataclasses
 import io
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.__main__ import main
 from bot.config import Config, TriageConfig, load_config
+from bot.domain import tickets
 from bot.domain.learned import LearnedRow, features, load_default
 from bot.domain.triage import TRIAGE, Classifier
-from bot.learning import corpus, fit, read_history
+from bot.learning import corpus, fit, learn_from_outcomes, read_history
+from storage.db import Database
+from storage.learned import examples as stored_examples
+from storage.learned import learned_phrases, learning_version
+from storage.tickets import get_ticket
+from tests.test_tickets import MONDAY_9, open_one, wired
 
 DATA = Path(__file__).parent / "data"
 NONSENSE = "quixum"  # a word no shipped data knows: only learning can teach it
@@ -277,3 +284,88 @@ def test_read_history_csv_checks_header_and_rows(tmp_path: Path, config: Config)
         [],
         [(1, "the header lacks column(s) category, text")],
     )
+
+
+# --- learning from outcomes ------------------------------------------------------------------
+
+
+async def test_outcomes_teach_a_resolved_ticket_and_a_returned_one_once(
+    db: Database, config: Config
+) -> None:
+    cfg = wired(config)
+    queued = await open_one(db, cfg, agency="triage")
+    sent = await open_one(db, cfg, category="cap-nuoc", agency="xay-dung")
+    later = MONDAY_9 + timedelta(hours=2)
+    async with db.transaction() as session:
+        ticket = await get_ticket(session=session, ticket_id=queued.id or 0)
+        other = await get_ticket(session=session, ticket_id=sent.id or 0)
+        assert ticket is not None and other is not None
+        await tickets.route_ticket(
+            session=session,
+            config=cfg,
+            ticket=ticket,
+            agency_id="xay-dung",
+            user_id="7",
+            now=later,
+        )
+        for step in (tickets.accept_ticket, tickets.resolve_ticket):
+            extra = {"answer": "Đã vá ổ gà"} if step is tickets.resolve_ticket else {}
+            await step(
+                session=session,
+                config=cfg,
+                ticket=ticket,
+                agency_id="xay-dung",
+                user_id="8",
+                now=later,
+                **extra,
+            )
+        await tickets.return_ticket(
+            session=session,
+            config=cfg,
+            ticket=other,
+            agency_id="xay-dung",
+            user_id="8",
+            reason="không thuộc thẩm quyền",
+            now=later,
+        )
+    first = await learn_from_outcomes(db, cfg, later)
+    again = await learn_from_outcomes(db, cfg, later + timedelta(hours=2))
+    async with db.transaction() as session:
+        taught = await stored_examples(session)
+        version = await learning_version(session)
+        phrases = await learned_phrases(session)
+    assert (first, again) == (2, 0)
+    assert sorted((e.source, e.category, e.agency) for e in taught) == [
+        ("resolved", "giao-thong", "xay-dung"),
+        ("returned", "cap-nuoc", "xay-dung"),
+    ]
+    assert version == 1  # refitted once: nothing new on the second pass
+    assert phrases
+
+
+async def test_outcomes_of_a_ticket_routed_by_the_machine_teach_nothing_when_resolved(
+    db: Database, config: Config
+) -> None:
+    cfg = wired(config)
+    sent = await open_one(db, cfg)
+    async with db.transaction() as session:
+        ticket = await get_ticket(session=session, ticket_id=sent.id or 0)
+        assert ticket is not None
+        await tickets.accept_ticket(
+            session=session,
+            config=cfg,
+            ticket=ticket,
+            agency_id="xay-dung",
+            user_id="8",
+            now=MONDAY_9,
+        )
+        await tickets.resolve_ticket(
+            session=session,
+            config=cfg,
+            ticket=ticket,
+            agency_id="xay-dung",
+            user_id="8",
+            answer="Đã xử lý",
+            now=MONDAY_9,
+        )
+    assert await learn_from_outcomes(db, cfg, MONDAY_9) == 0
