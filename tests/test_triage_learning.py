@@ -18,11 +18,13 @@ from bot.config import Config, TriageConfig, load_config
 from bot.domain import tickets
 from bot.domain.learned import LearnedRow, features, load_default
 from bot.domain.triage import TRIAGE, Classifier
+from bot.learned_store import REFRESH_TTL
 from bot.learning import corpus, fit, learn_from_outcomes, read_history
 from storage.db import Database
 from storage.learned import examples as stored_examples
-from storage.learned import learned_phrases, learning_version
+from storage.learned import learned_phrases, learning_version, replace_phrases
 from storage.tickets import get_ticket
+from tests.harness import OTHER_CITIZEN, FakeClock, running_bot
 from tests.test_tickets import MONDAY_9, open_one, wired
 
 DATA = Path(__file__).parent / "data"
@@ -369,3 +371,22 @@ async def test_outcomes_of_a_ticket_routed_by_the_machine_teach_nothing_when_res
             now=MONDAY_9,
         )
     assert await learn_from_outcomes(db, cfg, MONDAY_9) == 0
+
+
+# --- a running bot ---------------------------------------------------------------------------
+
+
+async def test_running_bot_picks_up_learned_phrases_without_restart(
+    tmp_path: Path, config: Config
+) -> None:
+    clock = FakeClock()
+    text = f"Nhà tôi {NONSENSE} mấy hôm nay, mong được giúp đỡ"
+    async with running_bot(config, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", clock) as bot:
+        before = await bot.say(text)
+        async with bot.app.db.transaction() as session:
+            await replace_phrases(session, [(NONSENSE, "cap-nuoc", 40.0, 5)], clock())
+        clock.advance(seconds=REFRESH_TTL.total_seconds() + 1)
+        after = await bot.say(text, chat=OTHER_CITIZEN)
+    assert NONSENSE not in before["text"]
+    assert f"'{NONSENSE}'" in after["text"]
+    assert "from 5 tickets" in after["text"]
