@@ -459,10 +459,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     checked: list[tuple[bool, float]] = []
     for group in sorted({g for _, g in unseen}):
         fitted = calibrate([s for s, g in unseen if g != group])
-        calibration = Calibration(
-            fitted["blend"], tuple(fitted["coefficients"]), fitted["intercept"]
-        )
-        checked += [(ok, calibration.confidence(sig)) for (ok, sig), g in unseen if g == group]
+        mapping = Calibration(fitted["blend"], tuple(fitted["coefficients"]), fitted["intercept"])
+        checked += [(ok, mapping.confidence(sig)) for (ok, sig), g in unseen if g == group]
     sys.stdout.write(
         f"cross-validated by writer group on {len(checked)} complaints (category right):" + "\n"
     )

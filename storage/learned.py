@@ -154,9 +154,8 @@ async def new_outcomes(session: AsyncSession, kind: str, limit: int = 500) -> li
     found: dict[int, Outcome] = {}
     for ticket, event in await session.exec(query):
         assert ticket.id is not None
-        if kind == "resolved":
-            agency = event.actor.removeprefix("agency:")
-        else:
+        agency: str | None = event.actor.removeprefix("agency:")
+        if kind != "resolved":
             agency = str(event.data.get("agency") or "") or None
         found.setdefault(
             ticket.id,
