@@ -48,6 +48,18 @@ bench-report: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache hotline.db sandbox.db
 
+# --- load, many instances, a million tickets (issue 10) ---
+.PHONY: bench-load bench-lists
+
+# The emulator and the load here, the bots in their own processes; SQLite, PostgreSQL at
+# 127.0.0.1:5432, two instances; PTB's stock echo bot as the baseline. A few minutes.
+bench-load: $(STAMP)
+	$(PY) benchmarks/bench_load.py
+
+# The work lists with a million tickets on SQLite and PostgreSQL, with their query plans.
+bench-lists: $(STAMP)
+	$(PY) benchmarks/bench_lists.py
+
 # --- triage learned weights (issue 7) ---
 TRIAGE_DATA = tests/data/complaints-dev.jsonl tests/data/complaints-holdout.jsonl \
 	tests/data/complaints-holdout2.jsonl tests/data/complaints-train-tune.jsonl

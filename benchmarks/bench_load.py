@@ -429,10 +429,10 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
     for r in results:
         ratio = r.burst_rate / base if base else float("nan")
         missing = f"{r.unanswered}+{r.burst_missing}"
+        exits = ",".join(map(str, r.exit_codes))
         print(
             f"{r.name:<12}{r.burst_rate:>10.0f}{ratio:>8.2f}{r.p50_ms:>8.1f}{r.p99_ms:>8.1f}"
-            f"{missing:>11}{r.rss_mb:>8.0f}{r.cpu_ms:>8.2f}  "
-            f"{','.join(map(str, r.exit_codes)):<5} {r.tracebacks}"
+            f"{missing:>11}{r.rss_mb:>8.0f}{r.cpu_ms:>8.2f}  {exits:<5} {r.tracebacks}"
         )
     by_name = {r.name: r for r in results}
     if "sqlite" in by_name and "postgres" in by_name and by_name["sqlite"].burst_rate:

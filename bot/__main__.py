@@ -76,6 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--lang", choices=("vi", "en"), default="vi", help="labels (vi)")
     report.add_argument("--now", default=None, help="as of this ISO 8601 instant")
     _config_option(report)
+    # --- console (issue 8): console users ---
+    users = commands.add_parser("users", help="web console users")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    add = user_commands.add_parser("add", help="add a user (password read from stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, help="operator, leader or agency:AGENCY_ID")
+    _config_option(add)
+    listing = user_commands.add_parser("list", help="list the users")
+    _config_option(listing)
+    disable = user_commands.add_parser("disable", help="disable a user and end their sessions")
+    disable.add_argument("name")
+    _config_option(disable)
     return parser
 
 
@@ -278,6 +290,76 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     return _run_async(run())
 
 
+# --- console (issue 8) ---
+
+USER_ERRORS = {
+    "bad_name": "the name must be 1 to 64 characters without spaces",
+    "bad_role": "the role must be operator, leader or agency:AGENCY_ID",
+    "unknown_agency": "no such agency in the directory",
+    "short_password": "the password must be at least {detail} characters",
+    "name_taken": "a user of that name exists",
+    "unknown_user": "no such user",
+}
+
+
+def _read_password() -> str:
+    """Read the password from stdin: typed twice at a terminal, else its first line."""
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != first:
+            return ""
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_users(args: argparse.Namespace, config: Config) -> int:
+    """`hotline users add NAME --role ROLE` / `list` / `disable NAME`."""
+    from bot.domain import accounts
+    from bot.inbox import system_clock
+    from storage import console as console_store
+    from storage.db import Database
+
+    password = _read_password() if args.users_command == "add" else ""
+    if args.users_command == "add" and not password:
+        print("hotline: no password on stdin (or the two did not match)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    async def run() -> int:
+        db = Database(config.storage.url)
+        try:
+            await db.upgrade()
+            async with db.transaction() as session:
+                if args.users_command == "add":
+                    user = await accounts.add_user(
+                        session=session,
+                        config=config,
+                        name=args.name,
+                        role=args.role,
+                        password=password,
+                        now=system_clock(),
+                    )
+                    print(f"added {user.name} ({args.role})")
+                elif args.users_command == "disable":
+                    user = await accounts.disable_user(session=session, name=args.name)
+                    print(f"disabled {user.name}")
+                else:
+                    for user in await console_store.list_users(session=session):
+                        role = f"agency:{user.agency_id}" if user.agency_id else user.role
+                        state = "disabled" if user.disabled else "active"
+                        print(f"{user.name}\t{role}\t{state}")
+        except accounts.AccountError as exc:
+            reason = USER_ERRORS.get(exc.reason, exc.reason).format(detail=exc.detail)
+            print(f"hotline: {exc.detail or args.name}: {reason}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        finally:
+            await db.dispose()
+        return EXIT_OK
+
+    return _run_async(run())
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": cmd_run,
     "sandbox": cmd_sandbox,
@@ -287,6 +369,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "db": cmd_db,
     # --- reports (issue 9) ---
     "report": cmd_report,
+    "users": cmd_users,  # console (issue 8)
 }
 
 

@@ -143,6 +143,8 @@ class WebConfig:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # --- console (issue 8): where users reach the server; https makes the cookie Secure ---
+    public_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -543,6 +545,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
         web=WebConfig(
             host=web.text("host", WebConfig.host),
             port=int(web.number("port", WebConfig.port, 0, 65535)),
+            public_url=web_public_url(web),  # console (issue 8)
         ),
         calendar=CalendarConfig(
             work_hours=work_hours,
@@ -726,3 +729,14 @@ def _parse_categories(root: _Reader, agency_ids: set[str]) -> tuple[CategoryConf
 def _first_other(items: list[AgencyConfig] | list[CategoryConfig], flag: str) -> str | None:
     """Return the id of an earlier item than the last with `flag` set, if any."""
     return next((item.id for item in items[:-1] if getattr(item, flag)), None)
+
+
+# --- console (issue 8) ---
+
+
+def web_public_url(web: Any) -> str:
+    """Read `[web] public_url`: empty, or an http(s) address without a trailing slash."""
+    value = str(web.text("public_url", "")).rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise web.fail("public_url", f"must start with http:// or https://, got {value!r}")
+    return value

@@ -107,6 +107,8 @@ class OutboxWorker:
         self._marks: list[tuple[int, str | None, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._stopping = False
+        self._marks_failed = False
+        self.idle = asyncio.Event()  # set while waiting for work (tests wait on it)
 
     def wake(self) -> None:
         """Tell the worker that something was queued."""
@@ -120,6 +122,7 @@ class OutboxWorker:
             )
         if not rows:
             return 0
+        self._marks_failed = False
         by_chat: dict[tuple[str, str], list[Outbox]] = {}
         for row in rows:
             assert row.id is not None
@@ -138,10 +141,13 @@ class OutboxWorker:
         """Send one chat's claimed messages in order; a failure holds back the rest."""
         sent = 0
         for index, row in enumerate(rows):
-            if self._stopping:
-                return sent  # left claimed; released when the worker stops
             assert row.id is not None
             async with self._slots:
+                # Checked once a slot is ours: many chats wait for one at the same time.
+                if self._stopping or self._marks_failed:
+                    # Left claimed: released when the worker stops, else taken again after
+                    # the lease. Sending on while marks cannot be stored would resend them all.
+                    return sent
                 outcome = await self._deliver(row)
             if isinstance(outcome, datetime):
                 # Keep a chat's messages in order: wait behind the one that must be retried.
@@ -192,6 +198,7 @@ class OutboxWorker:
                         now=self.clock(),
                     )
             except Exception as exc:
+                self._marks_failed = True
                 for _, _, done in batch:
                     done.set_exception(exc)
                 continue
@@ -297,8 +304,10 @@ class OutboxWorker:
                     timeout = self.idle_poll
                 if stop.is_set():
                     break
+                self.idle.set()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+                self.idle.clear()
         finally:
             await self._release_claims()
 

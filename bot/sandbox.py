@@ -29,6 +29,7 @@ from bot.config import Config, StorageConfig, TelegramConfig, WebConfig, ZaloCon
 from bot.demo_data import DEMO_DOSSIERS, demo_rows, seed_demo
 from bot.inbox import Clock, system_clock
 from bot.web import sandbox_page
+from bot.web.console import add_console
 from bot.web.sandbox_page import ZALO_API, DemoHint, SandboxChat, ZaloSandboxChats
 from bot.web.server import HOTLINE_APP
 from storage.db import Database
@@ -57,6 +58,12 @@ AGENCY_USER_BASE = 30_000
 ZALO_CITIZEN_USER_ID = 8_400_000_001
 ZALO_CITIZEN_NAME = "Trần Thị Hoa"
 ZALO_CITIZEN_PHONE = "0987654321"
+
+# --- console (issue 8): the demo's console sign-ins (the sandbox answers on loopback only) ---
+DEMO_CONSOLE_USERS = (
+    ("tongdai", "operator", "tongdai-1022"),
+    ("xaydung", "agency:xay-dung", "xaydung-1022"),
+)
 
 # Biên Hòa, Đồng Nai: the "share my location" button sends this point.
 DEMO_LOCATION = (10.9574, 106.8427)
@@ -211,6 +218,26 @@ async def seed_demo_dossiers(*, db: Database, config: Config, now: datetime) -> 
     return hints
 
 
+async def seed_console_users(*, db: Database, config: Config, now: datetime) -> None:
+    """Create the demo's console users once (a later run keeps them as they are)."""
+    from bot.domain import accounts
+    from storage import console as console_store
+
+    async with db.transaction() as session:
+        for name, role, password in DEMO_CONSOLE_USERS:
+            if config.agency(role.partition(":")[2]) is None and role.startswith("agency:"):
+                continue  # a directory without that agency: no demo agency user
+            if await console_store.get_user_by_name(session=session, name=name) is None:
+                await accounts.add_user(
+                    session=session,
+                    config=config,
+                    name=name,
+                    role=role,
+                    password=password,
+                    now=now,
+                )
+
+
 class Sandbox:
     """The running demo: emulator, bot, database and page on one port.
 
@@ -278,6 +305,7 @@ class Sandbox:
         assert hotline is not None and config is not None
         await hotline.start()
         self.hints = await seed_demo_dossiers(db=hotline.db, config=config, now=self.clock())
+        await seed_console_users(db=hotline.db, config=config, now=self.clock())
         page.set_hints(self.hints)
         log.info("sandbox ready at %s (database %s)", self.url, self.database)
 
@@ -317,6 +345,8 @@ class Sandbox:
         )
         app[HOTLINE_APP] = hotline
         page.add_routes(app)
+        # The console on the page's own app: the fallback below passes no route parameters.
+        add_console(app, hotline)  # console (issue 8)
         emulator.attach_to(app, server_url=config.telegram.base_url.removesuffix("/bot"))
         # Last: anything else goes to the service routes `hotline run` serves (/healthz, …).
         page.add_fallback(app, hotline.web_app)
@@ -373,6 +403,8 @@ def _banner(sandbox: Sandbox) -> str:
         "  Hotline sandbox: the bot, a Telegram emulator and demo data, offline.",
         f"  Open {sandbox.url} in a browser.",
         f"  Database: {sandbox.database}  ·  Press Ctrl+C to stop.",
+        f"  Web console: {sandbox.url}console/ ; sign in as:",
+        *(f"    {name} / {password}  ({role})" for name, role, password in DEMO_CONSOLE_USERS),
         "",
     ]
     if not is_loopback(sandbox.host):

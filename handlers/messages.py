@@ -1572,3 +1572,457 @@ TEXTS.update(
         },
     }
 )
+
+
+# --- console (issue 8): operators' chat commands, their notices, the web console ----------------
+TEXTS.update(
+    {
+        # Operators' chat: usage lines, refusals, confirmations.
+        "op.commands": {
+            "vi": (
+                "\n/phieu MÃ — xem phiếu: nội dung, tệp, toàn bộ lịch sử, ghi chú\n"
+                "/chuyen MÃ MÃ_CƠ_QUAN — chuyển phiếu cho cơ quan (không ghi cơ quan: chọn từ danh sách)\n"
+                "/ghichu MÃ nội dung — ghi chú nội bộ (người dân và cơ quan không thấy)\n"
+                "/traloi MÃ nội dung — nhắn người phản ánh\n"
+                "/gop MÃ_GIỮ MÃ_TRÙNG — gộp phiếu trùng vào phiếu giữ lại\n"
+                "/dong MÃ spam|trung|ngoai_tham_quyen — đóng phiếu\n"
+                "/molai MÃ — mở lại phiếu đã đóng\n"
+                "/thongke — số liệu hôm nay và tháng này"
+            ),
+            "en": (
+                "\n/ticket CODE — the ticket: text, files, the whole trail, notes\n"
+                "/assign CODE AGENCY_ID — send it to an agency (no agency: pick from a list)\n"
+                "/note CODE text — internal note (never shown to the citizen or the agency)\n"
+                "/reply CODE text — message the reporter\n"
+                "/merge KEEP DUP — merge the duplicate into the kept ticket\n"
+                "/close CODE spam|duplicate|out_of_scope — close the ticket\n"
+                "/reopen CODE — reopen a closed ticket\n"
+                "/stats — today's and this month's numbers"
+            ),
+        },
+        "op.usage.ticket": {
+            "vi": "Cách dùng: /phieu PA-2026-000123",
+            "en": "Usage: /ticket PA-2026-000123",
+        },
+        "op.usage.assign": {
+            "vi": "Cách dùng: /chuyen PA-2026-000123 MÃ_CƠ_QUAN (ví dụ: xay-dung)",
+            "en": "Usage: /assign PA-2026-000123 AGENCY_ID (for example: xay-dung)",
+        },
+        "op.usage.note": {
+            "vi": "Cách dùng: /ghichu PA-2026-000123 nội dung ghi chú",
+            "en": "Usage: /note PA-2026-000123 the note",
+        },
+        "op.usage.reply": {
+            "vi": "Cách dùng: /traloi PA-2026-000123 nội dung gửi người dân",
+            "en": "Usage: /reply PA-2026-000123 the message",
+        },
+        "op.usage.merge": {
+            "vi": "Cách dùng: /gop MÃ_GIỮ MÃ_TRÙNG (phiếu trùng được gộp vào phiếu giữ lại)",
+            "en": "Usage: /merge KEEP DUP (the duplicate is merged into the kept ticket)",
+        },
+        "op.usage.close": {
+            "vi": "Cách dùng: /dong PA-2026-000123 LÝ_DO, với lý do là spam, trung (trùng) hoặc ngoai_tham_quyen (ngoài thẩm quyền)",
+            "en": "Usage: /close PA-2026-000123 REASON, where the reason is spam, duplicate or out_of_scope",
+        },
+        "op.usage.reopen": {
+            "vi": "Cách dùng: /molai PA-2026-000123",
+            "en": "Usage: /reopen PA-2026-000123",
+        },
+        "op.error.not_found": {
+            "vi": "Không tìm thấy phiếu {code}.",
+            "en": "No ticket {code} was found.",
+        },
+        "op.error.empty_note": {
+            "vi": "Ghi chú trống: hãy viết nội dung sau mã phiếu.",
+            "en": "The note is empty: write it after the code.",
+        },
+        "op.error.empty_reply": {
+            "vi": "Tin nhắn trống: hãy viết nội dung sau mã phiếu.",
+            "en": "The message is empty: write it after the code.",
+        },
+        "op.error.no_reporter": {
+            "vi": "Không thể nhắn người phản ánh phiếu {code}: họ đã chặn bot.",
+            "en": "The reporter of {code} cannot be messaged: they blocked the bot.",
+        },
+        "op.error.merge_self": {
+            "vi": "Không thể gộp phiếu {code} vào chính nó.",
+            "en": "{code} cannot be merged into itself.",
+        },
+        "op.error.merge_closed": {
+            "vi": "Phiếu {code} đã kết thúc ({state}), không gộp được.",
+            "en": "{code} is already finished ({state}) and cannot be merged.",
+        },
+        "op.error.merge_target_closed": {
+            "vi": "Phiếu giữ lại {code} đã kết thúc ({state}); hãy giữ lại một phiếu đang xử lý.",
+            "en": "The kept ticket {code} is finished ({state}); keep a ticket still open.",
+        },
+        "op.error.not_open": {
+            "vi": "Phiếu {code} đã kết thúc ({state}), không cần đóng.",
+            "en": "{code} is already finished ({state}).",
+        },
+        "op.error.not_closed": {
+            "vi": "Phiếu {code} đang xử lý ({state}), không cần mở lại.",
+            "en": "{code} is still open ({state}); there is nothing to reopen.",
+        },
+        "op.error.bad_reason": {
+            "vi": "Lý do «{reason}» không hợp lệ. Chọn một trong: spam, trung (trùng), ngoai_tham_quyen (ngoài thẩm quyền).",
+            "en": "«{reason}» is not a reason. Choose one of: spam, duplicate, out_of_scope.",
+        },
+        "op.done.note": {
+            "vi": "📝 Đã ghi chú nội bộ vào phiếu {code}. Người dân và cơ quan không nhìn thấy ghi chú này.",
+            "en": "📝 Internal note added to {code}. The citizen and the agency never see it.",
+        },
+        "op.done.reply": {
+            "vi": "✉️ Đã gửi tin nhắn tới người phản ánh phiếu {code}.",
+            "en": "✉️ Message sent to the reporter of {code}.",
+        },
+        "op.done.merged": {
+            "vi": "🔗 Đã gộp phiếu {dup} vào phiếu {keep}; {count} người phản ánh được báo tin và sẽ theo dõi phiếu {keep}.",
+            "en": "🔗 {dup} merged into {keep}; {count} reporter(s) told, who now follow {keep}.",
+        },
+        "op.done.closed": {
+            "vi": "✅ Đã đóng phiếu {code}: {reason}.",
+            "en": "✅ {code} closed: {reason}.",
+        },
+        "op.done.reopened": {
+            "vi": "↩️ Đã mở lại phiếu {code}; phiếu trở lại hàng đợi phân loại, hạn {due}.",
+            "en": "↩️ {code} reopened; it is back in the triage queue, due {due}.",
+        },
+        "op.reason.spam": {
+            "vi": "spam (đóng không báo người gửi)",
+            "en": "spam (closed without telling the sender)",
+        },
+        "op.reason.duplicate": {
+            "vi": "trùng với phản ánh khác",
+            "en": "a duplicate of another complaint",
+        },
+        "op.reason.out_of_scope": {
+            "vi": "ngoài thẩm quyền của tổng đài",
+            "en": "outside the hotline's remit",
+        },
+        "op.stats": {
+            "vi": (
+                "📊 <b>Số liệu tổng đài</b>\n"
+                "<b>Hôm nay {day}</b>: mới {t_new} · đã chuyển {t_routed} · đã tiếp nhận {t_accepted} · đã giải quyết {t_resolved}\n"
+                "<b>Tháng {month}</b>: mới {m_new} · đã chuyển {m_routed} · đã tiếp nhận {m_accepted} · đã giải quyết {m_resolved}\n"
+                "Đang quá hạn: <b>{overdue}</b> · Chờ phân loại: <b>{waiting}</b>"
+            ),
+            "en": (
+                "📊 <b>Hotline numbers</b>\n"
+                "<b>Today {day}</b>: new {t_new} · routed {t_routed} · accepted {t_accepted} · resolved {t_resolved}\n"
+                "<b>Month {month}</b>: new {m_new} · routed {m_routed} · accepted {m_accepted} · resolved {m_resolved}\n"
+                "Overdue now: <b>{overdue}</b> · Waiting in the queue: <b>{waiting}</b>"
+            ),
+        },
+        # The ticket as an operator sees it in the chat (/phieu).
+        "op.view.head": {
+            "vi": (
+                "🎫 <b>{code}</b> · {state}\n"
+                "Lĩnh vực: {category} · Cơ quan: {agency}\n"
+                "Kênh: {channel} · Gửi lúc {created}\n"
+                "Hạn phân loại: {triage_due} · Hạn giải quyết: {resolve_due}\n"
+                "Người phản ánh: {reporter}\n"
+                "Căn cứ phân loại: {evidence}\n\n"
+                "{text}"
+            ),
+            "en": (
+                "🎫 <b>{code}</b> · {state}\n"
+                "Category: {category} · Agency: {agency}\n"
+                "Channel: {channel} · Filed {created}\n"
+                "Triage due: {triage_due} · Resolution due: {resolve_due}\n"
+                "Reporter: {reporter}\n"
+                "Evidence: {evidence}\n\n"
+                "{text}"
+            ),
+        },
+        "op.view.merged_into": {"vi": "\nĐã gộp vào phiếu {code}.", "en": "\nMerged into {code}."},
+        "op.view.duplicates": {
+            "vi": "\nPhiếu trùng đã gộp vào đây: {codes}",
+            "en": "\nDuplicates merged here: {codes}",
+        },
+        "op.view.files": {"vi": "\n📎 {count} tệp đính kèm", "en": "\n📎 {count} attachment(s)"},
+        "op.view.trail": {"vi": "<b>Lịch sử phiếu {code}</b>", "en": "<b>Trail of {code}</b>"},
+        "op.view.notes": {"vi": "<b>Ghi chú nội bộ</b>", "en": "<b>Internal notes</b>"},
+        "op.view.no_notes": {"vi": "Chưa có ghi chú nội bộ.", "en": "No internal notes yet."},
+        "op.view.line": {"vi": "{at} · {actor} · {event}", "en": "{at} · {actor} · {event}"},
+        "op.view.line_note": {"vi": "{note}", "en": "{note}"},
+        "op.view.file": {"vi": "Tệp của phiếu {code}: {name}", "en": "File of {code}: {name}"},
+        "op.view.anonymous": {"vi": "ẩn danh", "en": "anonymous"},
+        # Trail events, by kind.
+        "event.created": {"vi": "người dân gửi phản ánh", "en": "the citizen filed it"},
+        "event.queued": {"vi": "vào hàng đợi phân loại", "en": "queued for triage"},
+        "event.routed": {"vi": "chuyển cơ quan", "en": "routed"},
+        "event.rerouted": {"vi": "chuyển lại cơ quan khác", "en": "rerouted"},
+        "event.accepted": {"vi": "cơ quan tiếp nhận", "en": "accepted"},
+        "event.returned": {"vi": "cơ quan trả lại", "en": "returned"},
+        "event.passed_around": {"vi": "bị đùn đẩy", "en": "passed around"},
+        "event.asked_citizen": {
+            "vi": "cơ quan hỏi người dân",
+            "en": "the agency asked the citizen",
+        },
+        "event.citizen_answered": {"vi": "người dân trả lời", "en": "the citizen answered"},
+        "event.resolved": {"vi": "đã giải quyết", "en": "resolved"},
+        "event.rated": {"vi": "người dân đánh giá", "en": "rated"},
+        "event.reopened": {"vi": "người dân mở lại", "en": "reopened by the citizen"},
+        "event.reopened_by_operator": {
+            "vi": "tổng đài viên mở lại",
+            "en": "reopened by an operator",
+        },
+        "event.closed": {"vi": "đã đóng", "en": "closed"},
+        "event.merged": {"vi": "gộp vào phiếu khác", "en": "merged into another"},
+        "event.merged_from": {"vi": "nhận phiếu trùng", "en": "took in a duplicate"},
+        "event.note": {"vi": "ghi chú nội bộ", "en": "internal note"},
+        "event.operator_reply": {
+            "vi": "tổng đài nhắn người dân",
+            "en": "the hotline messaged the citizen",
+        },
+        "event.deemed_accepted": {"vi": "coi như đã tiếp nhận", "en": "deemed accepted"},
+        "event.reminder": {"vi": "nhắc hạn", "en": "reminder"},
+        "event.overdue": {"vi": "quá hạn", "en": "overdue"},
+        "event.escalated": {"vi": "báo cấp trên", "en": "escalated"},
+        "event.triage_overdue": {"vi": "quá hạn phân loại", "en": "triage overdue"},
+        "event.triage_escalated": {
+            "vi": "quá hạn phân loại, báo cấp trên",
+            "en": "triage escalated",
+        },
+        "event.reporter_unreachable": {
+            "vi": "không nhắn được người dân",
+            "en": "reporter unreachable",
+        },
+        # Notices of the operators' actions.
+        "opnotice.reply": {
+            "vi": "💬 Tổng đài trả lời về phản ánh <b>{code}</b>:\n{text}",
+            "en": "💬 The hotline about your complaint <b>{code}</b>:\n{text}",
+        },
+        "opnotice.merged": {
+            "vi": "🔗 Phản ánh <b>{code}</b> của bạn trùng nội dung với phản ánh <b>{kept}</b> đang được xử lý, nên đã được gộp vào đó. Bạn sẽ nhận thông báo về phản ánh {kept}; gõ /theodoi {kept} để xem.",
+            "en": "🔗 Your complaint <b>{code}</b> is about the same matter as <b>{kept}</b>, already being handled, and was merged into it. You will hear about {kept}; type /track {kept} to see it.",
+        },
+        "opnotice.merged_agency": {
+            "vi": "🔗 Phiếu {code} đã được gộp vào phiếu {kept}; không cần xử lý riêng phiếu {code}.",
+            "en": "🔗 {code} was merged into {kept}; it needs no separate handling.",
+        },
+        "opnotice.closed_agency": {
+            "vi": "Phiếu {code} đã được tổng đài đóng; cơ quan không cần xử lý tiếp.",
+            "en": "The hotline closed {code}; the agency need not work on it.",
+        },
+        "opnotice.closed_duplicate": {
+            "vi": "Phản ánh <b>{code}</b> đã được đóng vì trùng với một phản ánh khác đang được xử lý. Cảm ơn bạn đã phản ánh.",
+            "en": "Your complaint <b>{code}</b> was closed: it duplicates another complaint already being handled. Thank you.",
+        },
+        "opnotice.closed_out_of_scope": {
+            "vi": "Phản ánh <b>{code}</b> đã được đóng vì nội dung không thuộc phạm vi tiếp nhận của tổng đài (ví dụ: vụ việc đang được tòa án giải quyết hoặc tranh chấp dân sự giữa các bên). Bạn có thể gọi tổng đài để được hướng dẫn nơi gửi.",
+            "en": "Your complaint <b>{code}</b> was closed: it is outside what the hotline takes (for example a matter before a court, or a private dispute). Call the hotline to learn where to take it.",
+        },
+        "opnotice.reopened": {
+            "vi": "↩️ Phản ánh <b>{code}</b> đã được mở lại; tổng đài viên sẽ xem xét và chuyển cơ quan xử lý.",
+            "en": "↩️ Your complaint <b>{code}</b> was reopened; an operator will look at it and route it.",
+        },
+    }
+)
+
+# --- console (issue 8): the web console's pages ------------------------------------------------
+TEXTS.update(
+    {
+        "console.brand": {"vi": "Bảng điều khiển tổng đài", "en": "Hotline console"},
+        "console.title": {"vi": "Bảng điều khiển", "en": "Console"},
+        "console.role.operator": {"vi": "tổng đài viên", "en": "operator"},
+        "console.role.leader": {"vi": "lãnh đạo", "en": "leader"},
+        "console.role.agency": {"vi": "cán bộ cơ quan", "en": "agency staff"},
+        "console.nav": {"vi": "Điều hướng", "en": "Navigation"},
+        "console.nav.queue": {"vi": "Danh sách phiếu", "en": "Tickets"},
+        "console.nav.dashboard": {"vi": "Tổng quan", "en": "Dashboard"},
+        "console.switch_language": {"vi": "English", "en": "Tiếng Việt"},
+        "console.signout": {"vi": "Đăng xuất", "en": "Sign out"},
+        "console.back_home": {"vi": "Về trang đầu", "en": "Back to the start"},
+        "console.signin.title": {"vi": "Đăng nhập", "en": "Sign in"},
+        "console.signin.name": {"vi": "Tên đăng nhập", "en": "User name"},
+        "console.signin.password": {"vi": "Mật khẩu", "en": "Password"},
+        "console.signin.submit": {"vi": "Đăng nhập", "en": "Sign in"},
+        "console.error.csrf": {
+            "vi": "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang rồi gửi lại.",
+            "en": "The form has expired or is not valid. Reload the page and send it again.",
+        },
+        "console.error.bad_login": {
+            "vi": "Sai tên đăng nhập hoặc mật khẩu.",
+            "en": "Wrong user name or password.",
+        },
+        "console.error.locked": {
+            "vi": "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau {minutes} phút.",
+            "en": "The account is locked after too many wrong passwords. Try again in {minutes} minute(s).",
+        },
+        "console.error.not_found": {
+            "vi": "Không tìm thấy trang hoặc phiếu này.",
+            "en": "This page or ticket was not found.",
+        },
+        "console.error.forbidden": {
+            "vi": "Bạn không có quyền xem hoặc xử lý phiếu này.",
+            "en": "You may not see or act on this ticket.",
+        },
+        "console.error.file_unavailable": {
+            "vi": "Không lấy được tệp này từ kênh đã nhận nó.",
+            "en": "This file cannot be fetched from the channel it came on.",
+        },
+        "console.error.refused": {
+            "vi": "Thao tác không thực hiện được.",
+            "en": "That could not be done.",
+        },
+        "op.error.merge_unknown": {
+            "vi": "Không tìm thấy phiếu để gộp vào; hãy kiểm tra mã phiếu.",
+            "en": "The ticket to merge into was not found; check its code.",
+        },
+        "op.error.empty_text": {
+            "vi": "Hãy nhập nội dung trước khi gửi.",
+            "en": "Write something before sending.",
+        },
+        "console.queue.title": {"vi": "Danh sách phiếu", "en": "Tickets"},
+        "console.queue.total": {"vi": "{count} phiếu", "en": "{count} tickets"},
+        "console.queue.empty": {
+            "vi": "Không có phiếu nào khớp bộ lọc.",
+            "en": "No ticket matches the filters.",
+        },
+        "console.filter.state": {"vi": "Trạng thái", "en": "State"},
+        "console.filter.any": {"vi": "Tất cả", "en": "Any"},
+        "console.filter.state_open": {"vi": "Đang mở (chưa xong)", "en": "Open (not finished)"},
+        "console.filter.agency": {"vi": "Cơ quan", "en": "Agency"},
+        "console.filter.triage": {
+            "vi": "Chờ phân loại (chưa có cơ quan)",
+            "en": "Triage (no agency yet)",
+        },
+        "console.filter.category": {"vi": "Lĩnh vực", "en": "Category"},
+        "console.filter.channel": {"vi": "Kênh", "en": "Channel"},
+        "console.filter.overdue": {"vi": "Chỉ phiếu quá hạn", "en": "Overdue only"},
+        "console.filter.text": {"vi": "Tìm", "en": "Search"},
+        "console.filter.text_hint": {
+            "vi": "mã phiếu, nội dung, tên người gửi",
+            "en": "code, text, reporter's name",
+        },
+        "console.filter.submit": {"vi": "Lọc", "en": "Filter"},
+        "console.col.code": {"vi": "Mã phiếu", "en": "Code"},
+        "console.col.state": {"vi": "Trạng thái", "en": "State"},
+        "console.col.category": {"vi": "Lĩnh vực", "en": "Category"},
+        "console.col.agency": {"vi": "Cơ quan", "en": "Agency"},
+        "console.col.channel": {"vi": "Kênh", "en": "Channel"},
+        "console.col.due": {"vi": "Hạn", "en": "Due"},
+        "console.col.text": {"vi": "Nội dung", "en": "Text"},
+        "console.col.when": {"vi": "Thời điểm", "en": "When"},
+        "console.col.who": {"vi": "Người thực hiện", "en": "Who"},
+        "console.col.what": {"vi": "Việc", "en": "What"},
+        "console.col.note": {"vi": "Ghi chú", "en": "Note"},
+        "console.overdue": {"vi": "quá hạn", "en": "overdue"},
+        "console.pager": {"vi": "Phân trang", "en": "Pages"},
+        "console.pager.prev": {"vi": "Trang trước", "en": "Previous"},
+        "console.pager.next": {"vi": "Trang sau", "en": "Next"},
+        "console.pager.page": {"vi": "Trang {page}/{pages}", "en": "Page {page} of {pages}"},
+        "console.dashboard.title": {"vi": "Tổng quan", "en": "Dashboard"},
+        "console.dashboard.today": {"vi": "Hôm nay {day}", "en": "Today {day}"},
+        "console.dashboard.month": {"vi": "Tháng {month}", "en": "Month {month}"},
+        "console.dashboard.now": {"vi": "Hiện tại", "en": "Right now"},
+        "console.dashboard.on_time": {
+            "vi": "Tỷ lệ giải quyết đúng hạn theo cơ quan, tháng {month}",
+            "en": "On-time share by agency, {month}",
+        },
+        "console.dashboard.no_resolved": {
+            "vi": "Tháng này chưa có phiếu nào được giải quyết.",
+            "en": "No ticket resolved this month yet.",
+        },
+        "console.dashboard.overdue": {
+            "vi": "Phiếu quá hạn ({count})",
+            "en": "Overdue tickets ({count})",
+        },
+        "console.dashboard.no_overdue": {
+            "vi": "Không có phiếu quá hạn.",
+            "en": "Nothing is overdue.",
+        },
+        "console.n.new": {"vi": "Mới", "en": "New"},
+        "console.n.routed": {"vi": "Đã chuyển", "en": "Routed"},
+        "console.n.accepted": {"vi": "Đã tiếp nhận", "en": "Accepted"},
+        "console.n.resolved": {"vi": "Đã giải quyết", "en": "Resolved"},
+        "console.n.overdue": {"vi": "Đang quá hạn", "en": "Overdue"},
+        "console.n.waiting": {"vi": "Chờ phân loại", "en": "Waiting in the queue"},
+        "console.n.on_time": {"vi": "Đúng hạn", "en": "On time"},
+        "console.n.share": {"vi": "Tỷ lệ", "en": "Share"},
+        "console.ticket.created": {"vi": "Gửi lúc", "en": "Filed"},
+        "console.ticket.triage_due": {"vi": "Hạn phân loại", "en": "Triage due"},
+        "console.ticket.resolve_due": {"vi": "Hạn giải quyết", "en": "Resolution due"},
+        "console.ticket.reporter": {"vi": "Người phản ánh", "en": "Reporter"},
+        "console.ticket.ward": {"vi": "Xã, phường", "en": "Commune"},
+        "console.ticket.location": {"vi": "Vị trí", "en": "Location"},
+        "console.ticket.dossier": {"vi": "Hồ sơ liên quan", "en": "Dossier"},
+        "console.ticket.evidence": {"vi": "Căn cứ phân loại", "en": "Evidence"},
+        "console.ticket.merged_into": {"vi": "Đã gộp vào", "en": "Merged into"},
+        "console.ticket.duplicates": {"vi": "Phiếu trùng đã gộp", "en": "Duplicates merged"},
+        "console.ticket.text": {"vi": "Nội dung phản ánh", "en": "Complaint"},
+        "console.ticket.answer": {"vi": "Trả lời của cơ quan", "en": "The agency's answer"},
+        "console.ticket.files": {"vi": "Tệp đính kèm", "en": "Attachments"},
+        "console.ticket.notes": {"vi": "Ghi chú nội bộ", "en": "Internal notes"},
+        "console.ticket.trail": {"vi": "Lịch sử xử lý", "en": "Trail"},
+        "console.file.photo": {"vi": "Ảnh", "en": "Photo"},
+        "console.file.document": {"vi": "Tài liệu", "en": "Document"},
+        "console.actions": {"vi": "Xử lý", "en": "Actions"},
+        "console.action.assign": {"vi": "Chuyển cho cơ quan", "en": "Send to agency"},
+        "console.action.assign_submit": {"vi": "Chuyển", "en": "Send"},
+        "console.action.note": {
+            "vi": "Ghi chú nội bộ (người dân và cơ quan không thấy)",
+            "en": "Internal note (never shown to the citizen or the agency)",
+        },
+        "console.action.note_submit": {"vi": "Lưu ghi chú", "en": "Save note"},
+        "console.action.reply": {"vi": "Nhắn người phản ánh", "en": "Message the reporter"},
+        "console.action.reply_submit": {"vi": "Gửi tin nhắn", "en": "Send message"},
+        "console.action.merge": {
+            "vi": "Phiếu này trùng, gộp vào phiếu",
+            "en": "This is a duplicate of",
+        },
+        "console.action.merge_submit": {"vi": "Gộp", "en": "Merge"},
+        "console.action.close": {"vi": "Đóng phiếu vì", "en": "Close because"},
+        "console.action.close_submit": {"vi": "Đóng phiếu", "en": "Close"},
+        "console.action.reopen_submit": {"vi": "Mở lại phiếu", "en": "Reopen"},
+        "console.action.accept_submit": {"vi": "Tiếp nhận", "en": "Accept"},
+        "console.action.return": {
+            "vi": "Trả lại tổng đài, lý do",
+            "en": "Return to the hotline, because",
+        },
+        "console.action.return_submit": {"vi": "Trả lại", "en": "Return"},
+        "console.action.ask": {
+            "vi": "Hỏi thêm người dân (tạm dừng hạn)",
+            "en": "Ask the citizen (pauses the clock)",
+        },
+        "console.action.ask_submit": {"vi": "Gửi câu hỏi", "en": "Ask"},
+        "console.action.resolve": {"vi": "Trả lời và kết thúc", "en": "Answer and resolve"},
+        "console.action.resolve_submit": {"vi": "Đã giải quyết", "en": "Resolve"},
+        "console.done.assign": {
+            "vi": "Đã chuyển phiếu {code} cho {agency}.",
+            "en": "{code} sent to {agency}.",
+        },
+        "console.done.note": {"vi": "Đã lưu ghi chú nội bộ.", "en": "Internal note saved."},
+        "console.done.reply": {
+            "vi": "Đã gửi tin nhắn tới người phản ánh.",
+            "en": "Message sent to the reporter.",
+        },
+        "console.done.merge": {
+            "vi": "Đã gộp phiếu {code}; người phản ánh đã được báo tin.",
+            "en": "{code} merged; its reporters were told.",
+        },
+        "console.done.close": {
+            "vi": "Đã đóng phiếu {code} ({state}).",
+            "en": "{code} closed ({state}).",
+        },
+        "console.done.reopen": {
+            "vi": "Đã mở lại phiếu {code}; phiếu trở lại hàng đợi phân loại.",
+            "en": "{code} reopened; it is back in the triage queue.",
+        },
+        "console.done.accept": {"vi": "Đã tiếp nhận phiếu {code}.", "en": "{code} accepted."},
+        "console.done.return": {
+            "vi": "Đã trả lại phiếu {code} cho tổng đài.",
+            "en": "{code} returned to the hotline.",
+        },
+        "console.done.ask": {
+            "vi": "Đã gửi câu hỏi; hạn giải quyết tạm dừng đến khi người dân trả lời.",
+            "en": "Question sent; the clock is paused until the citizen answers.",
+        },
+        "console.done.resolve": {
+            "vi": "Đã gửi trả lời và kết thúc phiếu {code}.",
+            "en": "Answer sent; {code} resolved.",
+        },
+    }
+)

@@ -27,7 +27,8 @@ async def route(ctx: Context, msg: Incoming) -> list[Reply]:
     if msg.callback_data is not None:
         return await _button(ctx, msg)
     if msg.command in ("start", "help"):
-        return [Reply(t("operator.help", ctx.lang))]
+        # The commands of handlers/operator_commands.py follow the group's description.
+        return [Reply(t("operator.help", ctx.lang) + t("op.commands", ctx.lang))]
     return []  # conversation between operators is not for the bot
 
 

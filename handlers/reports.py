@@ -149,43 +149,69 @@ def _local(value: datetime) -> datetime:
 
 
 def render_xlsx(card: Scorecard, lang: str = "vi") -> bytes:
-    """Render the workbook: the scorecard sheet, and a sheet of every overdue ticket."""
+    """Render the workbook: the scorecard sheet, and a sheet of every overdue ticket.
+
+    Written in openpyxl's write-only mode: rows stream out as they are made, so a month with
+    25,000 overdue tickets takes seconds, not minutes.
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = _plain("report.sheet.scorecard", lang)[:31]
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_plain("report.sheet.scorecard", lang)[:31])
     bold = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="DDE7F0")
+    wrap = Alignment(wrap_text=True, vertical="center")
     formats = {"share": "0.0%", "hours": "0.0", "rating": "0.00", "count": "0"}
 
+    def cell(target: Any, value: Any, *, fmt: str | None = None, strong: bool = False) -> Any:
+        made = WriteOnlyCell(target, value=value)
+        if fmt is not None:
+            made.number_format = fmt
+        if strong:
+            made.font = bold
+        return made
+
+    def header_row(target: Any, labels: Sequence[str]) -> list[Any]:
+        row = []
+        for label in labels:
+            made = cell(target, label, strong=True)
+            made.fill = header_fill
+            made.alignment = wrap
+            row.append(made)
+        return row
+
     head = headers(lang)
-    sheet.append(head)
-    for row in [*card.rows, card.totals]:
-        is_total = row is card.totals
-        name = _plain("report.totals", lang) if is_total else row.name
-        values = [column.value(row) for column in COLUMNS]
-        sheet.append([None if is_total else row.rank, name, *values, _note(row, lang)])
-        line = sheet.max_row
-        for offset, column in enumerate(COLUMNS, start=3):
-            sheet.cell(line, offset).number_format = formats.get(column.kind, "General")
-        if is_total:
-            for cell in sheet[line]:
-                cell.font = bold
-    for cell in sheet[1]:
-        cell.font = bold
-        cell.fill = header_fill
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    sheet.row_dimensions[1].height = 45
+    # Sheet settings come before the first row in write-only mode.
     sheet.freeze_panes = "C2"
+    sheet.row_dimensions[1].height = 45
     _fit_widths(
         sheet, head, get_column_letter, name_width=max((len(r.name) for r in card.rows), default=0)
     )
+    sheet.append(header_row(sheet, head))
+    for row in [*card.rows, card.totals]:
+        is_total = row is card.totals
+        name = _plain("report.totals", lang) if is_total else row.name
+        figures = [
+            cell(sheet, column.value(row), fmt=formats.get(column.kind), strong=is_total)
+            for column in COLUMNS
+        ]
+        rank = None if is_total else row.rank
+        sheet.append(
+            [
+                cell(sheet, rank, strong=is_total),
+                cell(sheet, name, strong=is_total),
+                *figures,
+                cell(sheet, _note(row, lang), strong=is_total),
+            ]
+        )
 
     overdue = book.create_sheet(_plain("report.sheet.overdue", lang)[:31])
+    overdue.freeze_panes = "A2"
+    for index, width in enumerate((16, 36, 36, 18, 20), start=1):
+        overdue.column_dimensions[get_column_letter(index)].width = width
     overdue_head = [
         _plain("report.col.code", lang),
         _plain("report.col.agency", lang),
@@ -193,7 +219,7 @@ def render_xlsx(card: Scorecard, lang: str = "vi") -> bytes:
         _plain("report.col.due", lang),
         _plain("report.col.days_late", lang),
     ]
-    overdue.append(overdue_head)
+    overdue.append(header_row(overdue, overdue_head))
     triage = _plain("report.triage_queue", lang)
     for ticket in card.overdue:
         overdue.append(
@@ -201,17 +227,10 @@ def render_xlsx(card: Scorecard, lang: str = "vi") -> bytes:
                 ticket.code,
                 ticket.agency_name or triage,
                 ticket.category_name,
-                _local(ticket.due_at),
+                cell(overdue, _local(ticket.due_at), fmt="dd/mm/yyyy hh:mm"),
                 ticket.working_days_late,
             ]
         )
-        overdue.cell(overdue.max_row, 4).number_format = "dd/mm/yyyy hh:mm"
-    for cell in overdue[1]:
-        cell.font = bold
-        cell.fill = header_fill
-    overdue.freeze_panes = "A2"
-    for index, width in enumerate((16, 36, 36, 18, 20), start=1):
-        overdue.column_dimensions[get_column_letter(index)].width = width
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -7,7 +7,16 @@ from collections.abc import Awaitable, Callable
 
 from bot.chat import Incoming, Reply, Role
 from bot.config import Config
-from handlers import agency, citizen, followup, leader, operator, rating, worklists
+from handlers import (
+    agency,
+    citizen,
+    followup,
+    leader,
+    operator,
+    operator_commands,
+    rating,
+    worklists,
+)
 from handlers.context import Context
 from handlers.messages import t
 
@@ -66,6 +75,9 @@ AGENCY_COMMANDS: dict[str, Handler] = {
     "quahan": worklists.agency_overdue,
     "overdue": worklists.agency_overdue,
 }
+# --- console (issue 8): the operators' commands (handlers/operator_commands.py) ---
+OPERATOR_COMMANDS.update(operator_commands.COMMANDS)
+
 # --- ops (issue 8): agencies' typed actions, the leaders' chat -------------------------------
 AGENCY_COMMANDS.update(dict.fromkeys(agency.COMMANDS, agency.command))
 LEADER_COMMANDS: dict[str, Handler] = {

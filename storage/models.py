@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import (
     Enum as SAEnum,
@@ -201,6 +202,13 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_reporter", "channel", "chat_id", "created_at"),
         # The sweeper closes resolved tickets once their reopen window is over, oldest first.
         Index("ix_ticket_state_resolved_at", "state", "resolved_at", "id"),
+        # --- work lists at a million tickets (issue 10, migration 0009) ---
+        # The triage queue and the overdue list's triage part: state, then triage due time.
+        Index("ix_ticket_state_triage_due", "state", "triage_due_at", "id"),
+        # The overdue list's running part: state, then resolve due time.
+        Index("ix_ticket_state_resolve_due", "state", "resolve_due_at", "id"),
+        # An agency's open list: its tickets by state, then resolve due time.
+        Index("ix_ticket_agency_state_due", "agency_id", "state", "resolve_due_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -242,6 +250,8 @@ class Ticket(SQLModel, table=True):
     resolve_due_at: datetime | None = _when()
     # The earliest instant a deadline notice may be due; the sweeper claims by this index.
     next_check_at: datetime | None = _when(index=True)
+    # --- console (issue 8): the ticket this duplicate was merged into ---
+    merged_into_id: int | None = Field(default=None, index=True)
 
 
 class TicketAttachment(SQLModel, table=True):
@@ -286,10 +296,26 @@ class DialogState(SQLModel, table=True):
     updated_at: datetime | None = _when()
 
 
+OUTSTANDING_SQL = "status IN ('pending', 'sending')"
+
+
 class Outbox(SQLModel, table=True):
     """A message waiting to be delivered, written with the change that caused it."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "available_at"),
+        # --- outbox claims in chat order (issue 10, migration 0009) ---
+        # A claim looks for a chat's earlier messages still outstanding; partial, so the sent
+        # history (nearly every row) is not in it.
+        Index(
+            "ix_outbox_outstanding",
+            "channel",
+            "chat_id",
+            "id",
+            sqlite_where=text(OUTSTANDING_SQL),
+            postgresql_where=text(OUTSTANDING_SQL),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
@@ -370,13 +396,32 @@ class LearningState(SQLModel, table=True):
 
 
 # --- reports (issue 9) ---------------------------------------------------------------------
-# The scorecard counts a month's events by kind, and its tickets by acceptance time.
+# The scorecard counts a month's events by kind (the ticket id too, so that finding tickets
+# routed twice reads the index alone).
 Index(
     "ix_ticket_event_kind_at",
     TicketEvent.__table__.c.kind,  # type: ignore[attr-defined]
     TicketEvent.__table__.c.at,  # type: ignore[attr-defined]
+    TicketEvent.__table__.c.ticket_id,  # type: ignore[attr-defined]
 )
-Index("ix_ticket_accepted_at", Ticket.__table__.c.accepted_at)  # type: ignore[attr-defined]
+# Covering indexes: the month's acceptances and resolutions are read from the index alone.
+_ticket: Any = Ticket.__table__  # type: ignore[attr-defined]
+Index(
+    "ix_ticket_accepted_at",
+    _ticket.c.accepted_at,
+    _ticket.c.agency_id,
+    _ticket.c.deemed_accepted,
+    _ticket.c.routed_at,
+)
+Index(
+    "ix_ticket_resolved_month",
+    _ticket.c.resolved_at,
+    _ticket.c.state,
+    _ticket.c.agency_id,
+    _ticket.c.routed_at,
+    _ticket.c.resolve_due_at,
+    _ticket.c.rating,
+)
 
 
 class StoredFile(SQLModel, table=True):
@@ -437,3 +482,62 @@ class OaInbound(SQLModel, table=True):
     msg_id: str = Field(primary_key=True, max_length=128)
     payload: dict[str, Any] = _json({})
     received_at: datetime | None = _when(index=True)
+
+
+# --- console (issue 8): web console users, their sessions, sign-in failures; merge followers ---
+
+
+class ConsoleUser(SQLModel, table=True):
+    """A person who signs in to the web console: an operator, a leader or an agency's staff."""
+
+    __tablename__ = "console_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=64)
+    role: str = Field(max_length=16)  # operator, leader, agency
+    agency_id: str | None = Field(default=None, max_length=64)
+    password_hash: str = Field(max_length=255)
+    disabled: bool = False
+    created_at: datetime | None = _when()
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser, kept in the database so any instance serves it."""
+
+    __tablename__ = "web_session"
+
+    # Only a hash of the cookie's token is stored: a copy of the table signs nobody in.
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="console_user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    language: str = Field(default="vi", max_length=8)
+    created_at: datetime | None = _when()
+    expires_at: datetime | None = _when(index=True)
+
+
+class SignInFailure(SQLModel, table=True):
+    """One wrong password for a user name, for the lock-out."""
+
+    __tablename__ = "sign_in_failure"
+
+    __table_args__ = (Index("ix_sign_in_failure_name_at", "name", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    at: datetime | None = _when()
+
+
+class TicketFollower(SQLModel, table=True):
+    """A reporter of a merged duplicate who follows the kept ticket."""
+
+    __tablename__ = "ticket_follower"
+
+    __table_args__ = (UniqueConstraint("ticket_id", "channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    language: str = "vi"
+    from_ticket_id: int | None = None
+    created_at: datetime | None = _when()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -100,6 +101,10 @@ class Harness:
     async def settle(self) -> None:
         """Wait until the bot has reacted to everything sent so far."""
         await self.emu.wait_idle(timeout=10, quiet=0.15)
+        # The emulator falls quiet before the outbox has recorded how its last send went.
+        if not self.app.outbox.idle.is_set():
+            await asyncio.wait_for(self.app.outbox.idle.wait(), timeout=10)
+            await self.emu.wait_idle(timeout=10, quiet=0.15)
 
 
 @asynccontextmanager

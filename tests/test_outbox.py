@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -49,10 +50,19 @@ def test_backoff_grows_and_is_capped() -> None:
     assert backoff_seconds(30) == 300
 
 
+async def retry_recorded(bot: Harness) -> None:
+    """Wait until the failed send is back in the queue (the answer may land after `settle`)."""
+    for _ in range(500):
+        if any(s == OutboxStatus.PENDING and tries > 0 for _, s, tries in await rows(bot)):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no retry recorded: {await rows(bot)}")
+
+
 async def test_429_is_retried_after_the_given_delay(bot: Harness) -> None:
     bot.emu.fail_next("sendMessage", 429, retry_after=7)
     await queue(bot, "một")
-    await bot.settle()
+    await retry_recorded(bot)
     assert bot.emu.bot_messages(CITIZEN) == []
     bot.clock.advance(seconds=7)
     bot.app.outbox.wake()
@@ -65,7 +75,7 @@ async def test_429_is_retried_after_the_given_delay(bot: Harness) -> None:
 async def test_server_error_is_retried_with_backoff(bot: Harness) -> None:
     bot.emu.fail_next("sendMessage", 502)
     await queue(bot, "hai")
-    await bot.settle()
+    await retry_recorded(bot)
     bot.clock.advance(seconds=backoff_seconds(1))
     bot.app.outbox.wake()
     message = await bot.reply()

@@ -8,10 +8,12 @@ import csv
 import io
 import struct
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.__main__ import main
 from bot.config import Config
@@ -457,3 +459,21 @@ def test_cli_report_fails_with_status_1_when_the_file_cannot_be_written(
     args = ["report", "--month", "2026-11", "--format", "csv", "--out", str(out)]
     assert main([*args, "--config", config]) == 1
     assert "cannot write" in capsys.readouterr().err
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.datetimes(  # naive bounds, as hypothesis wants; the test puts them in the zone
+        min_value=at(1, 0, month=1).replace(tzinfo=None),
+        max_value=at(31, 23, month=12, year=2027).replace(tzinfo=None),
+    ),
+    length=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)),
+)
+def test_working_positions_match_the_calendar(start: datetime, length: timedelta) -> None:
+    from bot.config import load_config
+
+    calendar = load_config(None, environ={}).work_calendar
+    a = start.replace(tzinfo=calendar.tz)
+    b = a + length
+    position = reports.WorkingPositions(calendar)
+    assert position(b) - position(a) == calendar.working_microseconds_between(a, b)

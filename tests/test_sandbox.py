@@ -335,3 +335,66 @@ def test_config_points_the_bot_at_the_emulator(config: Config) -> None:
     assert wired.telegram.operators_chat_id == OPERATORS_CHAT_ID
     assert len({a.telegram_chat_id for a in wired.agencies}) == len(config.agencies)
     assert connect_host("::") == "[::1]" and connect_host("::1") == "[::1]"
+
+
+# --- console (issue 8): the demo's console users ------------------------------------------------
+
+
+async def test_sandbox_console_signs_in_the_demo_operator(page: PageClient) -> None:
+    from bot.sandbox import DEMO_CONSOLE_USERS
+    from tests.console_support import csrf_of
+
+    name, _role, password = DEMO_CONSOLE_USERS[0]
+    async with page.session.get(page.url + "/") as response:
+        assert 'href="/console/"' in await response.text()
+    # Browsers keep cookies of 127.0.0.1; aiohttp's client does only when told to.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(page.url + "/console/signin") as response:
+            token = csrf_of(await response.text())
+        form = {"csrf": token, "name": name, "password": password, "next": "/console/queue"}
+        async with browser.post(page.url + "/console/signin", data=form) as response:
+            assert response.status == 200
+            assert str(response.url).endswith("/console/queue")
+
+
+async def test_sandbox_console_serves_a_ticket_photo_to_its_agency(
+    page: PageClient, sandbox: Sandbox
+) -> None:
+    from bot.domain import tickets
+    from bot.domain.tickets import Reporter
+    from bot.sandbox import DEMO_CONSOLE_USERS
+    from tests.console_support import csrf_of
+    from tests.test_e2e_citizen import tiny_png
+    from tests.test_tickets import decision
+
+    assert sandbox.emulator is not None and sandbox.hotline is not None and sandbox.config
+    sent = await sandbox.emulator.send_photo(CITIZEN_USER_ID, tiny_png())
+    photo = sent["photo"][-1]["file_id"]
+    async with sandbox.hotline.db.transaction() as session:
+        ticket = await tickets.open_ticket(
+            session=session,
+            config=sandbox.config,
+            reporter=Reporter("telegram", str(CITIZEN_USER_ID), str(CITIZEN_USER_ID)),
+            text="Ổ gà trước cổng trường, ảnh kèm theo",
+            decision=decision("giao-thong", "xay-dung"),
+            category_id="giao-thong",
+            now=sandbox.hotline.clock(),
+            attachments=[{"kind": "photo", "file_id": photo}],
+        )
+    assert ticket.agency_id == "xay-dung"
+    name, _role, password = DEMO_CONSOLE_USERS[1]  # Sở Xây dựng's staff
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(page.url + "/console/signin") as response:
+            token = csrf_of(await response.text())
+        form = {"csrf": token, "name": name, "password": password}
+        async with browser.post(page.url + "/console/signin", data=form) as response:
+            assert response.status == 200
+        async with browser.get(f"{page.url}/console/tickets/{ticket.code}") as response:
+            link = re.search(r'href="(/console/files/\d+)"', await response.text())
+        assert link, "no file link on the ticket page"
+        async with browser.get(page.url + link.group(1)) as response:
+            assert response.status == 200
+            assert response.content_type.startswith("image/")
+            assert (await response.read()).startswith(b"\x89PNG")
+        async with browser.get(page.url + "/console/files/999999") as response:
+            assert response.status == 404

@@ -23,8 +23,9 @@ from bot.channels import zalo_oa
 from bot.channels.emulator import TelegramEmulator
 from bot.channels.zalo import plain_text
 from bot.channels.zalo_emulator import ZaloEmulator
-from bot.chat import Button, Reply
+from bot.chat import Attachment, Button, Reply
 from bot.config import Config, ConfigError, WebConfig, ZaloOAConfig, load_config
+from bot.evidence import EvidenceLinks
 from bot.outbox import DeliveryError
 from handlers.messages import t
 from storage import outbox as outbox_store
@@ -645,3 +646,42 @@ async def test_file_from_an_oa_citizen_reaches_the_telegram_agency_as_a_document
     document = await bot.tg.wait_for_bot_message(group, lambda m: bool(m.get("document")))
     assert document["document"]["file_name"] == "biên nhận.pdf"
     assert bot.tg.file_bytes(document["document"]["file_id"]) == content
+
+
+async def test_photo_by_url_goes_as_a_media_attachment_and_a_telegram_file_as_a_link(
+    sqlite_db: Database,
+) -> None:
+    async with oa_sender(sqlite_db) as (emu, sender, clock):
+        sender.links = EvidenceLinks(b"k" * 32, "https://hotline.example.vn", timedelta(hours=1))
+        photo = Attachment("photo", "https://photo.zalo.invalid/o-ga.jpg")
+        await sender.deliver(CITIZEN, Reply("Ảnh hiện trường", attachments=(photo,)))
+        telegram_file = Attachment("photo", "AgACAgIAAxkBAAIB")
+        await sender.deliver(
+            CITIZEN,
+            Reply(
+                "Ảnh của cơ quan", attachments=(telegram_file,), extra={"files_from": "telegram"}
+            ),
+        )
+    shown, linked = emu.bot_messages(CITIZEN)
+    assert (shown["kind"], shown["photo"], shown["text"]) == (
+        "photo",
+        photo.file_id,
+        "Ảnh hiện trường",
+    )
+    url = re.search(r"https://hotline\.example\.vn/evidence/\S+", linked["text"])
+    assert url is not None
+    ref = sender.links.read(url.group(0).rsplit("/", 1)[1], clock.now)
+    assert ref is not None and (ref.channel, ref.file_id) == ("telegram", telegram_file.file_id)
+
+
+async def test_long_notice_pieces_after_the_first_carry_the_continued_label(
+    sqlite_db: Database,
+) -> None:
+    label = t("notice.continued", "vi", code="PA-2026-000001", text="")
+    async with oa_sender(sqlite_db) as (emu, sender, _):
+        await sender.deliver(CITIZEN, Reply("Kết quả. " * 500, extra={"continued": label}))
+    first, *rest = emu.bot_messages(CITIZEN)
+    assert rest
+    assert not first["text"].startswith(plain_text(label))
+    assert all(m["text"].startswith(plain_text(label)) for m in rest)
+    assert all(len(m["text"]) <= 2000 for m in [first, *rest])

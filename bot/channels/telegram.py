@@ -317,7 +317,7 @@ def incoming_from_json(update: JSONDict) -> Incoming | None:
         message, sender = query.get("message"), query.get("from")
         if not isinstance(message, dict) or not isinstance(sender, dict):
             return None
-        chat = message.get("chat") or {}
+        chat = _object(message.get("chat"))
         return Incoming(
             channel=CHANNEL,
             chat_id=str(chat.get("id", "")),
@@ -332,8 +332,7 @@ def incoming_from_json(update: JSONDict) -> Incoming | None:
     msg = update.get("message")
     if not isinstance(msg, dict) or not isinstance(msg.get("from"), dict):
         return None  # edits, channel posts, joins: nothing to answer
-    sender, chat = msg["from"], msg.get("chat") or {}
-    location = msg.get("location")
+    sender, chat = msg["from"], _object(msg.get("chat"))
     return Incoming(
         channel=CHANNEL,
         chat_id=str(chat.get("id", "")),
@@ -342,15 +341,25 @@ def incoming_from_json(update: JSONDict) -> Incoming | None:
         text=str(msg.get("text") or msg.get("caption") or ""),
         attachments=_attachments(msg),
         contact=_contact(msg),
-        location=(
-            Location(float(location["latitude"]), float(location["longitude"]))
-            if isinstance(location, dict)
-            else None
-        ),
+        location=_location(msg.get("location")),
         user_name=_full_name(sender),
         language_code=str(sender.get("language_code") or ""),
         is_private=chat.get("type") == "private",
     )
+
+
+def _object(value: Any) -> JSONDict:
+    """The value if it is a JSON object, else an empty one (a malformed field is ignored)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _location(value: Any) -> Location | None:
+    if not isinstance(value, dict):
+        return None
+    try:
+        return Location(float(value["latitude"]), float(value["longitude"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _full_name(user: JSONDict) -> str:

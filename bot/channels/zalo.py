@@ -167,8 +167,9 @@ def incoming_from_update(update: dict[str, Any]) -> Incoming | None:
     message = update.get("message")
     if not isinstance(message, dict):
         return None
-    chat = message.get("chat") or {}
-    sender = message.get("from") or {}
+    # A malformed body (a field of the wrong type) is ignored like any other non-message.
+    chat: dict[str, Any] = c if isinstance(c := message.get("chat"), dict) else {}
+    sender: dict[str, Any] = f if isinstance(f := message.get("from"), dict) else {}
     chat_id, user_id = str(chat.get("id") or ""), str(sender.get("id") or "")
     if not chat_id or not user_id or sender.get("is_bot"):
         return None

@@ -38,7 +38,7 @@ from bot.channels.zalo import (
     plain_text,
     remember_options,
     render,
-    split_text,
+    split_labelled,
 )
 from bot.chat import Attachment, Incoming, Location, Reply
 from bot.config import Config, ZaloOAConfig
@@ -424,7 +424,11 @@ class ZaloOASender:
         lang = await chat_language(self.db, CHANNEL, chat_id)
         text, options = render(reply, lang)
         shown, lines = file_links(reply, self.links, lang, self.clock())
-        pieces = split_text("\n\n".join(part for part in (text, *lines) if part), MAX_TEXT_LENGTH)
+        pieces = split_labelled(
+            "\n\n".join(part for part in (text, *lines) if part),
+            plain_text(str(reply.extra.get("continued", ""))),
+            MAX_TEXT_LENGTH,
+        )
         image = next((a.file_id for a in shown if a.kind == "photo"), None)
         if not pieces and image is None:
             return None
@@ -445,7 +449,9 @@ class ZaloOASender:
             bodies += [("cs", cs_body(chat_id, piece)) for piece in pieces[1:]]
         else:
             title = plain_text(t("zalo_oa.transaction_title", lang))
-            bodies = [("transaction", transaction_body(chat_id, title, p)) for p in pieces]
+            # A transaction message carries text only: an image goes as its address.
+            texts = pieces or [str(image)]
+            bodies = [("transaction", transaction_body(chat_id, title, p)) for p in texts]
         message_id = await self._send_all(chat_id, bodies, counted=free)
         if options and message_id:
             await remember_options(self.db, CHANNEL, chat_id, options, message_id, self.clock())

@@ -14,6 +14,7 @@ from bot.channels import zalo_oa
 from bot.evidence import EVIDENCE_PATH, EvidenceTooLarge, EvidenceUnavailable
 from bot.metrics import CONTENT_TYPE
 from bot.web import open311
+from bot.web.console import add_console  # console (issue 8)
 from bot.web.public import add_public_routes
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ def build_web_app(web_app: web.Application, hotline: HotlineApp) -> web.Applicat
     # --- Open311 GeoReport v2 and metrics (issue 9) ---
     open311.add_routes(web_app, hotline)
     web_app.router.add_get("/metrics", metrics)
+    # --- console (issue 8): the operators', leaders' and agencies' web console ---
+    add_console(web_app, hotline)
     return web_app
 
 

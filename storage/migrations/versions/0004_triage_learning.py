@@ -1,7 +1,7 @@
 """Triage learning: taught examples, learned phrases and their version stamp (issue 7).
 
 Revision ID: 0004
-Revises: 0007
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0004"
-down_revision: str | None = "0007"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

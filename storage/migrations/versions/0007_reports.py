@@ -20,8 +20,17 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_ticket_event_kind_at", "ticket_event", ["kind", "at"])
-    op.create_index("ix_ticket_accepted_at", "ticket", ["accepted_at"])
+    op.create_index("ix_ticket_event_kind_at", "ticket_event", ["kind", "at", "ticket_id"])
+    op.create_index(
+        "ix_ticket_accepted_at",
+        "ticket",
+        ["accepted_at", "agency_id", "deemed_accepted", "routed_at"],
+    )
+    op.create_index(
+        "ix_ticket_resolved_month",
+        "ticket",
+        ["resolved_at", "state", "agency_id", "routed_at", "resolve_due_at", "rating"],
+    )
     op.create_table(
         "stored_file",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -44,5 +53,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("report_delivery")
     op.drop_table("stored_file")
+    op.drop_index("ix_ticket_resolved_month", table_name="ticket")
     op.drop_index("ix_ticket_accepted_at", table_name="ticket")
     op.drop_index("ix_ticket_event_kind_at", table_name="ticket_event")
