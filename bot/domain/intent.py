@@ -43,6 +43,8 @@ def reads_as_lookup(text: str, codes: list[str], *, category: str, confidence: f
     for code in codes:
         rest = re.sub(re.escape(code), " ", rest, flags=re.IGNORECASE)
     folded = " ".join(fold_diacritics(rest.lower()).split())
+    if not folded.strip(" .,;:!?"):
+        return True  # the code alone: nothing but a lookup
     if _COMPLAINT_CUES.search(folded):
         return False
     # a status question is a lookup whatever the classifier reads into "hồ sơ" (the learned
