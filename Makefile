@@ -59,3 +59,10 @@ bench-load: $(STAMP)
 # The work lists with a million tickets on SQLite and PostgreSQL, with their query plans.
 bench-lists: $(STAMP)
 	$(PY) benchmarks/bench_lists.py
+
+# --- triage learned weights (issue 7) ---
+TRIAGE_DATA = tests/data/complaints-dev.jsonl tests/data/complaints-holdout.jsonl \
+	tests/data/complaints-holdout2.jsonl tests/data/complaints-train-tune.jsonl
+.PHONY: triage-weights
+triage-weights: $(STAMP)
+	$(PY) -m bot.learning $(TRIAGE_DATA)

@@ -21,6 +21,7 @@ import argparse
 import gc
 import json
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bot.config import Config, load_config  # noqa: E402
 from bot.domain.text import clear_caches as clear_text_caches  # noqa: E402
 from bot.domain.text import fold_diacritics  # noqa: E402
-from bot.domain.triage import COMMUNE_AGENCY, TRIAGE, Classifier  # noqa: E402
+from bot.domain.triage import COMMUNE_AGENCY, TRIAGE, Classifier, Decision  # noqa: E402
 from bot.domain.triage import clear_caches as clear_triage_caches  # noqa: E402
 
 DEFAULT_DATA = ROOT / "tests" / "data" / "complaints-dev.jsonl"
@@ -50,6 +51,7 @@ TAGS = (
     "agency-named",
     "ward-named",
     "indirect",
+    "mixed-topic",
 )
 
 
@@ -206,7 +208,7 @@ def report(title: str, examples: Sequence[Example], outcomes: Sequence[Outcome])
 
 
 def timing(
-    classifier: Classifier, texts: Sequence[str], rounds: int
+    classifier: Classifier | SubstringBaseline, texts: Sequence[str], rounds: int
 ) -> tuple[float, float, float]:
     """Return (complaints per second, median µs, p99 µs) over `rounds` passes of `texts`."""
     for text in texts:
@@ -226,6 +228,62 @@ def timing(
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] / 1000
     return len(latencies) / elapsed, statistics.median(latencies) / 1000, p99
+
+
+def _outcome(d: Decision) -> Outcome:
+    return Outcome(d.category, d.agency, d.ward, d.subject_agency)
+
+
+CURVE = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def _at(decision: Decision, threshold: float) -> Outcome:
+    """What the engine says with another threshold: the top proposal, or the operators."""
+    proposed = decision.alternatives[0][1] if decision.alternatives else decision.agency
+    if decision.agency != TRIAGE:
+        proposed = decision.agency  # the routing rules may have changed the agency
+    agency = proposed if decision.confidence >= threshold else TRIAGE
+    return Outcome(decision.category, agency, decision.ward, decision.subject_agency)
+
+
+def print_curve(
+    examples: Sequence[Example], decisions: Sequence[Decision], default: float
+) -> None:
+    """Print agency exact, precision and coverage over thresholds, overall and per tag."""
+    print(f"\nPRECISION / COVERAGE OVER THRESHOLDS (default {default})")
+    print(f"{'threshold':<10} {'agency':>7} {'prec':>7} {'cover':>7}")
+    for threshold in CURVE:
+        s = score(examples, [_at(d, threshold) for d in decisions])
+        print(f"{threshold:<10} {s.agency:>7.1%} {s.precision:>7.1%} {s.coverage:>7.1%}")
+    print("per tag (precision/coverage at thresholds " + ", ".join(map(str, CURVE[2::2])) + ")")
+    for tag in TAGS:
+        pairs = [(e, d) for e, d in zip(examples, decisions, strict=True) if tag in e.tags]
+        if not pairs:
+            continue
+        cells = []
+        for threshold in CURVE[2::2]:
+            s = score([e for e, _ in pairs], [_at(d, threshold) for _, d in pairs])
+            cells.append(f"{s.precision:6.1%}/{s.coverage:6.1%}")
+        print(f"  {tag:<14} n={len(pairs):<4} " + "  ".join(cells))
+
+
+def whole_process(config: Path | None, texts: Sequence[str], count: int = 5000) -> None:
+    """Time `hotline classify` as a process on `count` lines, start-up included."""
+    lines = "".join(texts[i % len(texts)].replace("\n", " ") + "\n" for i in range(count))
+    command = [sys.executable, "-m", "bot", "classify"]
+    if config is not None:
+        command += ["--config", str(config)]
+    started = time.perf_counter()
+    subprocess.run(command, input="", capture_output=True, text=True, check=True)
+    startup = time.perf_counter() - started
+    started = time.perf_counter()
+    done = subprocess.run(command, input=lines, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - started
+    assert done.stdout.count("\n") == count
+    print(
+        f"{'hotline classify':<22} {count / elapsed:>9,.0f} complaints/s as a whole process "
+        f"({count} lines in {elapsed:.2f} s; start-up incl. learned data {startup:.2f} s)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -298,6 +356,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, sample in (("typical, warm", typical), ("whole set, warm", texts)):
         rates[name] = rate, median, p99 = timing(classifier, sample, args.rounds)
         print(f"{name:<22} {rate:>9,.0f} complaints/s  median {median:6.0f} µs  p99 {p99:6.0f} µs")
+
+    # --- issue 7: keywords alone, the precision/coverage curve, the whole process ---
+    keywords = Classifier.from_config(config, learned=False)
+    report(
+        "KEYWORDS ONLY (the engine without the learned weights, same threshold)",
+        examples,
+        run(lambda text: _outcome(keywords.classify(text)), examples),
+    )
+    decisions = [classifier.classify(e.text) for e in examples]
+    print_curve(examples, decisions, classifier.threshold)
+    base_rate, _, _ = timing(baseline, texts, args.rounds)
+    print(f"{'substring baseline':<22} {base_rate:>9,.0f} complaints/s (whole set, warm)")
+    whole_process(args.config, texts)
 
     overall = score(examples, outcomes)
     plain = [(e, o) for e, o in zip(examples, outcomes, strict=True) if "no-diacritics" in e.tags]

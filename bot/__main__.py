@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = database.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="apply database migrations")
     _config_option(upgrade)
+    _triage_parsers(commands)
 
     # --- reports (issue 9) ---
     report = commands.add_parser("report", help="monthly per-agency scorecard")
@@ -160,6 +161,7 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
     from bot.domain.triage import Classifier
 
     classifier = Classifier.from_config(config)
+    _add_learned(classifier, config)
     for line in sys.stdin:
         text = line.rstrip("\n")
         decision = classifier.classify(text)
@@ -369,6 +371,121 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "report": cmd_report,
     "users": cmd_users,  # console (issue 8)
 }
+
+
+# --- triage learning (issue 7) ---
+
+
+def _triage_parsers(commands: Any) -> None:
+    triage = commands.add_parser("triage", help="what triage learned from the province")
+    triage_commands = triage.add_subparsers(dest="triage_command", required=True)
+    learn = triage_commands.add_parser(
+        "learn", help="learn from past tickets (JSON Lines or CSV: text, category, agency)"
+    )
+    learn.add_argument("file", type=Path)
+    _config_option(learn)
+    learned = triage_commands.add_parser("learned", help="list the learned phrases")
+    learned.add_argument("--category", default=None, help="only this category's phrases")
+    _config_option(learned)
+    forget = triage_commands.add_parser("forget", help="remove a learned phrase")
+    forget.add_argument("phrase")
+    _config_option(forget)
+
+
+def _add_learned(classifier: Any, config: Config) -> None:
+    """Put the database's learned phrases on top of the classifier's shipped weights."""
+    if classifier.learned is None:
+        return
+    url = config.storage.url
+    if url.startswith("sqlite") and ":///" in url:
+        # reading must not create an empty database file
+        target = url.split(":///", 1)[1]
+        if target and target != ":memory:" and not Path(target).is_file():
+            return
+
+    async def read() -> list[Any]:
+        from sqlalchemy.exc import DBAPIError, OperationalError
+
+        from bot.learned_store import load_rows
+        from storage.db import Database
+
+        db = Database(url)
+        try:
+            async with db.transaction() as session:
+                return await load_rows(session)
+        except (OperationalError, DBAPIError) as exc:
+            log.warning("no learned triage phrases read: %s", exc.__class__.__name__)
+            return []
+        finally:
+            await db.dispose()
+
+    rows = asyncio.run(read())
+    if rows:
+        classifier.learned = classifier.learned.with_rows(rows)
+
+
+def cmd_triage(args: argparse.Namespace, config: Config) -> int:
+    """`hotline triage learn FILE | learned [--category ID] | forget PHRASE`."""
+    from bot.inbox import system_clock
+    from storage.db import Database
+
+    if args.triage_command == "learn" and not args.file.is_file():
+        print(f"hotline: {args.file}: file not found", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    async def run() -> int:
+        db = Database(config.storage.url)
+        try:
+            await db.upgrade()
+            return await _triage(args, config, db, system_clock())
+        finally:
+            await db.dispose()
+
+    return _run_async(run())
+
+
+async def _triage(args: argparse.Namespace, config: Config, db: Any, now: datetime) -> int:
+    from bot.domain.text import normalize
+    from storage.learned import forget_phrase, learned_phrases
+
+    if args.triage_command == "learn":
+        from bot.learning import learn_file
+
+        try:
+            report = await learn_file(args.file, db, config, now)
+        except UnicodeDecodeError:
+            print(f"hotline: {args.file}: not UTF-8; save the file as UTF-8", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        for line, reason in report.rejected:
+            print(f"{args.file}:{line}: {reason}; skipped", file=sys.stderr)
+        print(
+            f"learned from {report.taught} of {report.read} rows: "
+            f"{report.phrases} phrase weights; {len(report.rejected)} rows skipped"
+        )
+        return EXIT_BAD_INPUT if report.rejected else EXIT_OK
+    if args.triage_command == "learned":
+        known = {c.id for c in config.categories}
+        if args.category is not None and args.category not in known:
+            print(f"hotline: unknown category {args.category!r}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        async with db.transaction() as session:
+            rows = await learned_phrases(session, args.category)
+        print("phrase\tcategory\tweight\ttickets")
+        for row in rows:
+            if row.phrase and row.tickets:
+                print(f"{row.phrase}\t{row.category_id}\t{row.weight:+.3f}\t{row.tickets}")
+        return EXIT_OK
+    phrase = " ".join(normalize(args.phrase).folded_tokens)
+    async with db.transaction() as session:
+        removed = await forget_phrase(session, phrase, now)
+    if not removed:
+        print(f"hotline: nothing learned for {args.phrase!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"forgot {phrase!r} ({removed} weights)")
+    return EXIT_OK
+
+
+COMMANDS["triage"] = cmd_triage
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from bot.evidence import (
     is_url,
 )
 from bot.inbox import Clock, Inbox, system_clock
+from bot.learned_store import LearnedRefresher
 from bot.metrics import Metrics
 from bot.outbox import OutboxWorker, Sender
 from bot.sweeper import Sweeper
@@ -65,6 +66,8 @@ class HotlineApp:
         self.clock = clock
         self.db = Database(config.storage.url)
         self.classifier = Classifier.from_config(config)
+        # --- triage learning (issue 7): learned phrases reloaded without a restart ---
+        self.learned = LearnedRefresher(self.classifier)
         self.senders: dict[str, Sender] = {}
         self.outbox = OutboxWorker(
             db=self.db,
@@ -79,6 +82,7 @@ class HotlineApp:
             classifier=self.classifier,
             clock=clock,
             on_queued=self.outbox.wake,
+            learned=self.learned,
         )
         # The deadline sweeper (bot/sweeper.py): runs beside the outbox and wakes it.
         self.sweeper = Sweeper(db=self.db, config=config, clock=clock, on_queued=self.outbox.wake)

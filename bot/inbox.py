@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.chat import Incoming, Reply
 from bot.config import Config
 from bot.domain.triage import Classifier
+from bot.learned_store import LearnedRefresher
 from bot.metrics import Metrics
 from bot.outbox import outbox_rows
 from handlers.context import Context
@@ -51,7 +52,9 @@ class Inbox:
         classifier: Classifier,
         clock: Clock = system_clock,
         on_queued: Callable[[], None] = lambda: None,
+        learned: LearnedRefresher | None = None,
     ) -> None:
+        self.learned = learned  # the province's learned phrases (issue 7)
         self.db = db
         self.config = config
         self.classifier = classifier
@@ -113,6 +116,8 @@ class Inbox:
     async def _process(self, session: AsyncSession, messages: list[Incoming]) -> list[list[Reply]]:
         """Dedupe, run each handler in order on its chat's dialog, then store it all."""
         now = self.clock()
+        if self.learned is not None:
+            await self.learned.refresh(session, now)
         chats = {(msg.channel, msg.chat_id) for msg in messages}
         await lock_chats(session=session, chats=chats)
         fresh = await mark_updates_processed(

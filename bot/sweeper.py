@@ -316,6 +316,10 @@ async def sweep_once(
     # --- reports (issue 9) ---
     await deliver_monthly_report(db=db, config=config, now=now, result=result)
     await forget_old_records(db=db, config=config, now=now)
+    # --- triage learning (issue 7): resolved and returned tickets teach the classifier ---
+    from bot.learning import learn_from_outcomes
+
+    await learn_from_outcomes(db=db, config=config, now=now)
     result.seconds = time.perf_counter() - started
     return result
 

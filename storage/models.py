@@ -355,6 +355,47 @@ class ChannelOptions(SQLModel, table=True):
     updated_at: datetime | None = _when()
 
 
+# --- triage learning (issue 7) ---
+
+
+class TriageExample(SQLModel, table=True):
+    """A labelled complaint the province taught: a past ticket imported, or an outcome."""
+
+    __tablename__ = "triage_example"
+    __table_args__ = (UniqueConstraint("source", "ticket_id", name="uq_triage_example_ticket"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = _text()
+    category_id: str = Field(max_length=64)
+    agency_id: str | None = Field(default=None, max_length=64)
+    # import (a history file), resolved (routed by operators, resolved by the agency), returned
+    source: str = Field(max_length=16)
+    ticket_id: int | None = Field(default=None)
+    created_at: datetime | None = _when()
+
+
+class LearnedPhrase(SQLModel, table=True):
+    """One learned weight: a folded phrase's shift for a category, and the tickets behind it."""
+
+    __tablename__ = "learned_phrase"
+
+    phrase: str = Field(primary_key=True, max_length=200)
+    category_id: str = Field(primary_key=True, max_length=64)
+    weight: float = 0.0
+    tickets: int = 0
+    updated_at: datetime | None = _when()
+
+
+class LearningState(SQLModel, table=True):
+    """A version stamp of the learned phrases: running instances reload when it moves."""
+
+    __tablename__ = "learning_state"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    version: int = 0
+    learned_at: datetime | None = _when()
+
+
 # --- reports (issue 9) ---------------------------------------------------------------------
 # The scorecard counts a month's events by kind (the ticket id too, so that finding tickets
 # routed twice reads the index alone).

@@ -24,14 +24,21 @@ HOLDOUT2_DIAGNOSIS = 160  # lines 1-160 were used to find error classes; 161-240
 SPEC_FIELDS = {"category", "agency", "confidence", "track", "ward", "subject_agency", "evidence"}
 
 
+# The keyword engine alone (these tests) keeps the threshold it was tuned with; the combined
+# engine's calibrated default is tested in tests/test_triage_learning.py.
+KEYWORD_THRESHOLD = 0.55
+
+
 @pytest.fixture(scope="module")
 def config() -> Config:
-    return load_config()
+    loaded = load_config()
+    triage = dataclasses.replace(loaded.triage, confidence_threshold=KEYWORD_THRESHOLD)
+    return dataclasses.replace(loaded, triage=triage)
 
 
 @pytest.fixture(scope="module")
 def classifier(config: Config) -> Classifier:
-    return Classifier.from_config(config)
+    return Classifier.from_config(config, learned=False)
 
 
 def small_classifier(threshold: float = 0.5) -> Classifier:
@@ -307,7 +314,7 @@ def test_classify_low_confidence_goes_to_operators_with_suggestions(
 
 def test_classify_threshold_comes_from_config(config: Config) -> None:
     strict = dataclasses.replace(config, triage=TriageConfig(confidence_threshold=0.99))
-    decision = Classifier.from_config(strict).classify("mất nước 3 ngày")
+    decision = Classifier.from_config(strict, learned=False).classify("mất nước 3 ngày")
     assert decision.category == "cap-nuoc"
     assert decision.agency == TRIAGE
 
@@ -678,7 +685,7 @@ def _renamed(
 def test_classify_renamed_conduct_category_never_routes_to_the_accused(
     config: Config, text: str, subject: str
 ) -> None:
-    renamed = Classifier.from_config(_renamed(config, {"nhung-nhieu": "tieu-cuc"}))
+    renamed = Classifier.from_config(_renamed(config, {"nhung-nhieu": "tieu-cuc"}), learned=False)
     decision = renamed.classify(text)
     assert decision.category == "tieu-cuc"
     assert decision.subject_agency == subject
@@ -695,12 +702,13 @@ def test_classify_conflict_rule_follows_the_flag(config: Config) -> None:
         ),
     )
     text = "Bên Sở Xây dựng hạch sách, ra hiệu phải lo lót thì mới ký giấy phép xây dựng."
-    assert Classifier.from_config(config).classify(text).subject_agency == "xay-dung"
-    assert Classifier.from_config(unflagged).classify(text).subject_agency is None
+    keywords = Classifier.from_config(config, learned=False)
+    assert keywords.classify(text).subject_agency == "xay-dung"
+    assert Classifier.from_config(unflagged, learned=False).classify(text).subject_agency is None
 
 
 def test_classify_unsure_complaint_goes_to_a_renamed_fallback(config: Config) -> None:
-    renamed = Classifier.from_config(_renamed(config, {"khac": "chua-ro"}))
+    renamed = Classifier.from_config(_renamed(config, {"khac": "chua-ro"}), learned=False)
     for text in ("", "xin chào", "asdf qwerty zxcv"):
         decision = renamed.classify(text)
         assert decision.category == "chua-ro"
@@ -720,13 +728,15 @@ def test_classify_fallback_flag_wins_over_other_categories_without_agency() -> N
 
 
 def test_classify_renamed_dossier_category_goes_to_the_dossier_holder(config: Config) -> None:
-    renamed = Classifier.from_config(_renamed(config, {"tre-han": "cham-tre"}))
+    renamed = Classifier.from_config(_renamed(config, {"tre-han": "cham-tre"}), learned=False)
     decision = renamed.classify("Hồ sơ đất đai của tôi trễ hẹn 3 lần", dossier_agency="nn-mt")
     assert (decision.category, decision.agency) == ("cham-tre", "nn-mt")
 
 
 def test_classify_renamed_commune_agency_keeps_the_commune_rule(config: Config) -> None:
-    renamed = Classifier.from_config(_renamed(config, {}, {"ubnd-xa": "ubnd-cap-xa"}))
+    renamed = Classifier.from_config(
+        _renamed(config, {}, {"ubnd-xa": "ubnd-cap-xa"}), learned=False
+    )
     named = renamed.classify(
         "Nhà hàng xóm ở phường Tam Hiệp hát karaoke tới 12 giờ đêm, rất ồn ào"
     )

@@ -43,8 +43,14 @@ def reads_as_lookup(text: str, codes: list[str], *, category: str, confidence: f
     for code in codes:
         rest = re.sub(re.escape(code), " ", rest, flags=re.IGNORECASE)
     folded = " ".join(fold_diacritics(rest.lower()).split())
-    if category and confidence >= COMPLAINT_CONFIDENCE:
-        return False
+    if not folded.strip(" .,;:!?"):
+        return True  # the code alone: nothing but a lookup
     if _COMPLAINT_CUES.search(folded):
         return False
-    return len(folded.split()) <= LOOKUP_WORDS or bool(_LOOKUP_CUES.search(folded))
+    # a status question is a lookup whatever the classifier reads into "hồ sơ" (the learned
+    # model has seen many late-dossier complaints start that way)
+    if _LOOKUP_CUES.search(folded):
+        return True
+    if category and confidence >= COMPLAINT_CONFIDENCE:
+        return False
+    return len(folded.split()) <= LOOKUP_WORDS

@@ -32,8 +32,10 @@ The routing rules of the taxonomy then apply, each to the categories or agency t
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +44,13 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot.config import AgencyConfig, CategoryConfig, Config
+from bot.domain.learned import (
+    LearnedModel,
+    LearnedScores,
+    features,
+    learned_calibration,
+    load_default,
+)
 from bot.domain.routing import TRIAGE, Router
 from bot.domain.text import (
     NormalizedText,
@@ -83,6 +92,8 @@ SPELLING_MIN_LENGTH = 5  # shorter words have too many neighbours to repair safe
 MENTION_MIN_SIMILARITY = 0.74
 AGENCY_HINT = 0.3  # a category handled by an agency the complaint names
 CONDUCT_EVIDENCE = 0.5  # conduct evidence that makes a named agency the one complained about
+# With no agency named, a topic the learned model sees this likely names the service given.
+SERVICE_PROBABILITY = 0.05
 # An amount of money stands for the word "tiền" in phrases: a number before a unit of money,
 # or written in one piece ("500k", "20tr").
 MONEY_KEY = "tien"
@@ -621,6 +632,58 @@ class _Analysis:
     ward: WardMention | None = None
     keyword_spans: list[tuple[int, int]] = field(default_factory=list)
     staff_named: bool = False  # the text speaks of staff ("nhân viên ở đó nói ...")
+    learned: LearnedScores | None = None  # the learned model's view, when there is one
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the keyword and learned views combine, and the map from their signals to a
+    probability that the category is right (fitted by cross-validation by writer group,
+    `bot/learning.py`)."""
+
+    blend: float = 0.8  # the learned probabilities' share in the combined score
+    coefficients: tuple[float, ...] = ()
+    intercept: float = 0.0
+
+    @classmethod
+    def shipped(cls) -> Calibration:
+        """Return the calibration shipped beside the learned weights (or the identity)."""
+        data = learned_calibration()
+        if not data:
+            return cls()
+        return cls(float(data["blend"]), tuple(data["coefficients"]), float(data["intercept"]))
+
+    def confidence(self, signals: Sequence[float]) -> float:
+        """Map the signals of a decision to the probability that it is right."""
+        if not self.coefficients:
+            return signals[0]
+        z = self.intercept + sum(w * x for w, x in zip(self.coefficients, signals, strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+def _signals(
+    blended: Sequence[tuple[str, float]],
+    learned: LearnedScores,
+    keyword_top: str,
+    keyword_confidence: float,
+) -> list[float]:
+    """What the calibration reads: the combined top score and margin, the learned model's
+    probability and margin, and whether the keyword engine agrees (with its confidence)."""
+    category, top = blended[0]
+    second = blended[1][1] if len(blended) > 1 else 0.0
+    probabilities = sorted(learned.probabilities.values(), reverse=True)
+    learned_top, _ = learned.top()
+    margin = probabilities[0] - probabilities[1] if len(probabilities) > 1 else 1.0
+    agrees = category == keyword_top
+    return [
+        top,
+        top - second,
+        learned.probabilities.get(category, 0.0),
+        margin,
+        float(learned_top == category),
+        float(agrees),
+        keyword_confidence if agrees else 0.0,
+    ]
 
 
 class Classifier:
@@ -633,7 +696,11 @@ class Classifier:
         *,
         confidence_threshold: float = 0.55,
         wards: WardIndex | None = None,
+        learned: LearnedModel | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
+        self.learned = learned
+        self.calibration = calibration or Calibration()
         self.categories = {c.id: c for c in categories}
         self.agencies = {a.id: a for a in agencies}
         self.threshold = confidence_threshold
@@ -669,14 +736,29 @@ class Classifier:
         self._spelling: dict[str, str | None] = {}
 
     @classmethod
-    def from_config(cls, config: Config) -> Classifier:
-        """Build the classifier once for a configuration (keywords, agencies, wards)."""
+    def from_config(
+        cls, config: Config, *, learned: LearnedModel | None | bool = True
+    ) -> Classifier:
+        """Build the classifier once for a configuration (keywords, agencies, wards).
+
+        `learned` is the learned model to combine with the keywords: True for the shipped
+        weights, False for keywords only.
+        """
+        model = load_default() if learned is True else (learned or None)
         return cls(
             config.categories,
             config.agencies,
             confidence_threshold=config.triage.confidence_threshold,
             wards=WardIndex.for_province(config.hotline.province),
+            learned=model,
+            calibration=Calibration.shipped() if model is not None else None,
         )
+
+    def with_learned(self, learned: LearnedModel | None) -> Classifier:
+        """Return this classifier with another learned model (a province's rows on top)."""
+        other = copy.copy(self)
+        other.learned = learned
+        return other
 
     # -- public API --
 
@@ -738,6 +820,8 @@ class Classifier:
             )
         ]
         analysis.staff_named = _speaks_of_staff(norm.folded_tokens)
+        if self.learned is not None:
+            analysis.learned = self.learned.score(features(norm.folded_tokens, norm.breaks))
         # Words that name an agency's people ("cán bộ địa chính", "officer at the tax office")
         # say who is complained about, not what about.
         staff_spans = [(m.start, m.end) for m in analysis.mentions if m.staff]
@@ -915,18 +999,25 @@ class Classifier:
             category_id = self.fallback or (ranked[0][0] if ranked else "")
             confidence = 0.0
         else:
-            category_id, top = ranked[0]
-            # Only categories that would send the complaint elsewhere compete with the top one:
-            # "ổ gà" and "quy hoạch" disagree on the category, not on the agency.
-            agency = routes[category_id][0]
-            second = max((s for c, s in ranked[1:] if routes[c][0] != agency), default=0.0)
-            # a lone weak hint ("người già") is no reason to route, however alone it is
-            strength = min(1.0, top / FULL_EVIDENCE)
-            confidence = strength * top / (top + second + CONFIDENCE_PRIOR)
+            category_id = ranked[0][0]
+            confidence = self._keyword_confidence(ranked, routes)
         alternatives = tuple((c, routes[c][0], s / total) for c, s in ranked[:3])
+        evidence = tuple(dict.fromkeys(analysis.evidence.get(category_id, ())))
+        if analysis.learned is not None:
+            blended = self._blend(ranked, total, analysis.learned)
+            signals = _signals(blended, analysis.learned, category_id, confidence)
+            category_id = blended[0][0]
+            confidence = self.calibration.confidence(signals)
+            for c, _ in blended[:3]:
+                if c not in routes:
+                    routes[c] = self._route(c, analysis, dossier_agency)
+            alternatives = tuple((c, routes[c][0], s) for c, s in blended[:3])
+            evidence = tuple(dict.fromkeys(analysis.evidence.get(category_id, ())))
+            phrases = analysis.learned.phrases(category_id)
+            if phrases:
+                evidence += (self._learned_evidence(phrases, category_id),)
         category = self.categories.get(category_id)
         track = category.track if category else "pakn"
-        evidence = tuple(dict.fromkeys(analysis.evidence.get(category_id, ())))
         if category is None or category.agency is None:
             return Decision(
                 category_id, TRIAGE, confidence, track, ward, None, evidence, alternatives
@@ -940,6 +1031,54 @@ class Classifier:
             category_id, agency, confidence, track, ward, subject, evidence, alternatives
         )
 
+    @staticmethod
+    def _keyword_confidence(
+        ranked: list[tuple[str, float]], routes: dict[str, tuple[str, str | None]]
+    ) -> float:
+        """The keyword engine's own confidence in its top category."""
+        category_id, top = ranked[0]
+        # Only categories that would send the complaint elsewhere compete with the top one:
+        # "ổ gà" and "quy hoạch" disagree on the category, not on the agency.
+        agency = routes[category_id][0]
+        second = max((s for c, s in ranked[1:] if routes[c][0] != agency), default=0.0)
+        # a lone weak hint ("người già") is no reason to route, however alone it is
+        strength = min(1.0, top / FULL_EVIDENCE)
+        return strength * top / (top + second + CONFIDENCE_PRIOR)
+
+    def signals(self, analysis: _Analysis) -> tuple[str, list[float]]:
+        """Return the combined category and the signals calibration reads (for fitting it)."""
+        assert analysis.learned is not None
+        ranked = self._ranking(analysis)
+        total = sum(s for _, s in ranked) + CONFIDENCE_PRIOR
+        if not ranked or ranked[0][1] < MIN_EVIDENCE:
+            keyword_top, confidence = self.fallback or "", 0.0
+        else:
+            routes = {c: self._route(c, analysis, None) for c, _ in ranked}
+            keyword_top, confidence = ranked[0][0], self._keyword_confidence(ranked, routes)
+        blended = self._blend(ranked, total, analysis.learned)
+        return blended[0][0], _signals(blended, analysis.learned, keyword_top, confidence)
+
+    def _blend(
+        self, ranked: list[tuple[str, float]], total: float, learned: LearnedScores
+    ) -> list[tuple[str, float]]:
+        """Combine the keyword shares with the learned probabilities, best first."""
+        share = self.calibration.blend
+        scores = {c: share * p for c, p in learned.probabilities.items() if c in self.categories}
+        for c, s in ranked:
+            scores[c] = scores.get(c, 0.0) + (1.0 - share) * s / total
+        if not scores:
+            return [(self.fallback or "", 0.0)]
+        return sorted(scores.items(), key=lambda item: item[1], reverse=True)
+
+    def _learned_evidence(self, phrases: list[str], category_id: str) -> str:
+        """Say which learned phrases decided and how many province tickets taught them."""
+        assert self.learned is not None
+        taught = sum(self.learned.tickets.get((p, category_id), 0) for p in phrases)
+        quoted = ", ".join(f"'{p}'" for p in phrases)
+        if taught:
+            return f"learned: {quoted} → {category_id}, from {taught} tickets"
+        return f"learned: {quoted} → {category_id}"
+
     def _route(
         self, category_id: str, analysis: _Analysis, dossier_agency: str | None
     ) -> tuple[str, str | None]:
@@ -948,7 +1087,7 @@ class Classifier:
         ward = analysis.ward.name if analysis.ward else None
         subject = None
         if category.conflict_of_interest and category.agency is not None:
-            subject = self._subject(analysis, category.agency)
+            subject = self._accused(analysis, category.agency)
         route = self.router.route(
             category_id, subject_agency=subject, ward=ward, dossier_agency=dossier_agency
         )
@@ -969,6 +1108,29 @@ class Classifier:
         # hội hỏi lương hưu, nhân viên ở đó nói ... xúc phạm" is about that agency's staff
         needed = CONDUCT_EVIDENCE if analysis.staff_named else max(CONDUCT_EVIDENCE, 0.5 * top)
         return conduct >= needed and self._subject(analysis, agency) == agency
+
+    def _accused(self, analysis: _Analysis, oversight: str) -> str | None:
+        """The agency a conduct complaint is about: the one named or whose staff is named,
+        else the one giving the service it is told inside ("đăng ký tạm trú", "sổ đỏ")."""
+        named = self._subject(analysis, oversight)
+        if named is not None:
+            return named
+        service = {
+            c: s
+            for c, s in analysis.scores.items()
+            if s > 0 and c not in self.process and c in self.categories
+        }
+        if not service and analysis.learned is not None:
+            service = {
+                c: p
+                for c, p in analysis.learned.probabilities.items()
+                if p >= SERVICE_PROBABILITY and c not in self.process and c in self.categories
+            }
+        for category_id in sorted(service, key=service.__getitem__, reverse=True):
+            agency = self.categories[category_id].agency
+            if agency is not None and agency not in (oversight, self.commune):
+                return agency
+        return None
 
     def _subject(self, analysis: _Analysis, oversight: str) -> str | None:
         """Pick the agency the complaint is about among those named."""

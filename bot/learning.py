@@ -1,0 +1,487 @@
+"""Fitting the learned half of triage with scikit-learn (never imported by `hotline classify`).
+
+`fit` turns labelled complaints into the exported weights `bot.domain.learned` scores with;
+`fit_delta` refits with a province's examples on top of the shipped corpus and returns only what
+changed, as listable rows. Run `python -m bot.learning` (`make triage-weights`) to regenerate the
+shipped weights from the shipped corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import logging
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Config
+from bot.domain.learned import WEIGHTS_FILE, LearnedModel, LearnedRow, features, load_default
+from bot.domain.text import normalize
+from storage.db import Database
+from storage.learned import (
+    Outcome,
+    StoredExample,
+    add_examples,
+    examples_since,
+    learned_at,
+    new_outcomes,
+    replace_phrases,
+)
+from storage.learned import examples as stored_examples
+
+__all__ = ["Example", "corpus", "fit", "fit_delta", "text_features"]
+
+log = logging.getLogger(__name__)
+CORPUS_FILE = "triage_corpus.jsonl"
+REGULARISATION = 8.0  # LogisticRegression C, chosen by cross-validation by writer group
+MIN_WEIGHT = 0.02  # exported weights smaller than this change no decision
+MIN_DELTA = 0.05  # learned rows smaller than this are noise of the refit
+PROVINCE_WEIGHT = 2.0  # a province's own tickets count more than the shipped corpus
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One labelled complaint for fitting."""
+
+    text: str
+    category: str
+    weight: float = 1.0
+    group: str = ""  # the writer group, for cross-validation
+
+
+def text_features(text: str) -> list[str]:
+    """Return the features of a raw complaint text."""
+    norm = normalize(text)
+    return features(norm.folded_tokens, norm.breaks)
+
+
+def corpus() -> list[Example]:
+    """Return the shipped labelled corpus the default weights are fitted on."""
+    text = resources.files("bot.domain").joinpath(CORPUS_FILE).read_text("utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [Example(r["text"], r["category"], group=r.get("group", "")) for r in rows]
+
+
+def _idf(documents: Sequence[list[str]]) -> dict[str, float]:
+    """Smoothed idf, as scikit-learn's TfidfTransformer computes it."""
+    frequency: dict[str, int] = {}
+    for found in documents:
+        for feature in found:
+            frequency[feature] = frequency.get(feature, 0) + 1
+    count = len(documents)
+    return {f: math.log((1 + count) / (1 + df)) + 1.0 for f, df in frequency.items()}
+
+
+def _matrix(documents: Sequence[list[str]], columns: dict[str, int], idf: dict[str, float]) -> Any:
+    """Binary TF-IDF rows, L2-normalised, over the given columns."""
+    from scipy.sparse import csr_matrix
+
+    data: list[float] = []
+    indices: list[int] = []
+    pointers = [0]
+    for found in documents:
+        row = [(columns[f], idf[f]) for f in found if f in columns]
+        norm = math.sqrt(sum(v * v for _, v in row)) or 1.0
+        for column, value in row:
+            indices.append(column)
+            data.append(value / norm)
+        pointers.append(len(indices))
+    return csr_matrix((data, indices, pointers), shape=(len(documents), len(columns)))
+
+
+def _fit_arrays(
+    documents: Sequence[list[str]],
+    labels: Sequence[str],
+    weights: Sequence[float],
+    idf: dict[str, float],
+    classes: Sequence[str] | None = None,
+) -> tuple[list[str], list[str], Any, Any]:
+    """Fit the regression; return (classes, columns, coef, intercept)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    columns = {f: i for i, f in enumerate(sorted(idf))}
+    matrix = _matrix(documents, columns, idf)
+    model = LogisticRegression(C=REGULARISATION, max_iter=2000)
+    model.fit(matrix, list(labels), sample_weight=np.asarray(weights, dtype=float))
+    fitted = [str(c) for c in model.classes_]
+    coef, intercept = model.coef_, model.intercept_
+    if classes is not None and list(classes) != fitted:
+        # keep the shipped class order; a class missing from the refit keeps no weights
+        order = {c: i for i, c in enumerate(fitted)}
+        coef = np.vstack(
+            [coef[order[c]] if c in order else np.zeros(coef.shape[1]) for c in classes]
+        )
+        intercept = np.array([intercept[order[c]] if c in order else -10.0 for c in classes])
+        fitted = list(classes)
+    return fitted, list(columns), coef, intercept
+
+
+def fit(examples: Sequence[Example]) -> LearnedModel:
+    """Fit the learned weights on labelled complaints."""
+    import numpy as np
+
+    documents = [text_features(e.text) for e in examples]
+    idf = _idf(documents)
+    classes, columns, coef, intercept = _fit_arrays(
+        documents, [e.category for e in examples], [e.weight for e in examples], idf
+    )
+    # features whose every weight is negligible change no decision: not shipped
+    keep = np.flatnonzero(np.abs(coef).max(axis=0) >= MIN_WEIGHT)
+    kept = [columns[k] for k in keep]
+    return LearnedModel(
+        classes,
+        intercept,
+        kept,
+        np.array([idf[f] for f in kept]),
+        coef[:, keep].T.astype(np.float32),
+    )
+
+
+def export(model: LearnedModel, calibration: dict[str, Any], path: Path) -> None:
+    """Write the model and its calibration in the form `bot.domain.learned` loads."""
+    import numpy as np
+
+    with path.open("wb") as out:
+        np.savez_compressed(
+            out,
+            classes=np.array(model.classes),
+            intercept=model.intercept,
+            features=np.array(model.features),
+            idf=model.idf.astype(np.float32),
+            matrix=model.matrix.astype(np.float32),
+            calibration=np.array(json.dumps(calibration)),
+        )
+
+
+def fit_delta(province: Sequence[Example]) -> list[LearnedRow]:
+    """Refit with a province's examples on top of the shipped corpus; return the changed
+    weights, relative to the shipped ones.
+
+    Features the shipped model knows keep its idf, so the rows add to the shipped weights;
+    each row counts the province examples of its category that contain its phrase.
+    """
+    import numpy as np
+
+    shipped = load_default()
+    if shipped is None:
+        raise RuntimeError("no shipped triage weights: run `make triage-weights`")
+    base = corpus()
+    base_documents = [text_features(e.text) for e in base]
+    province_documents = [text_features(e.text) for e in province]
+    idf = {**_idf(base_documents + province_documents), **_idf(base_documents)}
+    classes, columns, coef, intercept = _fit_arrays(
+        base_documents + province_documents,
+        [e.category for e in base] + [e.category for e in province],
+        [e.weight for e in base] + [e.weight * PROVINCE_WEIGHT for e in province],
+        idf,
+        shipped.classes,
+    )
+    before = np.zeros_like(coef)
+    known = [(column, shipped.index[f]) for column, f in enumerate(columns) if f in shipped.index]
+    if known:
+        new_columns, old_rows = (np.array(v) for v in zip(*known, strict=True))
+        before[:, new_columns] = shipped.matrix[old_rows].T
+    delta = coef - before
+    taught: dict[tuple[str, str], int] = {}
+    for example, found in zip(province, province_documents, strict=True):
+        for feature in set(found):
+            key = (feature, example.category)
+            taught[key] = taught.get(key, 0) + 1
+    rows: list[LearnedRow] = []
+    for position, category in enumerate(classes):
+        shift = float(intercept[position] - shipped.intercept[position])
+        if abs(shift) >= MIN_DELTA:
+            rows.append(LearnedRow("", category, round(shift, 4), 0))
+        for column in np.flatnonzero(np.abs(delta[position]) >= MIN_DELTA):
+            feature = columns[column]
+            weight = round(float(delta[position, column]), 4)
+            rows.append(LearnedRow(feature, category, weight, taught.get((feature, category), 0)))
+    return rows
+
+
+def load_jsonl(paths: Iterable[Path]) -> list[Example]:
+    """Read labelled complaints (`text`, `category`) from JSON Lines files."""
+    examples: list[Example] = []
+    for path in paths:
+        for line in path.read_text("utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                group = str(row.get("id", "")).split("-")[0]
+                examples.append(Example(row["text"], row["category"], group=group))
+    return examples
+
+
+# --- learning from a province's history and from outcomes ---
+
+RETURNED_WEIGHT = 0.5  # a ticket an agency returned teaches "not this category", softly
+IMPORT, RESOLVED, RETURNED = "import", "resolved", "returned"
+
+
+@dataclass(frozen=True)
+class LearnReport:
+    """What `hotline triage learn` did: rows read and taught, bad rows with their reasons."""
+
+    read: int
+    taught: int
+    phrases: int
+    rejected: list[tuple[int, str]]
+
+
+def read_history(path: Path, config: Config) -> tuple[list[StoredExample], list[tuple[int, str]]]:
+    """Read a history file (JSON Lines or CSV: text, category, optional agency).
+
+    Returns the good rows and the bad ones as (line number, reason).
+    """
+    raw = path.read_bytes().decode("utf-8-sig")
+    records: list[tuple[int, Any]] = []
+    rejected: list[tuple[int, str]] = []
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(io.StringIO(raw, newline=""))
+        lacking = {"text", "category"} - set(reader.fieldnames or ())
+        if lacking:
+            return [], [(1, f"the header lacks column(s) {', '.join(sorted(lacking))}")]
+        line = 1
+        for record in reader:
+            records.append((line + 1, record))
+            line = reader.line_num
+    else:
+        for number, line_text in enumerate(raw.split("\n"), start=1):
+            if not line_text.strip():
+                continue
+            try:
+                records.append((number, json.loads(line_text)))
+            except json.JSONDecodeError as exc:
+                rejected.append((number, f"not valid JSON ({exc.msg})"))
+    agencies = {a.id for a in config.agencies} | {"triage"}
+    categories = {c.id for c in config.categories}
+    good: list[StoredExample] = []
+    for number, record in records:
+        reason = _bad_row(record, categories, agencies)
+        if reason:
+            rejected.append((number, reason))
+            continue
+        agency = str(record.get("agency") or "").strip() or None
+        good.append(
+            StoredExample(
+                str(record["text"]).strip(), str(record["category"]).strip(), agency, IMPORT
+            )
+        )
+    rejected.sort()
+    return good, rejected
+
+
+def _bad_row(record: Any, categories: set[str], agencies: set[str]) -> str | None:
+    """Say what is wrong with one history row, or None."""
+    if not isinstance(record, dict):
+        return "not an object with text and category"
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return "no text"
+    category = record.get("category")
+    if not isinstance(category, str) or not category.strip():
+        return "no category"
+    if category.strip() not in categories:
+        return f"unknown category {category.strip()!r}"
+    agency = record.get("agency")
+    if agency not in (None, "") and (
+        not isinstance(agency, str) or agency.strip() not in agencies
+    ):
+        return f"unknown agency {agency!r}"
+    return None
+
+
+def _teaching(taught: Sequence[StoredExample], config: Config) -> list[Example]:
+    fallback = next((c.id for c in config.categories if c.fallback), "khac")
+    return [
+        Example(e.text, fallback, RETURNED_WEIGHT)
+        if e.source == RETURNED
+        else Example(e.text, e.category)
+        for e in taught
+        if e.category
+    ]
+
+
+async def relearn(session: AsyncSession, config: Config, now: datetime) -> int:
+    """Refit the learned phrases from every stored example; return how many rows there are."""
+    taught = await stored_examples(session)
+    rows = fit_delta(_teaching(taught, config)) if taught else []
+    await replace_phrases(
+        session, ((r.phrase, r.category, r.weight, r.tickets) for r in rows), now
+    )
+    return len(rows)
+
+
+async def learn_file(path: Path, db: Database, config: Config, now: datetime) -> LearnReport:
+    """`hotline triage learn FILE`: store a history file's good rows and refit."""
+    good, rejected = read_history(path, config)
+    async with db.transaction() as session:
+        await add_examples(session, good, now)
+        phrases = await relearn(session, config, now) if good else 0
+    return LearnReport(len(good) + len(rejected), len(good), phrases, rejected)
+
+
+RELEARN_INTERVAL = timedelta(hours=1)  # outcomes are refitted at most this often
+
+
+def outcome_category(outcome: Outcome, config: Config) -> str:
+    """The category a resolved ticket teaches: its own if the resolving agency handles it,
+    else the classifier's suggestion for that agency, else the agency's only category ("")."""
+    handled = {c.id: c.agency for c in config.categories}
+    if handled.get(outcome.category) == outcome.agency:
+        return outcome.category
+    for suggestion in outcome.suggestions:
+        if (
+            isinstance(suggestion, list | tuple)
+            and len(suggestion) >= 2
+            and suggestion[1] == outcome.agency
+            and suggestion[0] in handled
+        ):
+            return str(suggestion[0])
+    only = [c for c, agency in handled.items() if agency == outcome.agency]
+    return only[0] if len(only) == 1 else ""
+
+
+async def learn_from_outcomes(db: Database, config: Config, now: datetime) -> int:
+    """Sweeper step: store what resolved and returned tickets teach; refit at most once per
+    RELEARN_INTERVAL when something new was taught. Return the examples added."""
+    async with db.transaction() as session:
+        resolved = await new_outcomes(session, RESOLVED)
+        returned = await new_outcomes(session, RETURNED)
+        # a resolved ticket whose category cannot be told is stored untaught (category ""),
+        # so that it is not looked at again
+        added = await add_examples(
+            session,
+            [
+                StoredExample(o.text, outcome_category(o, config), o.agency, RESOLVED, o.ticket_id)
+                for o in resolved
+            ]
+            + [
+                StoredExample(o.text, o.category, o.agency, RETURNED, o.ticket_id)
+                for o in returned
+            ],
+            now,
+        )
+        last = await learned_at(session)
+        due = (last is None or now - last >= RELEARN_INTERVAL) and await examples_since(
+            session, last
+        ) > 0
+        taught = await stored_examples(session) if due else []
+    if due:
+        rows = await asyncio.to_thread(fit_delta, _teaching(taught, config))
+        async with db.transaction() as session:
+            await replace_phrases(
+                session, ((r.phrase, r.category, r.weight, r.tickets) for r in rows), now
+            )
+        log.info("triage relearned from %s examples: %s phrase weights", len(taught), len(rows))
+    return added
+
+
+BLEND = 0.8  # the learned share of the combined score, chosen by cross-validation by group
+UNSEEN_GROUPS = "tr"  # groups written apart from the keyword lists: calibration is fitted there
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+
+
+def out_of_fold(examples: Sequence[Example], config: Config) -> list[tuple[bool, list[float]]]:
+    """Signals of every example scored by a model fitted without its writer group."""
+    from bot.domain.triage import Calibration, Classifier
+
+    keywords = Classifier.from_config(config, learned=False)
+    analyses = [keywords.analyse(e.text) for e in examples]
+    found = [text_features(e.text) for e in examples]
+    result: list[tuple[bool, list[float]]] = [(False, [])] * len(examples)
+    for group in sorted({e.group for e in examples}):
+        model = fit([e for e in examples if e.group != group])
+        combined = keywords.with_learned(model)
+        combined.calibration = Calibration(blend=BLEND)
+        for index, example in enumerate(examples):
+            if example.group == group:
+                analyses[index].learned = model.score(found[index])
+                category, signals = combined.signals(analyses[index])
+                result[index] = (category == example.category, signals)
+    return result
+
+
+def calibrate(scored: Sequence[tuple[bool, list[float]]]) -> dict[str, Any]:
+    """Fit the map from signals to the probability of being right."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=10.0, max_iter=1000)
+    model.fit([s for _, s in scored], [ok for ok, _ in scored])
+    return {
+        "blend": BLEND,
+        "coefficients": [round(float(w), 4) for w in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 4),
+        "fitted_on": len(scored),
+    }
+
+
+def curve(scored: Sequence[tuple[bool, float]]) -> list[tuple[float, float, float]]:
+    """(threshold, coverage, precision) of a list of (right, confidence)."""
+    rows = []
+    for threshold in THRESHOLDS:
+        kept = [ok for ok, c in scored if c >= threshold]
+        precision = sum(kept) / len(kept) if kept else 1.0
+        rows.append((threshold, len(kept) / max(1, len(scored)), precision))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Regenerate the shipped corpus and weights from labelled JSON Lines files."""
+    from bot.config import load_config
+    from bot.domain.triage import Calibration
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("data", nargs="+", type=Path, help="labelled complaints (JSON Lines)")
+    here = Path(__file__).resolve().parent / "domain"
+    parser.add_argument("--out", type=Path, default=here)
+    args = parser.parse_args(argv)
+    examples = load_jsonl(args.data)
+    config = load_config(None)
+    scored = out_of_fold(examples, config)
+    unseen = [
+        (s, e.group)
+        for s, e in zip(scored, examples, strict=True)
+        if e.group.startswith(UNSEEN_GROUPS)
+    ]
+    # nested: each unseen group's confidence comes from a calibration fitted without it
+    checked: list[tuple[bool, float]] = []
+    for group in sorted({g for _, g in unseen}):
+        fitted = calibrate([s for s, g in unseen if g != group])
+        mapping = Calibration(fitted["blend"], tuple(fitted["coefficients"]), fitted["intercept"])
+        checked += [(ok, mapping.confidence(sig)) for (ok, sig), g in unseen if g == group]
+    sys.stdout.write(
+        f"cross-validated by writer group on {len(checked)} complaints (category right):" + "\n"
+    )
+    sys.stdout.write(
+        f"  accuracy {sum(ok for ok, _ in checked) / max(1, len(checked)):.3f}" + "\n"
+    )
+    for threshold, coverage, precision in curve(checked):
+        sys.stdout.write(
+            f"  threshold {threshold:.2f}: coverage {coverage:.3f} precision {precision:.3f}"
+            + "\n"
+        )
+    model = fit(examples)
+    calibration = calibrate([s for s, _ in unseen])
+    with (args.out / CORPUS_FILE).open("w", encoding="utf-8") as out:
+        for e in examples:
+            row = {"text": e.text, "category": e.category, "group": e.group}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    export(model, calibration, args.out / WEIGHTS_FILE)
+    sys.stdout.write(f"fitted on {len(examples)} complaints, {len(model.features)} phrases" + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

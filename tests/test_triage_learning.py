@@ -1,0 +1,392 @@
+"""Triage learning (issue 7): learned weights combined with keywords, calibrated confidence,
+conduct told inside another topic, and `hotline triage learn / learned / forget`."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.config import Config, TriageConfig, load_config
+from bot.domain import tickets
+from bot.domain.learned import LearnedRow, features, load_default
+from bot.domain.triage import TRIAGE, Classifier
+from bot.learned_store import REFRESH_TTL
+from bot.learning import corpus, fit, learn_from_outcomes, read_history
+from storage.db import Database
+from storage.learned import examples as stored_examples
+from storage.learned import learned_phrases, learning_version, replace_phrases
+from storage.tickets import get_ticket
+from tests.harness import OTHER_CITIZEN, FakeClock, running_bot
+from tests.test_tickets import MONDAY_9, open_one, wired
+
+DATA = Path(__file__).parent / "data"
+NONSENSE = "quixum"  # a word no shipped data knows: only learning can teach it
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config(None, environ={})
+
+
+@pytest.fixture(scope="module")
+def classifier(config: Config) -> Classifier:
+    return Classifier.from_config(config)
+
+
+@dataclass
+class Run:
+    status: int
+    out: str
+    err: str
+
+
+def run_cli(*argv: str) -> Run:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return Run(status, out.getvalue(), err.getvalue())
+
+
+def write_config(folder: Path) -> Path:
+    path = folder / "config.toml"
+    path.write_text(f'[storage]\nurl = "sqlite+aiosqlite:///{folder / "learn.db"}"\n', "utf-8")
+    return path
+
+
+# --- the combined engine -------------------------------------------------------------------
+
+
+def test_classify_json_keeps_its_fields(classifier: Classifier) -> None:
+    decision = classifier.classify("Nhà tôi mất nước ba ngày nay rồi")
+    fields = set(decision.to_json())
+    assert {
+        "category",
+        "agency",
+        "confidence",
+        "track",
+        "ward",
+        "subject_agency",
+        "evidence",
+    } <= fields
+
+
+def test_classify_evidence_names_learned_phrases(classifier: Classifier) -> None:
+    decision = classifier.classify("Nhà tôi mất nước ba ngày nay rồi, vòi nước khô")
+    assert decision.category == "cap-nuoc"
+    learned = [e for e in decision.evidence if e.startswith("learned: ")]
+    assert learned and learned[0].endswith("→ cap-nuoc")
+
+
+def test_learned_scores_match_scikit_learn_on_the_same_features() -> None:
+    # the dict/NumPy scoring must reproduce the fitted model, not approximate it
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.learning import REGULARISATION, _idf, _matrix, text_features
+
+    examples = [e for e in corpus() if e.group == "dev"][:120]
+    documents = [text_features(e.text) for e in examples]
+    idf = _idf(documents)
+    columns = {f: i for i, f in enumerate(sorted(idf))}
+    reference = LogisticRegression(C=REGULARISATION, max_iter=2000).fit(
+        _matrix(documents, columns, idf), [e.category for e in examples]
+    )
+    model = fit(examples)
+    probe = "nuoc may chay yeu lam, chieu moi co"
+    expected = reference.predict_proba(_matrix([text_features(probe)], columns, idf))[0]
+    got = model.score(text_features(probe)).probabilities
+    assert np.allclose([got[str(c)] for c in reference.classes_], expected, atol=2e-3)
+
+
+def test_features_do_not_span_clause_punctuation() -> None:
+    found = features(("mat", "nuoc", "ba", "ngay"), breaks=(2,))
+    assert "mat nuoc" in found
+    assert "nuoc ba" not in found
+
+
+def test_with_rows_adds_a_phrase_unknown_to_the_shipped_weights() -> None:
+    model = load_default()
+    assert model is not None
+    taught = model.with_rows([LearnedRow(NONSENSE, "cap-nuoc", 40.0, 3)])
+    category, probability = taught.score([NONSENSE, "nha"]).top()
+    assert category == "cap-nuoc" and probability > 0.5
+    assert taught.tickets[(NONSENSE, "cap-nuoc")] == 3
+    assert NONSENSE not in model.index  # the shipped model is left as it was
+
+
+# --- conduct first ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        (
+            "Công an khu vực nói muốn đăng ký tạm trú nhanh thì gửi 500 nghìn, "
+            "không thì chờ tháng sau",
+            "cong-an",
+        ),
+        (
+            "Cán bộ bên đăng ký đất đai nói hồ sơ sang tên sổ đỏ của tôi phải chi thêm "
+            "3 triệu mới đi nhanh được",
+            "nn-mt",
+        ),
+        (
+            "Đoàn kiểm tra thuế tới quán, nói muốn biên bản ghi nhẹ thì hỗ trợ anh em vài triệu",
+            "thue",
+        ),
+        ("CSGT chặn xe đòi 2 triệu thì cho đi không lập biên bản", "cong-an"),
+    ],
+)
+def test_classify_bribe_inside_another_topic_is_conduct_against_its_agency(
+    classifier: Classifier, text: str, subject: str
+) -> None:
+    decision = classifier.classify(text)
+    assert decision.category == "nhung-nhieu"
+    assert decision.subject_agency == subject
+    assert decision.agency != subject
+
+
+# --- calibration -----------------------------------------------------------------------------
+
+
+def test_calibrated_threshold_routes_an_unseen_writer_group_right_95_percent(
+    config: Config,
+) -> None:
+    # a model fitted without writer group tr4 scores its complaints: at the default threshold,
+    # what is routed without the operators has the right category at least 95 % of the time
+    held_out = "tr4"
+    model = fit([e for e in corpus() if e.group != held_out])
+    engine = Classifier.from_config(config).with_learned(model)
+    unseen = [
+        json.loads(line)
+        for line in (DATA / "complaints-train-tune.jsonl").read_text("utf-8").splitlines()
+        if line.startswith(f'{{"id": "{held_out}-')
+    ]
+    decisions = [(engine.classify(row["text"]), row) for row in unseen]
+    routed = [(d, row) for d, row in decisions if d.confidence >= engine.threshold]
+    right = sum(d.category == row["category"] for d, row in routed)
+    assert len(unseen) > 100
+    assert len(routed) >= 0.3 * len(unseen)
+    assert right / len(routed) >= 0.95
+
+
+def test_below_threshold_goes_to_the_operators(config: Config) -> None:
+    text = "Nhà tôi mất nước ba ngày nay rồi"
+    strict = dataclasses.replace(config, triage=TriageConfig(confidence_threshold=0.999))
+    routed = Classifier.from_config(config).classify(text)
+    held = Classifier.from_config(strict).classify(text)
+    assert routed.confidence < 0.999
+    assert routed.agency == "xay-dung"
+    assert (held.category, held.agency) == ("cap-nuoc", TRIAGE)
+
+
+# --- learn / learned / forget ----------------------------------------------------------------
+
+HISTORY = [{"text": f"Nước máy {NONSENSE} đục ngầu cả tuần", "category": "cap-nuoc"}] * 6 + [
+    {"text": f"Vòi nước nhà tôi {NONSENSE} không chảy", "category": "cap-nuoc", "agency": ""},
+    {"text": "", "category": "cap-nuoc"},
+    {"text": "Đường hư", "category": "khong-co"},
+    {"text": "Đèn đường tắt", "category": "giao-thong", "agency": "bo-ngoai-giao"},
+]
+
+
+@pytest.fixture(scope="module")
+def learned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
+    folder = tmp_path_factory.mktemp("learn")
+    history = folder / "history.jsonl"
+    lines = [json.dumps(row, ensure_ascii=False) for row in HISTORY] + ["{not json"]
+    history.write_text("\n".join(lines) + "\n", "utf-8")
+    config = write_config(folder)
+    return config, run_cli("triage", "learn", str(history), "--config", str(config))
+
+
+def test_learn_lists_bad_rows_with_line_numbers_and_exits_2(
+    learned: tuple[Path, Run],
+) -> None:
+    _, run = learned
+    assert run.status == 2
+    assert ":8: no text; skipped" in run.err
+    assert ":9: unknown category 'khong-co'; skipped" in run.err
+    assert ":10: unknown agency 'bo-ngoai-giao'; skipped" in run.err
+    assert ":11: not valid JSON" in run.err
+    assert "learned from 7 of 11 rows" in run.out
+
+
+def test_learned_lists_phrase_category_weight_and_tickets(learned: tuple[Path, Run]) -> None:
+    config, _ = learned
+    run = run_cli("triage", "learned", "--category", "cap-nuoc", "--config", str(config))
+    assert run.status == 0
+    rows = [line.split("\t") for line in run.out.splitlines()[1:]]
+    assert all(category == "cap-nuoc" for _, category, _, _ in rows)
+    taught = {phrase: (float(weight), int(tickets)) for phrase, _, weight, tickets in rows}
+    assert taught[NONSENSE][0] > 0
+    assert taught[NONSENSE][1] == 7
+
+
+def test_classify_uses_learned_phrases_without_restart(
+    learned: tuple[Path, Run], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, _ = learned
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"nhà tôi {NONSENSE} mấy hôm nay\n"))
+    assert main(["classify", "--config", str(config)]) == 0
+    decision = json.loads(capsys.readouterr().out)
+    assert decision["category"] == "cap-nuoc"
+    assert any(
+        NONSENSE in e and e.endswith("tickets") and e.startswith("learned: ")
+        for e in decision["evidence"]
+    )
+
+
+def test_learned_rejects_an_unknown_category(learned: tuple[Path, Run]) -> None:
+    config, _ = learned
+    run = run_cli("triage", "learned", "--category", "khong-co", "--config", str(config))
+    assert run.status == 2
+    assert "unknown category" in run.err
+
+
+def test_forget_removes_a_phrase_then_says_nothing_is_left(
+    tmp_path: Path, learned: tuple[Path, Run]
+) -> None:
+    config, _ = learned
+    first = run_cli("triage", "forget", f"{NONSENSE} đục", "--config", str(config))
+    again = run_cli("triage", "forget", f"{NONSENSE} đục", "--config", str(config))
+    listing = run_cli("triage", "learned", "--config", str(config))
+    assert first.status == 0
+    assert again.status == 2
+    assert "nothing learned" in again.err
+    assert f"{NONSENSE} duc\t" not in listing.out
+    assert f"{NONSENSE}\tcap-nuoc" in listing.out
+
+
+def test_learn_missing_file_exits_2(tmp_path: Path) -> None:
+    run = run_cli(
+        "triage", "learn", str(tmp_path / "none.csv"), "--config", str(write_config(tmp_path))
+    )
+    assert run.status == 2
+    assert "file not found" in run.err
+
+
+def test_read_history_csv_checks_header_and_rows(tmp_path: Path, config: Config) -> None:
+    path = tmp_path / "history.csv"
+    path.write_text("text,category,agency\nMất nước,cap-nuoc,\n,cap-nuoc,\n", "utf-8")
+    good, rejected = read_history(path, config)
+    assert [(e.text, e.category, e.agency) for e in good] == [("Mất nước", "cap-nuoc", None)]
+    assert rejected == [(3, "no text")]
+    headless = tmp_path / "headless.csv"
+    headless.write_text("noi dung,linh vuc\nMất nước,cap-nuoc\n", "utf-8")
+    assert read_history(headless, config) == (
+        [],
+        [(1, "the header lacks column(s) category, text")],
+    )
+
+
+# --- learning from outcomes ------------------------------------------------------------------
+
+
+async def test_outcomes_teach_a_resolved_ticket_and_a_returned_one_once(
+    db: Database, config: Config
+) -> None:
+    cfg = wired(config)
+    queued = await open_one(db, cfg, agency="triage")
+    sent = await open_one(db, cfg, category="cap-nuoc", agency="xay-dung")
+    later = MONDAY_9 + timedelta(hours=2)
+    async with db.transaction() as session:
+        ticket = await get_ticket(session=session, ticket_id=queued.id or 0)
+        other = await get_ticket(session=session, ticket_id=sent.id or 0)
+        assert ticket is not None and other is not None
+        await tickets.route_ticket(
+            session=session,
+            config=cfg,
+            ticket=ticket,
+            agency_id="xay-dung",
+            user_id="7",
+            now=later,
+        )
+        for step in (tickets.accept_ticket, tickets.resolve_ticket):
+            extra = {"answer": "Đã vá ổ gà"} if step is tickets.resolve_ticket else {}
+            await step(
+                session=session,
+                config=cfg,
+                ticket=ticket,
+                agency_id="xay-dung",
+                user_id="8",
+                now=later,
+                **extra,
+            )
+        await tickets.return_ticket(
+            session=session,
+            config=cfg,
+            ticket=other,
+            agency_id="xay-dung",
+            user_id="8",
+            reason="không thuộc thẩm quyền",
+            now=later,
+        )
+    first = await learn_from_outcomes(db, cfg, later)
+    again = await learn_from_outcomes(db, cfg, later + timedelta(hours=2))
+    async with db.transaction() as session:
+        taught = await stored_examples(session)
+        version = await learning_version(session)
+        phrases = await learned_phrases(session)
+    assert (first, again) == (2, 0)
+    assert sorted((e.source, e.category, e.agency) for e in taught) == [
+        ("resolved", "giao-thong", "xay-dung"),
+        ("returned", "cap-nuoc", "xay-dung"),
+    ]
+    assert version == 1  # refitted once: nothing new on the second pass
+    assert phrases
+
+
+async def test_outcomes_of_a_ticket_routed_by_the_machine_teach_nothing_when_resolved(
+    db: Database, config: Config
+) -> None:
+    cfg = wired(config)
+    sent = await open_one(db, cfg)
+    async with db.transaction() as session:
+        ticket = await get_ticket(session=session, ticket_id=sent.id or 0)
+        assert ticket is not None
+        await tickets.accept_ticket(
+            session=session,
+            config=cfg,
+            ticket=ticket,
+            agency_id="xay-dung",
+            user_id="8",
+            now=MONDAY_9,
+        )
+        await tickets.resolve_ticket(
+            session=session,
+            config=cfg,
+            ticket=ticket,
+            agency_id="xay-dung",
+            user_id="8",
+            answer="Đã xử lý",
+            now=MONDAY_9,
+        )
+    assert await learn_from_outcomes(db, cfg, MONDAY_9) == 0
+
+
+# --- a running bot ---------------------------------------------------------------------------
+
+
+async def test_running_bot_picks_up_learned_phrases_without_restart(
+    tmp_path: Path, config: Config
+) -> None:
+    clock = FakeClock()
+    text = f"Nhà tôi {NONSENSE} mấy hôm nay, mong được giúp đỡ"
+    async with running_bot(config, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", clock) as bot:
+        before = await bot.say(text)
+        async with bot.app.db.transaction() as session:
+            await replace_phrases(session, [(NONSENSE, "cap-nuoc", 40.0, 5)], clock())
+        clock.advance(seconds=REFRESH_TTL.total_seconds() + 1)
+        after = await bot.say(text, chat=OTHER_CITIZEN)
+    assert NONSENSE not in before["text"]
+    assert f"'{NONSENSE}'" in after["text"]
+    assert "from 5 tickets" in after["text"]
