@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -504,7 +503,7 @@ def test_classify_empty_string(classifier: Classifier, config: Config) -> None:
 
 
 @pytest.mark.parametrize("kind", ["complaints", "random", "one-word", "no-space"])
-def test_classify_100kb_input_is_valid_and_fast(
+def test_classify_100kb_input_is_valid(
     classifier: Classifier, config: Config, kind: str
 ) -> None:
     rng = random.Random(7)
@@ -515,9 +514,8 @@ def test_classify_100kb_input_is_valid_and_fast(
         "no-space": "đ" * 100_000,
     }
     text = (texts[kind] * 3)[:100_000]
-    started = time.perf_counter()
+    # Speed is bench-triage's to measure; a unit test on a shared machine only checks the answer.
     decision = classifier.classify(text)
-    assert time.perf_counter() - started < 3.0
     _assert_valid(decision, config)
 
 
