@@ -503,9 +503,7 @@ def test_classify_empty_string(classifier: Classifier, config: Config) -> None:
 
 
 @pytest.mark.parametrize("kind", ["complaints", "random", "one-word", "no-space"])
-def test_classify_100kb_input_is_valid(
-    classifier: Classifier, config: Config, kind: str
-) -> None:
+def test_classify_100kb_input_is_valid(classifier: Classifier, config: Config, kind: str) -> None:
     rng = random.Random(7)
     texts = {
         "complaints": DEV_SET.read_text(encoding="utf-8"),
