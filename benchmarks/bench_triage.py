@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.classify_stream import worker_count  # noqa: E402
 from bot.config import Config, load_config  # noqa: E402
 from bot.domain.text import clear_caches as clear_text_caches  # noqa: E402
 from bot.domain.text import fold_diacritics  # noqa: E402
@@ -282,7 +283,8 @@ def whole_process(config: Path | None, texts: Sequence[str], count: int = 5000) 
     assert done.stdout.count("\n") == count
     print(
         f"{'hotline classify':<22} {count / elapsed:>9,.0f} complaints/s as a whole process "
-        f"({count} lines in {elapsed:.2f} s; start-up incl. learned data {startup:.2f} s)"
+        f"({count} lines in {elapsed:.2f} s, {worker_count()} worker processes; "
+        f"start-up incl. learned data {startup:.2f} s)"
     )
 
 

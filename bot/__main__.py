@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import signal
 import sys
@@ -158,14 +157,12 @@ def cmd_sandbox(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_classify(args: argparse.Namespace, config: Config) -> int:
     """`hotline classify`: one complaint per line in, one JSON decision per line out."""
+    from bot.classify_stream import classify_stream
     from bot.domain.triage import Classifier
 
     classifier = Classifier.from_config(config)
     _add_learned(classifier, config)
-    for line in sys.stdin:
-        text = line.rstrip("\n")
-        decision = classifier.classify(text)
-        sys.stdout.write(json.dumps(decision.to_json(), ensure_ascii=False) + "\n")
+    classify_stream(classifier, sys.stdin, sys.stdout)
     sys.stdout.flush()
     return EXIT_OK
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,66 @@ def test_console_script_module_runs_classify(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["category"] == "cap-nuoc"
+
+
+class _PidDecision:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def to_json(self) -> dict[str, object]:
+        return {"text": self.text, "pid": os.getpid()}
+
+
+class _PidClassifier:
+    """Says which process classified each line."""
+
+    def classify(self, text: str) -> _PidDecision:
+        return _PidDecision(text)
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import classify_stream as stream
+
+    monkeypatch.setattr(stream, "PARALLEL_FROM", 20)
+    monkeypatch.setattr(stream, "CHUNK", 7)
+    monkeypatch.setattr(stream, "worker_count", lambda: 2)
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_large_input_is_classified_by_workers_in_input_order() -> None:
+    from bot.classify_stream import classify_stream
+
+    source = "".join(f"line {i}\n" for i in range(60))
+    out = io.StringIO()
+    classify_stream(_PidClassifier(), io.StringIO(source), out)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["text"] for r in rows] == [f"line {i}" for i in range(60)]
+    assert os.getpid() not in {r["pid"] for r in rows}
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_small_input_is_classified_in_this_process() -> None:
+    from bot.classify_stream import classify_stream
+
+    out = io.StringIO()
+    classify_stream(_PidClassifier(), io.StringIO("a\nb\n"), out)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(r["text"], r["pid"]) for r in rows] == [("a", os.getpid()), ("b", os.getpid())]
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_parallel_decisions_equal_sequential_ones() -> None:
+    from bot.classify_stream import classify_lines, classify_stream
+    from bot.config import load_config
+    from bot.domain.triage import Classifier
+
+    classifier = Classifier.from_config(load_config(None))
+    texts = ["Đường Nguyễn Ái Quốc có nhiều ổ gà", "mat nuoc 3 ngay", "", "hàng xóm hát karaoke"]
+    source = "".join(f"{texts[i % len(texts)]} số {i}\n" for i in range(60))
+    out = io.StringIO()
+    classify_stream(classifier, io.StringIO(source), out)
+    assert out.getvalue() == classify_lines(classifier, source.splitlines())
 
 
 def test_bad_config_exits_2_naming_file_and_key(
