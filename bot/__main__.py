@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -96,6 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = build_parser().parse_args(argv)
+    # alembic's set-up chatter says nothing to an operator; migrations speak under `db` only
+    logging.getLogger("alembic").setLevel(
+        logging.INFO if args.command == "db" else logging.WARNING
+    )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         config = load_config(args.config if args.config else default_config_path())
     except ConfigError as exc:
@@ -106,6 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(args, config)
     except KeyboardInterrupt:
         return EXIT_OK
+    except BrokenPipeError:
+        # the reader left (`hotline triage learned | head`): nothing more to say, and Python
+        # must not complain again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
 
 
 def _run_async(coro: Coroutine[Any, Any, int]) -> int:

@@ -121,6 +121,27 @@ def test_parallel_decisions_equal_sequential_ones() -> None:
     assert out.getvalue() == classify_lines(classifier, source.splitlines())
 
 
+def test_a_reader_that_leaves_early_ends_the_command_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class ClosedPipe(io.StringIO):
+        def __init__(self, fd: int) -> None:
+            super().__init__()
+            self.fd = fd
+
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            return self.fd
+
+    with (tmp_path / "out").open("w") as sink:
+        monkeypatch.setattr(sys, "stdout", ClosedPipe(sink.fileno()))
+        monkeypatch.setattr(sys, "stdin", io.StringIO("mất nước\n"))
+        status = main(["classify", "--config", str(config_file(tmp_path))])
+    assert status == 1
+
+
 def test_bad_config_exits_2_naming_file_and_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
