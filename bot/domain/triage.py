@@ -37,7 +37,7 @@ import dataclasses
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -666,15 +666,22 @@ def _signals(
     learned: LearnedScores,
     keyword_top: str,
     keyword_confidence: float,
+    home: Mapping[str, str],
 ) -> list[float]:
     """What the calibration reads: the combined top score and margin, the learned model's
-    probability and margin, and whether the keyword engine agrees (with its confidence)."""
+    probability and margin, whether the keyword engine agrees (with its confidence), and the
+    same for the top category's agency: routing is right when the agency is, whichever of its
+    categories it is filed under."""
     category, top = blended[0]
     second = blended[1][1] if len(blended) > 1 else 0.0
     probabilities = sorted(learned.probabilities.values(), reverse=True)
     learned_top, _ = learned.top()
     margin = probabilities[0] - probabilities[1] if len(probabilities) > 1 else 1.0
     agrees = category == keyword_top
+    agency = home.get(category, TRIAGE)
+    masses = _agency_masses(blended, home)
+    mass = masses.pop(agency, 0.0)
+    learned_mass = sum(p for c, p in learned.probabilities.items() if home.get(c) == agency)
     return [
         top,
         top - second,
@@ -683,7 +690,21 @@ def _signals(
         float(learned_top == category),
         float(agrees),
         keyword_confidence if agrees else 0.0,
+        mass,
+        learned_mass,
+        mass - max(masses.values(), default=0.0),
     ]
+
+
+def _agency_masses(
+    blended: Sequence[tuple[str, float]], home: Mapping[str, str]
+) -> dict[str, float]:
+    """Sum the combined scores of the categories by the agency that handles them."""
+    masses: dict[str, float] = {}
+    for category, score in blended:
+        agency = home.get(category, TRIAGE)
+        masses[agency] = masses.get(agency, 0.0) + score
+    return masses
 
 
 class Classifier:
@@ -719,6 +740,8 @@ class Classifier:
         self.fallback = next((c.id for c in categories if c.fallback), None) or next(
             (c.id for c in categories if c.agency is None), None
         )
+        # the agency each category's complaints go to, before the rules look at the text
+        self.home = {c.id: c.agency or TRIAGE for c in categories}
         self.keywords = _PhraseIndex()
         for category in categories:
             for keyword in category.keywords:
@@ -1005,7 +1028,7 @@ class Classifier:
         evidence = tuple(dict.fromkeys(analysis.evidence.get(category_id, ())))
         if analysis.learned is not None:
             blended = self._blend(ranked, total, analysis.learned)
-            signals = _signals(blended, analysis.learned, category_id, confidence)
+            signals = _signals(blended, analysis.learned, category_id, confidence, self.home)
             category_id = blended[0][0]
             confidence = self.calibration.confidence(signals)
             for c, _ in blended[:3]:
@@ -1045,8 +1068,9 @@ class Classifier:
         strength = min(1.0, top / FULL_EVIDENCE)
         return strength * top / (top + second + CONFIDENCE_PRIOR)
 
-    def signals(self, analysis: _Analysis) -> tuple[str, list[float]]:
-        """Return the combined category and the signals calibration reads (for fitting it)."""
+    def signals(self, analysis: _Analysis) -> tuple[str, str, list[float]]:
+        """Return the combined category, the agency it routes to and the signals calibration
+        reads (for fitting it)."""
         assert analysis.learned is not None
         ranked = self._ranking(analysis)
         total = sum(s for _, s in ranked) + CONFIDENCE_PRIOR
@@ -1056,7 +1080,11 @@ class Classifier:
             routes = {c: self._route(c, analysis, None) for c, _ in ranked}
             keyword_top, confidence = ranked[0][0], self._keyword_confidence(ranked, routes)
         blended = self._blend(ranked, total, analysis.learned)
-        return blended[0][0], _signals(blended, analysis.learned, keyword_top, confidence)
+        category = blended[0][0]
+        known = self.categories.get(category)
+        agency = self._route(category, analysis, None)[0] if known and known.agency else TRIAGE
+        signals = _signals(blended, analysis.learned, keyword_top, confidence, self.home)
+        return category, agency, signals
 
     def _blend(
         self, ranked: list[tuple[str, float]], total: float, learned: LearnedScores
