@@ -16,10 +16,10 @@ import pytest
 from bot.__main__ import main
 from bot.config import Config, TriageConfig, load_config
 from bot.domain import tickets
-from bot.domain.learned import LearnedRow, features, load_default
+from bot.domain.learned import LearnedModel, LearnedRow, features, load_default
 from bot.domain.triage import TRIAGE, Classifier
 from bot.learned_store import REFRESH_TTL
-from bot.learning import corpus, fit, learn_from_outcomes, read_history
+from bot.learning import corpus, fit, learn_from_outcomes, read_history, text_features
 from storage.db import Database
 from storage.learned import examples as stored_examples
 from storage.learned import learned_phrases, learning_version, replace_phrases
@@ -152,6 +152,39 @@ def test_classify_bribe_inside_another_topic_is_conduct_against_its_agency(
     assert decision.category == "nhung-nhieu"
     assert decision.subject_agency == subject
     assert decision.agency != subject
+
+
+@pytest.mark.parametrize(
+    ("heard", "routed_to_topic", "filed_as_conduct"),
+    [(0.1, True, False), (0.45, False, False), (0.9, False, True)],
+)
+def test_conduct_detector_files_or_holds_a_topic_complaint(
+    classifier: Classifier,
+    monkeypatch: pytest.MonkeyPatch,
+    heard: float,
+    routed_to_topic: bool,
+    filed_as_conduct: bool,
+) -> None:
+    # the same road complaint, as the conduct detector hears it: not at all, perhaps, surely
+    text = "Đường Nguyễn Ái Quốc có nhiều ổ gà rất nguy hiểm, xe máy té liên tục"
+    plain = classifier.classify(text)
+    assert (plain.category, plain.agency) == ("giao-thong", "xay-dung")
+    monkeypatch.setattr(LearnedModel, "conduct_of", lambda self, rows, values: heard)
+    decision = classifier.classify(text)
+    assert (decision.agency == "xay-dung") is routed_to_topic
+    assert (decision.category in {"nhung-nhieu", "dun-day", "thai-do"}) is filed_as_conduct
+    if not routed_to_topic and not filed_as_conduct:
+        assert decision.agency == TRIAGE  # the topic's agency may be the accused one
+    heard_as_conduct = any(e.startswith("conduct ") for e in decision.evidence)
+    assert heard_as_conduct is (heard >= 0.3)
+
+
+def test_shipped_weights_carry_the_conduct_detector(classifier: Classifier) -> None:
+    assert classifier.learned is not None
+    bribe = classifier.learned.score(text_features("cán bộ đòi 2 triệu mới chịu duyệt hồ sơ"))
+    road = classifier.learned.score(text_features("đường làng nhiều ổ gà, trời mưa ngập"))
+    assert bribe.conduct is not None and road.conduct is not None
+    assert bribe.conduct > 0.6 > 0.3 > road.conduct
 
 
 # --- calibration -----------------------------------------------------------------------------

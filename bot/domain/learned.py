@@ -67,6 +67,7 @@ class LearnedScores:
     model: LearnedModel
     rows: Any = None  # matrix rows of the features present
     values: Any = None  # their idf / L2 norm
+    conduct: float | None = None  # the conduct detector's probability, when shipped
 
     def top(self) -> tuple[str, float]:
         """Return the most probable category and its probability."""
@@ -81,6 +82,15 @@ class LearnedScores:
         if position is None or self.rows is None or not len(self.rows):
             return []
         pushes = self.values * self.model.matrix[self.rows, position]
+        order = pushes.argsort()[::-1][:limit]
+        return [self.model.features[self.rows[k]] for k in order if pushes[k] > MIN_PUSH]
+
+    def conduct_phrases(self, limit: int = 3) -> list[str]:
+        """Return the phrases that made the conduct detector hear conduct, strongest first."""
+        weights = self.model.conduct_weights
+        if weights is None or self.rows is None or not len(self.rows):
+            return []
+        pushes = self.values * weights[self.rows]
         order = pushes.argsort()[::-1][:limit]
         return [self.model.features[self.rows[k]] for k in order if pushes[k] > MIN_PUSH]
 
@@ -101,6 +111,7 @@ class LearnedModel:
         matrix: Any,
         *,
         tickets: dict[tuple[str, str], int] | None = None,
+        conduct: tuple[Any, float] | None = None,
     ) -> None:
         import numpy as np
 
@@ -114,6 +125,12 @@ class LearnedModel:
         self.default_idf = float(self.idf.max()) if len(self.idf) else 1.0
         # (phrase, category) → tickets that taught it, for learned rows only
         self.tickets = tickets or {}
+        # a binary detector of conduct complaints (an official asked for money, was rude, passed
+        # the citizen on) over the same features: its weights per feature and its intercept
+        self.conduct_weights = (
+            np.asarray(conduct[0], dtype=np.float64) if conduct is not None else None
+        )
+        self.conduct_intercept = conduct[1] if conduct is not None else 0.0
 
     @classmethod
     def load(cls, source: Any) -> LearnedModel:
@@ -121,13 +138,30 @@ class LearnedModel:
         import numpy as np
 
         with np.load(source, allow_pickle=False) as data:
-            return cls(
-                [str(c) for c in data["classes"]],
-                data["intercept"],
-                [str(f) for f in data["features"]],
-                data["idf"],
-                data["matrix"],
-            )
+            return cls._from_arrays(data)
+
+    @classmethod
+    def _from_arrays(cls, data: Any) -> LearnedModel:
+        conduct = None
+        if "conduct_weights" in data:
+            conduct = (data["conduct_weights"], float(data["conduct_intercept"]))
+        return cls(
+            [str(c) for c in data["classes"]],
+            data["intercept"],
+            [str(f) for f in data["features"]],
+            data["idf"],
+            data["matrix"],
+            conduct=conduct,
+        )
+
+    def conduct_of(self, rows: Any, values: Any) -> float | None:
+        """The conduct detector's probability for the features present (None if not shipped)."""
+        if self.conduct_weights is None:
+            return None
+        z = self.conduct_intercept
+        if rows is not None and len(rows):
+            z += float(values @ self.conduct_weights[rows])
+        return 1.0 / (1.0 + math.exp(-z))
 
     def with_rows(self, rows: Iterable[LearnedRow]) -> LearnedModel:
         """Return a copy with learned rows added to the weights (unknown categories skipped)."""
@@ -149,7 +183,13 @@ class LearnedModel:
             matrix[index[row.phrase], position] += row.weight
             if row.tickets:
                 tickets[(row.phrase, row.category)] = row.tickets
-        return LearnedModel(self.classes, intercept, features, idf, matrix, tickets=tickets)
+        conduct = None
+        if self.conduct_weights is not None:
+            weights = np.concatenate([self.conduct_weights, np.zeros(len(new))])
+            conduct = (weights, self.conduct_intercept)
+        return LearnedModel(
+            self.classes, intercept, features, idf, matrix, tickets=tickets, conduct=conduct
+        )
 
     def score(self, found: Iterable[str]) -> LearnedScores:
         """Score a complaint's features: softmax probabilities over the categories."""
@@ -166,7 +206,7 @@ class LearnedModel:
         exps = np.exp(totals - totals.max())
         exps /= exps.sum()
         probabilities = dict(zip(self.classes, exps.tolist(), strict=True))
-        return LearnedScores(probabilities, self, rows, values)
+        return LearnedScores(probabilities, self, rows, values, self.conduct_of(rows, values))
 
 
 @functools.cache
@@ -178,13 +218,7 @@ def _shipped() -> tuple[LearnedModel, dict[str, Any]] | None:
         return None
     with source.open("rb") as raw, np.load(raw, allow_pickle=False) as data:
         calibration: dict[str, Any] = json.loads(str(data["calibration"]))
-        model = LearnedModel(
-            [str(c) for c in data["classes"]],
-            data["intercept"],
-            [str(f) for f in data["features"]],
-            data["idf"],
-            data["matrix"],
-        )
+        model = LearnedModel._from_arrays(data)
     return model, calibration
 
 

@@ -93,6 +93,11 @@ MENTION_MIN_SIMILARITY = 0.74
 AGENCY_HINT = 0.3  # a category handled by an agency the complaint names
 CONDUCT_EVIDENCE = 0.5  # conduct evidence that makes a named agency the one complained about
 # With no agency named, a topic the learned model sees this likely names the service given.
+# The conduct detector (an official asked for money, was rude, passed the citizen on): from
+# CONDUCT_SWITCH the complaint is filed as conduct whatever its topic; from CONDUCT_DOUBT it
+# is not routed by the machine (to the operators), for the topic's agency may be the accused.
+CONDUCT_SWITCH = 0.6
+CONDUCT_DOUBT = 0.3
 SERVICE_PROBABILITY = 0.05
 # An amount of money stands for the word "tiền" in phrases: a number before a unit of money,
 # or written in one piece ("500k", "20tr").
@@ -1014,6 +1019,7 @@ class Classifier:
         return ranked
 
     def _decide(self, analysis: _Analysis, dossier_agency: str | None) -> Decision:
+        doubt = False  # conduct may be the complaint: the operators decide, not the machine
         ranked = self._ranking(analysis)
         routes = {c: self._route(c, analysis, dossier_agency) for c, _ in ranked}
         ward = analysis.ward.name if analysis.ward else None
@@ -1031,6 +1037,12 @@ class Classifier:
             signals = _signals(blended, analysis.learned, category_id, confidence, self.home)
             category_id = blended[0][0]
             confidence = self.calibration.confidence(signals)
+            conduct = analysis.learned.conduct
+            if conduct is not None and self.conflict and category_id not in self.conflict:
+                if conduct >= CONDUCT_SWITCH:
+                    category_id, confidence = self._as_conduct(blended, conduct)
+                elif conduct >= CONDUCT_DOUBT:
+                    doubt = True
             for c, _ in blended[:3]:
                 if c not in routes:
                     routes[c] = self._route(c, analysis, dossier_agency)
@@ -1039,6 +1051,9 @@ class Classifier:
             phrases = analysis.learned.phrases(category_id)
             if phrases:
                 evidence += (self._learned_evidence(phrases, category_id),)
+            if conduct is not None and conduct >= CONDUCT_DOUBT:
+                cues = ", ".join(f"'{p}'" for p in analysis.learned.conduct_phrases())
+                evidence += (f"conduct {conduct:.2f}: {cues}",)
         category = self.categories.get(category_id)
         track = category.track if category else "pakn"
         if category is None or category.agency is None:
@@ -1048,7 +1063,7 @@ class Classifier:
         agency, subject = routes.get(category_id) or self._route(
             category_id, analysis, dossier_agency
         )
-        if confidence < self.threshold:
+        if confidence < self.threshold or doubt:
             agency = TRIAGE  # rule 4, on the proposal's own confidence
         return Decision(
             category_id, agency, confidence, track, ward, subject, evidence, alternatives
@@ -1097,6 +1112,16 @@ class Classifier:
         if not scores:
             return [(self.fallback or "", 0.0)]
         return sorted(scores.items(), key=lambda item: item[1], reverse=True)
+
+    def _as_conduct(self, blended: list[tuple[str, float]], conduct: float) -> tuple[str, float]:
+        """The conduct category a complaint the detector hears as conduct is filed under,
+        and the confidence: the detector's, shared among the conduct categories."""
+        shares = [(c, s) for c, s in blended if c in self.conflict]
+        if not shares:
+            return next(iter(sorted(self.conflict))), 0.0
+        total = sum(s for _, s in shares) or 1.0
+        best, score = shares[0]
+        return best, conduct * score / total
 
     def _learned_evidence(self, phrases: list[str], category_id: str) -> str:
         """Say which learned phrases decided and how many province tickets taught them."""
