@@ -32,7 +32,7 @@ import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -216,7 +216,8 @@ class WorkingPositions:
 
     A day's start is measured once with the calendar; within the day only the working windows
     count. A month's 200,000 instants fall on some forty days, so this costs a fraction of a
-    full calendar computation per pair.
+    full calendar computation per pair. Instants may come as microseconds since the Unix epoch
+    (`of_micros`, what the scorecard's queries return): plain integer arithmetic, no datetime.
     """
 
     def __init__(self, calendar: WorkCalendar) -> None:
@@ -224,32 +225,62 @@ class WorkingPositions:
         self.windows = [
             (_micros_of_day(start), _micros_of_day(end)) for start, end in calendar.windows
         ]
-        self._days: dict[date, tuple[int, bool]] = {}
+        self._days: dict[int, tuple[int, bool]] = {}
+        self._offsets: dict[int, int] = {}  # UTC hour → the zone's offset then, in micros
         self._origin: datetime | None = None
 
-    def _day(self, day: date) -> tuple[int, bool]:
+    def _day(self, number: int) -> tuple[int, bool]:
+        day = _EPOCH_DAY + timedelta(days=number)
         midnight = datetime(day.year, day.month, day.day, tzinfo=self.calendar.tz)
         if self._origin is None:
             self._origin = midnight
         base = self.calendar.working_microseconds_between(self._origin, midnight)
         entry = (base, self.calendar.is_working_day(day))
-        self._days[day] = entry
+        self._days[number] = entry
         return entry
+
+    def _offset(self, micros: int) -> int:
+        """The zone's UTC offset at that instant, in microseconds (cached by the hour)."""
+        hour = micros // _HOUR
+        known = self._offsets.get(hour)
+        if known is not None:
+            return known
+        first, last = (
+            _offset_at(self.calendar.tz, at) for at in (hour * _HOUR, hour * _HOUR + _HOUR - 1)
+        )
+        if first != last:  # the zone changed its offset within this hour: no shortcut
+            return _offset_at(self.calendar.tz, micros)
+        self._offsets[hour] = first
+        return first
 
     def __call__(self, instant: datetime) -> int:
         """Return the working microseconds from the origin to `instant`."""
-        local = instant.astimezone(self.calendar.tz)
-        day = local.date()
-        base, working = self._days.get(day) or self._day(day)
+        return self.of_micros((instant - _EPOCH) // _MICRO)
+
+    def of_micros(self, micros: int) -> int:
+        """Return the working microseconds from the origin to `micros` after 1970-01-01 UTC."""
+        local = micros + self._offset(micros)
+        number, moment = divmod(local, _DAY)
+        base, working = self._days.get(number) or self._day(number)
         if not working:
             return base
-        moment = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000
-        moment += local.microsecond
         for start, end in self.windows:
             if moment <= start:
                 break
             base += min(moment, end) - start
         return base
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = _EPOCH.date()
+_MICRO = timedelta(microseconds=1)
+_HOUR = 3_600_000_000
+_DAY = 24 * _HOUR
+
+
+def _offset_at(tz: tzinfo, micros: int) -> int:
+    offset = (_EPOCH + timedelta(microseconds=micros)).astimezone(tz).utcoffset()
+    return (offset or timedelta(0)) // _MICRO
 
 
 def _micros_of_day(moment: time) -> int:
@@ -263,9 +294,10 @@ def measure(spans: report_store.Spans, calendar: WorkCalendar) -> Durations:
     position = WorkingPositions(calendar)
     per_hour = 3_600_000_000
 
-    def hours(pairs: dict[str, list[tuple[datetime, datetime]]]) -> dict[str, list[float]]:
+    def hours(pairs: dict[str, list[tuple[int, int]]]) -> dict[str, list[float]]:
+        at = position.of_micros
         return {
-            agency: [max(0, position(b) - position(a)) / per_hour for a, b in values]
+            agency: [max(0, at(b) - at(a)) / per_hour for a, b in values]
             for agency, values in pairs.items()
         }
 
