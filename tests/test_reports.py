@@ -531,3 +531,29 @@ async def test_epoch_micros_read_by_the_database_is_the_instant_exactly(db: Data
         found = [micros for _, micros in (await session.execute(query)).all()]
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     assert found == [(instant - epoch) // timedelta(microseconds=1) for instant in instants]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    micros=st.lists(
+        st.integers(min_value=1_767_225_600_000_000, max_value=1_798_761_600_000_000),  # 2026
+        min_size=1,
+        max_size=40,
+    ),
+    zone=st.sampled_from(["Asia/Ho_Chi_Minh", "Europe/Paris"]),
+)
+def test_working_positions_of_an_array_are_those_of_each_instant(
+    micros: list[int], zone: str
+) -> None:
+    """The scorecard measures its 200,000 spans on whole arrays: each element is what the
+    instant-by-instant rule gives (positions count from an origin of their own: compared as
+    the spans between them)."""
+    import numpy
+
+    from bot.domain.workdays import WorkCalendar
+
+    calendar = WorkCalendar.from_settings(tz=zone)
+    many = reports.WorkingPositions(calendar).of_many(numpy.array(micros, dtype=numpy.int64))
+    one = reports.WorkingPositions(calendar)
+    singly = [one.of_micros(value) for value in micros]
+    assert [int(x - many[0]) for x in many] == [x - singly[0] for x in singly]

@@ -33,6 +33,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,6 +42,9 @@ from bot.domain.dossiers import DONE_STATUSES, OPEN_STATUSES
 from bot.domain.workdays import WorkCalendar
 from storage import reports as report_store
 from storage.db import Database
+
+if TYPE_CHECKING:
+    import numpy
 
 MIN_VOLUME = 5
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -270,6 +274,34 @@ class WorkingPositions:
             base += min(moment, end) - start
         return base
 
+    def of_many(self, micros: numpy.ndarray[Any, Any]) -> numpy.ndarray[Any, Any]:
+        """`of_micros` of every element of an integer array, computed on the whole array.
+
+        The zone's offset is looked up once per hour and each day's start once per day, as
+        `of_micros` does; an hour in which the zone changed its offset is left to `of_micros`.
+        """
+        import numpy  # what the chart's library loads anyway; not at start-up
+
+        hours, hour_of = numpy.unique(micros // _HOUR, return_inverse=True)
+        hour_of = hour_of.reshape(micros.shape)
+        for hour in map(int, hours):
+            if hour not in self._offsets:
+                self._offset(hour * _HOUR)  # caches the hour's offset unless it changed within
+        offsets = [self._offsets.get(hour) for hour in map(int, hours)]
+        irregular = numpy.array([offset is None for offset in offsets])[hour_of]
+        local = micros + numpy.array([o or 0 for o in offsets], dtype=numpy.int64)[hour_of]
+        numbers, moments = numpy.divmod(local, _DAY)
+        days, day_of = numpy.unique(numbers, return_inverse=True)
+        day_of = day_of.reshape(micros.shape)
+        entries = [self._days.get(day) or self._day(day) for day in map(int, days)]
+        found = numpy.array([base for base, _ in entries], dtype=numpy.int64)[day_of]
+        working = numpy.array([flag for _, flag in entries], dtype=bool)[day_of]
+        for start, end in self.windows:
+            found += numpy.where(working, numpy.clip(moments - start, 0, end - start), 0)
+        for spot in zip(*numpy.nonzero(irregular), strict=True):
+            found[spot] = self.of_micros(int(micros[spot]))
+        return found
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = _EPOCH.date()
@@ -291,15 +323,17 @@ def _micros_of_day(moment: time) -> int:
 
 def measure(spans: report_store.Spans, calendar: WorkCalendar) -> Durations:
     """Turn (from, to) instants into working hours (a span that runs backwards counts 0)."""
+    import numpy
+
     position = WorkingPositions(calendar)
     per_hour = 3_600_000_000
 
     def hours(pairs: dict[str, list[tuple[int, int]]]) -> dict[str, list[float]]:
-        at = position.of_micros
-        return {
-            agency: [max(0, at(b) - at(a)) / per_hour for a, b in values]
-            for agency, values in pairs.items()
-        }
+        found: dict[str, list[float]] = {}
+        for agency, values in pairs.items():
+            ends = position.of_many(numpy.array(values, dtype=numpy.int64).reshape(-1, 2))
+            found[agency] = (numpy.maximum(0, ends[:, 1] - ends[:, 0]) / per_hour).tolist()
+        return found
 
     return Durations(accept=hours(spans.accept), resolve=hours(spans.resolve))
 
