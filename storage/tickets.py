@@ -243,7 +243,7 @@ async def _merged_page(
         key=lambda row: (slices[row[0]].rank, row[1] or 0, row[2]),
     )
     ids = [row[2] for row in keys[:limit]]
-    rows = (await session.exec(select(Ticket).where(col(Ticket.id).in_(ids)))).all()
+    rows = (await session.exec(select(Ticket).where(col(Ticket.id).in_(ids)))).all() if ids else []
     by_id = {ticket.id: ticket for ticket in rows}
     tickets = [by_id[ticket_id] for ticket_id in ids if ticket_id in by_id]
     if len(keys) < limit:  # every slice was read to its end
