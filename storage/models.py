@@ -202,14 +202,26 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_reporter", "channel", "chat_id", "created_at"),
         # The sweeper closes resolved tickets once their reopen window is over, oldest first.
         Index("ix_ticket_state_resolved_at", "state", "resolved_at", "id"),
-        # --- work lists at a million tickets (issue 10, migration 0009) ---
+        # --- work lists at a million tickets (issue 10, migrations 0009, 0011) ---
+        # Each list is read from these alone (storage/tickets.py, _merged_page): the id right
+        # after the due time makes index order list order; the columns after the id are read
+        # by the filters and the overdue counts by agency.
         # The triage queue and the overdue list's triage part: state, then triage due time.
-        Index("ix_ticket_state_triage_due", "state", "triage_due_at", "id"),
+        Index("ix_ticket_state_triage_due", "state", "triage_due_at", "id", "agency_id"),
         # The overdue list's running part: state, then resolve due time (paused_at: a paused
-        # ticket's overdue test is read from the index too).
-        Index("ix_ticket_state_resolve_due", "state", "resolve_due_at", "paused_at", "id"),
+        # ticket's overdue test).
+        Index(
+            "ix_ticket_state_resolve_due",
+            "state",
+            "resolve_due_at",
+            "id",
+            "paused_at",
+            "agency_id",
+        ),
         # An agency's open list: its tickets by state, then resolve due time.
-        Index("ix_ticket_agency_state_due", "agency_id", "state", "resolve_due_at", "id"),
+        Index(
+            "ix_ticket_agency_state_due", "agency_id", "state", "resolve_due_at", "id", "paused_at"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -12,7 +12,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    extract,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,14 +61,11 @@ class MonthCounts:
 
 @dataclass
 class Spans:
-    """Per agency, the (from, to) instants of the month's acceptances and resolutions."""
+    """Per agency, the (from, to) instants of the month's acceptances and resolutions, each as
+    microseconds since 1970-01-01 UTC (a month holds 200,000 of them: no datetime objects)."""
 
-    accept: dict[str, list[tuple[datetime, datetime]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    resolve: dict[str, list[tuple[datetime, datetime]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    accept: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    resolve: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
 
 
 @dataclass(frozen=True)
@@ -182,26 +193,54 @@ async def month_counts(
     return counts
 
 
+def epoch_micros(session: AsyncSession, column: Any) -> ColumnElement[int]:
+    """The instant in a column as microseconds since 1970-01-01 UTC, computed by the database.
+
+    SQLite keeps an instant as UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (whole seconds from
+    strftime, the digits after the point as they are); PostgreSQL's epoch is an exact numeric.
+    """
+    if _dialect(session) == "sqlite":
+        text = type_coerce(column, String)
+        seconds = cast(func.strftime("%s", text), Integer)
+        fraction = cast(func.substr(text + ".000000", 21, 6), Integer)
+        return seconds * 1_000_000 + fraction
+    return cast(extract("epoch", column) * 1_000_000, BigInteger)
+
+
+def _dialect(session: AsyncSession) -> str:
+    bind = session.get_bind()
+    return bind.dialect.name
+
+
 async def month_spans(*, session: AsyncSession, start: datetime, end: datetime) -> Spans:
     """Return, per agency, routing → acceptance and routing → resolution of the month.
 
-    Both queries read their covering index alone (ix_ticket_accepted_at, ix_ticket_resolved_month).
+    Both queries read their covering index alone (ix_ticket_accepted_at, ix_ticket_resolved_month)
+    and return plain integers through Core (no ORM rows, no datetime objects).
     """
     spans = Spans()
-    accepted = select(col(Ticket.agency_id), col(Ticket.routed_at), col(Ticket.accepted_at)).where(
+    routed = epoch_micros(session, col(Ticket.routed_at))
+    accepted = select(
+        col(Ticket.agency_id), routed, epoch_micros(session, col(Ticket.accepted_at))
+    ).where(
         _in(col(Ticket.accepted_at), start, end),
         col(Ticket.agency_id).is_not(None),
         col(Ticket.routed_at).is_not(None),
     )
-    for agency_id, routed_at, accepted_at in (await session.execute(accepted)).all():
+    connection = await session.connection()
+    rows: Any = (await connection.execute(accepted)).all()
+    for agency_id, routed_at, accepted_at in rows:
         spans.accept[agency_id].append((routed_at, accepted_at))
-    resolved = select(col(Ticket.agency_id), col(Ticket.routed_at), col(Ticket.resolved_at)).where(
+    resolved = select(
+        col(Ticket.agency_id), routed, epoch_micros(session, col(Ticket.resolved_at))
+    ).where(
         _in(col(Ticket.resolved_at), start, end),
         col(Ticket.state).in_(DONE_TICKET_STATES),
         col(Ticket.agency_id).is_not(None),
         col(Ticket.routed_at).is_not(None),
     )
-    for agency_id, routed_at, resolved_at in (await session.execute(resolved)).all():
+    rows = (await connection.execute(resolved)).all()
+    for agency_id, routed_at, resolved_at in rows:
         spans.resolve[agency_id].append((routed_at, resolved_at))
     return spans
 

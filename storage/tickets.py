@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import ColumnElement, Integer, and_, cast, func, literal, null, or_, union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -202,11 +202,86 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
     )
 
 
-async def _page(
-    session: AsyncSession, where: Sequence[Any], order: Sequence[Any], limit: int
+@dataclass(frozen=True)
+class _Slice:
+    """One part of a work list that an index reads in list order.
+
+    `due` is the column the slice is ordered by (then id), or None for a slice ordered by id
+    alone; `rank` puts the whole slice before or after others (overdue first, no due last).
+    """
+
+    where: tuple[Any, ...]
+    due: Any = None
+    rank: tuple[int, ...] = ()
+
+
+async def _merged_page(
+    session: AsyncSession, slices: Sequence[_Slice], counted: Sequence[Sequence[Any]], limit: int
 ) -> TicketPage:
-    query = select(Ticket).where(*where).order_by(*order).limit(limit)
-    return await _counted(session, where, list((await session.exec(query)).all()), limit)
+    """The first `limit` tickets of the slices merged in list order, and the list's size.
+
+    One statement reads at most `limit` (id, due) keys from each slice in index order (no
+    ticket row is read, nothing is sorted whole), the keys are merged here, and only the page's
+    tickets are loaded. `counted` are the filters whose counts add up to the list's size.
+    """
+    due_type = Ticket.__table__.c.resolve_due_at.type  # type: ignore[attr-defined]
+    parts = []
+    for number, part in enumerate(slices):
+        due = part.due if part.due is not None else cast(null(), due_type)
+        order = (part.due, col(Ticket.id)) if part.due is not None else (col(Ticket.id),)
+        inner = (
+            select(literal(number, Integer).label("part"), due.label("due"), col(Ticket.id))
+            .where(*part.where)
+            .order_by(*order)
+            .limit(limit)
+            .subquery()
+        )
+        parts.append(select(inner.c.part, inner.c.due, inner.c.id))
+    # Within one rank every due is a time, or (the slices by id alone) every due is None.
+    keys = sorted(
+        (await session.execute(union_all(*parts))).all(),
+        key=lambda row: (slices[row[0]].rank, row[1] or 0, row[2]),
+    )
+    ids = [row[2] for row in keys[:limit]]
+    rows = (await session.exec(select(Ticket).where(col(Ticket.id).in_(ids)))).all() if ids else []
+    by_id = {ticket.id: ticket for ticket in rows}
+    tickets = [by_id[ticket_id] for ticket_id in ids if ticket_id in by_id]
+    if len(keys) < limit:  # every slice was read to its end
+        return TicketPage(tickets, len(keys))
+    return TicketPage(tickets, await _count(session, counted))
+
+
+async def _count(session: AsyncSession, filters: Sequence[Sequence[Any]]) -> int:
+    """How many tickets match any of the (disjoint) filters: one count each, in one statement."""
+    counts = [
+        select(func.count()).select_from(Ticket).where(*where).scalar_subquery()
+        for where in filters
+    ]
+    total: ColumnElement[Any] = counts[0]
+    for count in counts[1:]:
+        total = total + count
+    return int((await session.execute(select(total))).scalar_one())
+
+
+def _paused_overdue() -> tuple[Any, ...]:
+    """A paused clock is overdue only if it had run out when the agency asked the citizen."""
+    return (
+        col(Ticket.state) == TicketState.WAITING_CITIZEN,
+        col(Ticket.paused_at).is_not(None),
+        col(Ticket.resolve_due_at) <= col(Ticket.paused_at),
+    )
+
+
+def _overdue_filters(now: datetime) -> list[tuple[Any, ...]]:
+    """The overdue test (overdue_clause) as disjoint filters, each one index range."""
+    return [
+        (col(Ticket.state) == TicketState.TRIAGE, col(Ticket.triage_due_at) <= now),
+        *(
+            (col(Ticket.state) == state, col(Ticket.resolve_due_at) <= now)
+            for state in RUNNING_STATES
+        ),
+        _paused_overdue(),
+    ]
 
 
 async def list_agency_work(
@@ -217,108 +292,84 @@ async def list_agency_work(
     overdue_only: bool = False,
     limit: int = 30,
 ) -> TicketPage:
-    """Return an agency's open tickets: overdue first, then by resolve due time."""
-    overdue = overdue_clause(now)
-    where: list[Any] = [Ticket.agency_id == agency_id, col(Ticket.state).in_(AGENCY_WORK_STATES)]
-    if overdue_only:
-        where.append(overdue)
-    order = [
-        case((overdue, 0), else_=1),
-        case((col(Ticket.resolve_due_at).is_(None), 1), else_=0),
-        col(Ticket.resolve_due_at),
-        col(Ticket.id),
+    """Return an agency's open tickets: overdue first, then by resolve due time (none last).
+
+    Read slice by slice along ix_ticket_agency_state_due: for each state its overdue tickets,
+    then the others by due time, then those without one.
+    """
+    mine = col(Ticket.agency_id) == agency_id
+    due = col(Ticket.resolve_due_at)
+    overdue = [
+        *(_Slice((mine, Ticket.state == state, due <= now), due) for state in RUNNING_STATES),
+        _Slice((mine, *_paused_overdue()), due),
     ]
-    return await _page(session, where, order, limit)
+    if overdue_only:
+        return await _merged_page(session, overdue, [s.where for s in overdue], limit)
+    waiting = col(Ticket.state) == TicketState.WAITING_CITIZEN
+    in_time = [
+        *(_Slice((mine, Ticket.state == state, due > now), due, (1,)) for state in RUNNING_STATES),
+        _Slice(
+            (
+                mine,
+                waiting,
+                due.is_not(None),
+                or_(col(Ticket.paused_at).is_(None), due > col(Ticket.paused_at)),
+            ),
+            due,
+            (1,),
+        ),
+        *(
+            _Slice((mine, Ticket.state == state, due.is_(None)), None, (2,))
+            for state in AGENCY_WORK_STATES
+        ),
+    ]
+    everything = (mine, col(Ticket.state).in_(AGENCY_WORK_STATES))
+    return await _merged_page(session, overdue + in_time, [everything], limit)
 
 
 async def list_triage_queue(*, session: AsyncSession, limit: int = 30) -> TicketPage:
     """Return the operators' triage queue, earliest triage due time first (none last)."""
-    where: list[Any] = [Ticket.state == TicketState.TRIAGE]
-    # Two index-ordered reads (ix_ticket_state_triage_due) instead of sorting the whole
-    # queue: the first `limit` with a due time, then, if short, those without one.
-    dated = await session.exec(
-        select(Ticket)
-        .where(*where, col(Ticket.triage_due_at).is_not(None))
-        .order_by(col(Ticket.triage_due_at), col(Ticket.id))
-        .limit(limit)
-    )
-    tickets = list(dated.all())
-    if len(tickets) < limit:
-        undated = await session.exec(
-            select(Ticket)
-            .where(*where, col(Ticket.triage_due_at).is_(None))
-            .order_by(col(Ticket.id))
-            .limit(limit - len(tickets))
-        )
-        tickets.extend(undated.all())
-    return await _counted(session, where, tickets, limit)
-
-
-def _running_due() -> ColumnElement[Any]:
-    return func.coalesce(col(Ticket.resolve_due_at), col(Ticket.triage_due_at))
+    queued = col(Ticket.state) == TicketState.TRIAGE
+    due = col(Ticket.triage_due_at)
+    slices = [_Slice((queued, due.is_not(None)), due), _Slice((queued, due.is_(None)), None, (1,))]
+    return await _merged_page(session, slices, [(queued,)], limit)
 
 
 async def list_overdue(*, session: AsyncSession, now: datetime, limit: int = 30) -> TicketPage:
     """Return every overdue open ticket (triage queue included), longest overdue first.
 
-    Longest overdue = earliest of resolve due time, else triage due time. Each part of the
-    overdue test is read on its own, at most `limit` rows each, the running ones in index order
-    (ix_ticket_state_resolve_due), and the parts merged: a million tickets with thousands
-    overdue are not sorted whole.
+    Longest overdue = earliest due time of the clock that ran out: the triage clock of a queued
+    ticket, the resolve clock of the others (what the overdue line shows; the same as resolve
+    due, else triage due, since a ticket entering the queue has its resolve clock cleared).
+    Each part of the overdue test is read in the order of its own index
+    (ix_ticket_state_triage_due, ix_ticket_state_resolve_due) and the parts merged: a million
+    tickets with thousands overdue are not sorted whole.
     """
-    tests: list[list[Any]] = [
-        [col(Ticket.state) == TicketState.TRIAGE, col(Ticket.triage_due_at) <= now],
-        *(
-            [col(Ticket.state) == state, col(Ticket.resolve_due_at) <= now]
-            for state in RUNNING_STATES
-        ),
-        [
-            col(Ticket.state) == TicketState.WAITING_CITIZEN,
-            col(Ticket.paused_at).is_not(None),
-            col(Ticket.resolve_due_at) <= col(Ticket.paused_at),
-        ],
+    triage, *running = _overdue_filters(now)
+    slices = [
+        _Slice(triage, col(Ticket.triage_due_at)),
+        *(_Slice(where, col(Ticket.resolve_due_at)) for where in running),
     ]
-    orders = [
-        (_running_due(), col(Ticket.id)),
-        *((col(Ticket.resolve_due_at), col(Ticket.id)) for _ in RUNNING_STATES),
-        (col(Ticket.resolve_due_at), col(Ticket.id)),
-    ]
-    found: list[Ticket] = []
-    for where, order in zip(tests, orders, strict=True):
-        part = select(Ticket).where(*where).order_by(*order).limit(limit)
-        found.extend((await session.exec(part)).all())
-    found.sort(key=lambda ticket: (ticket.resolve_due_at or ticket.triage_due_at, ticket.id))
-    if len(found) < limit:
-        return TicketPage(found, len(found))
-    # Counted part by part: each count is read from its index alone.
-    total = 0
-    for where in tests:
-        total += int(
-            (await session.exec(select(func.count()).select_from(Ticket).where(*where))).one()
-        )
-    return TicketPage(found[:limit], total)
-
-
-async def _counted(
-    session: AsyncSession, where: Sequence[Any], tickets: list[Ticket], limit: int
-) -> TicketPage:
-    """The page, counting the whole list only when the page is full."""
-    if len(tickets) < limit:
-        return TicketPage(tickets, len(tickets))
-    counted = await session.exec(select(func.count()).select_from(Ticket).where(*where))
-    return TicketPage(tickets, int(counted.one()))
+    return await _merged_page(session, slices, _overdue_filters(now), limit)
 
 
 async def count_overdue_by_agency(
     *, session: AsyncSession, now: datetime
 ) -> dict[str | None, int]:
-    """Return how many tickets each agency holds overdue (None: the triage queue)."""
-    query = (
-        select(Ticket.agency_id, func.count())
-        .where(overdue_clause(now))
+    """Return how many tickets each agency holds overdue (None: the triage queue).
+
+    One grouped count per part of the overdue test, each read from its index alone.
+    """
+    parts = [
+        select(col(Ticket.agency_id), func.count().label("n"))
+        .where(*where)
         .group_by(col(Ticket.agency_id))
-    )
-    return {agency: int(count) for agency, count in (await session.exec(query)).all()}
+        for where in _overdue_filters(now)
+    ]
+    counts: dict[str | None, int] = {}
+    for agency, count in (await session.execute(union_all(*parts))).all():
+        counts[agency] = counts.get(agency, 0) + int(count)
+    return counts
 
 
 async def count_events(*, session: AsyncSession, ticket_id: int, kind: str) -> int:

@@ -477,3 +477,83 @@ def test_working_positions_match_the_calendar(start: datetime, length: timedelta
     b = a + length
     position = reports.WorkingPositions(calendar)
     assert position(b) - position(a) == calendar.working_microseconds_between(a, b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    # Naive UTC bounds, as hypothesis wants: across Paris's clock changes of 29/03 and 25/10.
+    start=st.datetimes(
+        min_value=datetime(2026, 3, 20, tzinfo=UTC).replace(tzinfo=None),
+        max_value=datetime(2026, 11, 5, tzinfo=UTC).replace(tzinfo=None),
+    ),
+    length=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=12)),
+)
+def test_working_positions_from_epoch_micros_follow_a_zone_that_changes_its_clock(
+    start: datetime, length: timedelta
+) -> None:
+    """The scorecard's spans come as epoch microseconds: the offset cached by the hour must
+    give the calendar's own answer in a zone with summer time too."""
+    from bot.domain.workdays import WorkCalendar
+
+    calendar = WorkCalendar.from_settings(tz="Europe/Paris")
+    a = start.replace(tzinfo=UTC)
+    b = a + length
+    position = reports.WorkingPositions(calendar)
+    micros = [(x - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) for x in (a, b)]
+    assert position.of_micros(micros[1]) - position.of_micros(micros[0]) == (
+        calendar.working_microseconds_between(a, b)
+    )
+
+
+async def test_epoch_micros_read_by_the_database_is_the_instant_exactly(db: Database) -> None:
+    """What the scorecard's span queries compute in SQL (on SQLite from stored text, on
+    PostgreSQL from the epoch) is the instant to the microsecond, whole seconds included."""
+    from sqlalchemy import select as core_select
+    from sqlmodel import col
+
+    from storage.reports import epoch_micros
+
+    instants = [
+        datetime(2026, 11, 3, 8, 15, 42, 123456, tzinfo=UTC),
+        datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC),
+        datetime(1999, 12, 31, 17, 0, 0, 1, tzinfo=UTC),
+    ]
+    async with db.transaction() as session:
+        for number, instant in enumerate(instants):
+            session.add(
+                Ticket(code=f"PA-2026-{900 + number:06d}", channel="telegram", chat_id="1",
+                       category_id="khac", text="x", routed_at=instant)
+            )  # fmt: skip
+    async with db.transaction() as session:
+        query = core_select(
+            col(Ticket.code), epoch_micros(session, col(Ticket.routed_at))
+        ).order_by(col(Ticket.code))
+        found = [micros for _, micros in (await session.execute(query)).all()]
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert found == [(instant - epoch) // timedelta(microseconds=1) for instant in instants]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    micros=st.lists(
+        st.integers(min_value=1_767_225_600_000_000, max_value=1_798_761_600_000_000),  # 2026
+        min_size=1,
+        max_size=40,
+    ),
+    zone=st.sampled_from(["Asia/Ho_Chi_Minh", "Europe/Paris"]),
+)
+def test_working_positions_of_an_array_are_those_of_each_instant(
+    micros: list[int], zone: str
+) -> None:
+    """The scorecard measures its 200,000 spans on whole arrays: each element is what the
+    instant-by-instant rule gives (positions count from an origin of their own: compared as
+    the spans between them)."""
+    import numpy
+
+    from bot.domain.workdays import WorkCalendar
+
+    calendar = WorkCalendar.from_settings(tz=zone)
+    many = reports.WorkingPositions(calendar).of_many(numpy.array(micros, dtype=numpy.int64))
+    one = reports.WorkingPositions(calendar)
+    singly = [one.of_micros(value) for value in micros]
+    assert [int(x - many[0]) for x in many] == [x - singly[0] for x in singly]

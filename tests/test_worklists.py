@@ -4,8 +4,10 @@ inbox, and `/danhsach` and `/hangdoi` end to end through the Telegram emulator."
 from __future__ import annotations
 
 import itertools
+import random
+from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from tests.test_tickets import OPERATORS as OPERATORS_CHAT
 from tests.test_tickets import agency_chat, at, decision, wired
 
 NOW = at(26, 10)  # Thursday 26/11/2026 10:00
+AGENCY_STATES = ticket_store.AGENCY_WORK_STATES
 _updates = itertools.count(1)
 _codes = itertools.count(1)
 
@@ -172,6 +175,69 @@ async def test_overdue_query_agrees_with_the_rule(db: Database, desk: Desk) -> N
             page = await ticket_store.list_overdue(session=session, now=now, limit=100)
         by_rule = {t.code for t in desk.by_name.values() if tickets.is_overdue(t, now)}
         assert {t.code for t in page.tickets} == by_rule, now
+
+
+async def test_lists_are_the_head_of_their_whole_order(db: Database) -> None:
+    """Every page, at every size, is the first tickets of the whole list sorted by its rule:
+    the slices read in index order and merged lose nothing at their seams (ties on the due
+    time broken by id, no due time last, paused clocks on either side of their due)."""
+    rng = random.Random(1022)
+    instants = [NOW + timedelta(hours=h) for h in (-30, -5, -1, 0, 2, 30)]
+    s = TicketState
+    made: list[Ticket] = []
+    for _ in range(70):
+        state = rng.choice([s.TRIAGE, s.ROUTED, s.ACCEPTED, s.WAITING_CITIZEN, s.RESOLVED])
+        queued = state == s.TRIAGE
+        made.append(
+            await make(
+                db,
+                state=state,
+                agency=None if queued else rng.choice(["xay-dung", "y-te"]),
+                due=None if queued or rng.random() < 0.15 else rng.choice(instants),
+                triage_due=rng.choice([None, *instants]) if queued else None,
+                paused=rng.choice([None, *instants[:4]]) if state == s.WAITING_CITIZEN else None,
+            )
+        )
+
+    def by_due(due: datetime | None, ticket: Ticket) -> tuple[bool, datetime, int]:
+        return (due is None, due or NOW, ticket.id or 0)
+
+    agency = sorted(
+        (t for t in made if t.agency_id == "xay-dung" and t.state in AGENCY_STATES),
+        key=lambda t: (not tickets.is_overdue(t, NOW), *by_due(t.resolve_due_at, t)),
+    )
+    queue = sorted(
+        (t for t in made if t.state == s.TRIAGE), key=lambda t: by_due(t.triage_due_at, t)
+    )
+    late = sorted(
+        (t for t in made if tickets.is_overdue(t, NOW)),
+        key=lambda t: by_due(t.triage_due_at if t.state == s.TRIAGE else t.resolve_due_at, t),
+    )
+    assert agency and queue and late and len(late) < len(made)
+    for limit in (1, 2, 5, 100):
+        async with db.transaction() as session:
+            pages = {
+                "agency": await ticket_store.list_agency_work(
+                    session=session, agency_id="xay-dung", now=NOW, limit=limit
+                ),
+                "agency overdue": await ticket_store.list_agency_work(
+                    session=session, agency_id="xay-dung", now=NOW, overdue_only=True, limit=limit
+                ),
+                "queue": await ticket_store.list_triage_queue(session=session, limit=limit),
+                "overdue": await ticket_store.list_overdue(session=session, now=NOW, limit=limit),
+            }
+            counts = await ticket_store.count_overdue_by_agency(session=session, now=NOW)
+        wanted = {
+            "agency": agency,
+            "agency overdue": [t for t in agency if tickets.is_overdue(t, NOW)],
+            "queue": queue,
+            "overdue": late,
+        }
+        for name, page in pages.items():
+            expected = [t.code for t in wanted[name]]
+            assert [t.code for t in page.tickets] == expected[:limit], (name, limit)
+            assert page.total == len(expected), (name, limit)
+        assert counts == dict(Counter(t.agency_id for t in late))
 
 
 async def test_count_events_and_claim_resolved_before(db: Database, desk: Desk) -> None:

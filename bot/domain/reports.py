@@ -32,7 +32,8 @@ import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,6 +42,9 @@ from bot.domain.dossiers import DONE_STATUSES, OPEN_STATUSES
 from bot.domain.workdays import WorkCalendar
 from storage import reports as report_store
 from storage.db import Database
+
+if TYPE_CHECKING:
+    import numpy
 
 MIN_VOLUME = 5
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -216,7 +220,8 @@ class WorkingPositions:
 
     A day's start is measured once with the calendar; within the day only the working windows
     count. A month's 200,000 instants fall on some forty days, so this costs a fraction of a
-    full calendar computation per pair.
+    full calendar computation per pair. Instants may come as microseconds since the Unix epoch
+    (`of_micros`, what the scorecard's queries return): plain integer arithmetic, no datetime.
     """
 
     def __init__(self, calendar: WorkCalendar) -> None:
@@ -224,32 +229,90 @@ class WorkingPositions:
         self.windows = [
             (_micros_of_day(start), _micros_of_day(end)) for start, end in calendar.windows
         ]
-        self._days: dict[date, tuple[int, bool]] = {}
+        self._days: dict[int, tuple[int, bool]] = {}
+        self._offsets: dict[int, int] = {}  # UTC hour → the zone's offset then, in micros
         self._origin: datetime | None = None
 
-    def _day(self, day: date) -> tuple[int, bool]:
+    def _day(self, number: int) -> tuple[int, bool]:
+        day = _EPOCH_DAY + timedelta(days=number)
         midnight = datetime(day.year, day.month, day.day, tzinfo=self.calendar.tz)
         if self._origin is None:
             self._origin = midnight
         base = self.calendar.working_microseconds_between(self._origin, midnight)
         entry = (base, self.calendar.is_working_day(day))
-        self._days[day] = entry
+        self._days[number] = entry
         return entry
+
+    def _offset(self, micros: int) -> int:
+        """The zone's UTC offset at that instant, in microseconds (cached by the hour)."""
+        hour = micros // _HOUR
+        known = self._offsets.get(hour)
+        if known is not None:
+            return known
+        first, last = (
+            _offset_at(self.calendar.tz, at) for at in (hour * _HOUR, hour * _HOUR + _HOUR - 1)
+        )
+        if first != last:  # the zone changed its offset within this hour: no shortcut
+            return _offset_at(self.calendar.tz, micros)
+        self._offsets[hour] = first
+        return first
 
     def __call__(self, instant: datetime) -> int:
         """Return the working microseconds from the origin to `instant`."""
-        local = instant.astimezone(self.calendar.tz)
-        day = local.date()
-        base, working = self._days.get(day) or self._day(day)
+        return self.of_micros((instant - _EPOCH) // _MICRO)
+
+    def of_micros(self, micros: int) -> int:
+        """Return the working microseconds from the origin to `micros` after 1970-01-01 UTC."""
+        local = micros + self._offset(micros)
+        number, moment = divmod(local, _DAY)
+        base, working = self._days.get(number) or self._day(number)
         if not working:
             return base
-        moment = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000
-        moment += local.microsecond
         for start, end in self.windows:
             if moment <= start:
                 break
             base += min(moment, end) - start
         return base
+
+    def of_many(self, micros: numpy.ndarray[Any, Any]) -> numpy.ndarray[Any, Any]:
+        """`of_micros` of every element of an integer array, computed on the whole array.
+
+        The zone's offset is looked up once per hour and each day's start once per day, as
+        `of_micros` does; an hour in which the zone changed its offset is left to `of_micros`.
+        """
+        import numpy  # what the chart's library loads anyway; not at start-up
+
+        hours, hour_of = numpy.unique(micros // _HOUR, return_inverse=True)
+        hour_of = hour_of.reshape(micros.shape)
+        for hour in map(int, hours):
+            if hour not in self._offsets:
+                self._offset(hour * _HOUR)  # caches the hour's offset unless it changed within
+        offsets = [self._offsets.get(hour) for hour in map(int, hours)]
+        irregular = numpy.array([offset is None for offset in offsets])[hour_of]
+        local = micros + numpy.array([o or 0 for o in offsets], dtype=numpy.int64)[hour_of]
+        numbers, moments = numpy.divmod(local, _DAY)
+        days, day_of = numpy.unique(numbers, return_inverse=True)
+        day_of = day_of.reshape(micros.shape)
+        entries = [self._days.get(day) or self._day(day) for day in map(int, days)]
+        found = numpy.array([base for base, _ in entries], dtype=numpy.int64)[day_of]
+        working = numpy.array([flag for _, flag in entries], dtype=bool)[day_of]
+        for start, end in self.windows:
+            found += numpy.where(working, numpy.clip(moments - start, 0, end - start), 0)
+        for spot in zip(*numpy.nonzero(irregular), strict=True):
+            found[spot] = self.of_micros(int(micros[spot]))
+        return found
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = _EPOCH.date()
+_MICRO = timedelta(microseconds=1)
+_HOUR = 3_600_000_000
+_DAY = 24 * _HOUR
+
+
+def _offset_at(tz: tzinfo, micros: int) -> int:
+    offset = (_EPOCH + timedelta(microseconds=micros)).astimezone(tz).utcoffset()
+    return (offset or timedelta(0)) // _MICRO
 
 
 def _micros_of_day(moment: time) -> int:
@@ -260,14 +323,17 @@ def _micros_of_day(moment: time) -> int:
 
 def measure(spans: report_store.Spans, calendar: WorkCalendar) -> Durations:
     """Turn (from, to) instants into working hours (a span that runs backwards counts 0)."""
+    import numpy
+
     position = WorkingPositions(calendar)
     per_hour = 3_600_000_000
 
-    def hours(pairs: dict[str, list[tuple[datetime, datetime]]]) -> dict[str, list[float]]:
-        return {
-            agency: [max(0, position(b) - position(a)) / per_hour for a, b in values]
-            for agency, values in pairs.items()
-        }
+    def hours(pairs: dict[str, list[tuple[int, int]]]) -> dict[str, list[float]]:
+        found: dict[str, list[float]] = {}
+        for agency, values in pairs.items():
+            ends = position.of_many(numpy.array(values, dtype=numpy.int64).reshape(-1, 2))
+            found[agency] = (numpy.maximum(0, ends[:, 1] - ends[:, 0]) / per_hour).tolist()
+        return found
 
     return Durations(accept=hours(spans.accept), resolve=hours(spans.resolve))
 
