@@ -155,6 +155,31 @@ def test_classify_bribe_inside_another_topic_is_conduct_against_its_agency(
 
 
 @pytest.mark.parametrize(
+    ("text", "subject", "agency"),
+    [
+        (
+            "Cán bộ thanh tra xây dựng ghé công trình nhà tôi ba lần, "
+            "lần nào cũng nói muốn yên thì bồi dưỡng anh em ít tiền cà phê",
+            "xay-dung",
+            "thanh-tra",
+        ),
+        (
+            "Bên thanh tra tỉnh giữ đơn tố cáo của tôi nửa năm, cán bộ thụ lý còn gợi ý "
+            "muốn nhanh thì gửi chút quà",
+            "thanh-tra",
+            "vp-ubnd",
+        ),
+    ],
+)
+def test_a_departments_own_inspectors_are_that_departments_staff(
+    classifier: Classifier, text: str, subject: str, agency: str
+) -> None:
+    decision = classifier.classify(text)
+    assert (decision.category, decision.subject_agency) == ("nhung-nhieu", subject)
+    assert decision.agency == agency
+
+
+@pytest.mark.parametrize(
     ("heard", "routed_to_topic", "filed_as_conduct"),
     [(0.1, True, False), (0.45, False, False), (0.9, False, True)],
 )
