@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from bot.chat import Attachment, Reply
 from bot.config import Config
 from bot.domain import dossiers as dossier_rules
 from bot.domain import reports as report_rules
+from bot.domain.followers import for_followers
 from bot.domain.outcomes import notice_key
 from bot.domain.tickets import (
     Milestone,
@@ -44,6 +45,7 @@ from bot.domain.tickets import (
 from handlers import reports as report_views
 from handlers.messages import t
 from handlers.notices import render
+from storage import console as console_store
 from storage import dossiers as dossier_store
 from storage import files as file_store
 from storage import reports as report_store
@@ -51,7 +53,7 @@ from storage import sweeps as sweep_store
 from storage import tickets as ticket_store
 from storage.db import Database
 from storage.dialogs import forget_processed_updates
-from storage.models import Dossier, DossierSubscription, Ticket, TicketState
+from storage.models import Dossier, DossierSubscription, Ticket, TicketFollower, TicketState
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +101,14 @@ class TicketPlan:
     notices: list[Reply] = field(default_factory=list)
 
 
-def plan_ticket(ticket: Ticket, config: Config, now: datetime) -> TicketPlan:
-    """Handle the ticket's milestones in [next_check_at, now] and schedule the next one."""
+def plan_ticket(
+    ticket: Ticket,
+    config: Config,
+    now: datetime,
+    followers: Mapping[int, Sequence[TicketFollower]] | None = None,
+) -> TicketPlan:
+    """Handle the ticket's milestones in [next_check_at, now] and schedule the next one;
+    `followers` (by ticket id) hear what the reporter hears."""
     plan = TicketPlan()
     ladder = milestones(ticket, config)
     since = ticket.next_check_at or now
@@ -110,7 +118,8 @@ def plan_ticket(ticket: Ticket, config: Config, now: datetime) -> TicketPlan:
                 continue
             deem_accepted(ticket)
         plan.handled.append(milestone)
-        plan.notices.extend(render(config, milestone_notices(ticket, milestone, config, now)))
+        notices = milestone_notices(ticket, milestone, config, now)
+        plan.notices.extend(render(config, for_followers(notices, followers or {})))
     # Deemed acceptance only ends the accept clock; the rest of the ladder stays as it was.
     routed = ticket.state == TicketState.ROUTED
     ticket.next_check_at = next(
@@ -128,12 +137,15 @@ async def _sweep_ticket_batch(
 ) -> int:
     async with db.transaction() as session:
         tickets = await sweep_store.claim_due_tickets(session=session, now=now, limit=batch)
+        followers = await console_store.followers_of(
+            session=session, ticket_ids=[t.id for t in tickets if t.id is not None]
+        )
         queued: list[sweep_store.QueuedNotice] = []
         events: list[dict[str, Any]] = []
         for ticket in tickets:
             before = {name: getattr(ticket, name) for name in _LADDER_FIELDS}
             try:
-                plan = plan_ticket(ticket, config, now)
+                plan = plan_ticket(ticket, config, now, followers)
             except Exception:
                 # One bad ticket must not stall the others: put it back and look again later.
                 log.exception("sweeper could not handle ticket %s", ticket.code)

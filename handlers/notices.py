@@ -96,9 +96,16 @@ def _due(notice: Notice, name: str = "due") -> str:
 # --- the reporter ----------------------------------------------------------------------------
 
 
+def _citizen_language(notice: Notice) -> str:
+    """The reporter's language, or the follower's when the notice is a follower's copy."""
+    if notice.chat is not None:
+        return notice.language
+    return _ticket(notice).language
+
+
 def _citizen_accepted(config: Config, notice: Notice, _target: TARGET) -> list[Reply]:
     ticket = _ticket(notice)
-    lang = ticket.language
+    lang = _citizen_language(notice)
     text = t(
         "notice.citizen.accepted",
         lang,
@@ -111,7 +118,7 @@ def _citizen_accepted(config: Config, notice: Notice, _target: TARGET) -> list[R
 
 def _citizen_routed(config: Config, notice: Notice, _target: TARGET) -> list[Reply]:
     ticket = _ticket(notice)
-    lang = ticket.language
+    lang = _citizen_language(notice)
     text = t(
         "notice.citizen.routed",
         lang,
@@ -124,7 +131,7 @@ def _citizen_routed(config: Config, notice: Notice, _target: TARGET) -> list[Rep
 
 def _citizen_question(config: Config, notice: Notice, _target: TARGET) -> list[Reply]:
     ticket = _ticket(notice)
-    lang = ticket.language
+    lang = _citizen_language(notice)
     text = t(
         "notice.citizen.question",
         lang,
@@ -137,7 +144,7 @@ def _citizen_question(config: Config, notice: Notice, _target: TARGET) -> list[R
 
 def _citizen_resolved(config: Config, notice: Notice, _target: TARGET) -> list[Reply]:
     ticket = _ticket(notice)
-    lang = ticket.language
+    lang = _citizen_language(notice)
     text = t(
         "notice.citizen.resolved",
         lang,
@@ -145,15 +152,18 @@ def _citizen_resolved(config: Config, notice: Notice, _target: TARGET) -> list[R
         agency=agency_name(config, ticket.agency_id, lang),
         answer=str(notice.facts.get("answer", "")),
     )
+    continued = t("notice.continued", lang, code=ticket.code, text="")
+    if notice.chat is not None:
+        # a follower is told the answer; rating and reopening are the reporter's
+        return [Reply(text, extra={"continued": continued})]
     # The whole answer goes out; the sender splits it, the buttons under its last part.
     text += t("rating.invite", lang, days=config.deadlines.reopen_days)
-    continued = t("notice.continued", lang, code=ticket.code, text="")
     return [Reply(text, buttons=rating_buttons(ticket, lang), extra={"continued": continued})]
 
 
 def _citizen_overdue(config: Config, notice: Notice, _target: TARGET) -> list[Reply]:
     ticket = _ticket(notice)
-    lang = ticket.language
+    lang = _citizen_language(notice)
     _chat, supervisor = supervisor_of(config, ticket.agency_id)
     text = t(
         "notice.citizen.overdue",
@@ -172,7 +182,7 @@ def _citizen_escalated(config: Config, notice: Notice, _target: TARGET) -> list[
     _chat, supervisor = supervisor_of(config, ticket.agency_id)
     text = t(
         "notice.citizen.escalated",
-        ticket.language,
+        _citizen_language(notice),
         code=ticket.code,
         due=_due(notice),
         supervisor=supervisor,

@@ -62,6 +62,8 @@ def target_of(config: Config, notice: Notice, audience: Audience | None = None) 
     """Return the chat where a notice (or another audience of the same notice) goes."""
     audience = audience or notice.audience
     if audience == Audience.CITIZEN:
+        if notice.chat is not None:
+            return notice.chat  # a follower of the ticket (the reporter of a merged duplicate)
         return citizen_chat(notice.ticket) if notice.ticket is not None else None
     if audience == Audience.AGENCY:
         return agency_chat(config, notice.about)

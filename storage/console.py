@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,6 +142,24 @@ async def list_followers(*, session: AsyncSession, ticket_id: int) -> list[Ticke
         .order_by(col(TicketFollower.id))
     )
     return list((await session.exec(query)).all())
+
+
+async def followers_of(
+    *, session: AsyncSession, ticket_ids: Iterable[int]
+) -> dict[int, list[TicketFollower]]:
+    """Return the followers of several tickets at once, by ticket id, in the order they came."""
+    wanted = list(ticket_ids)
+    if not wanted:
+        return {}
+    query = (
+        select(TicketFollower)
+        .where(col(TicketFollower.ticket_id).in_(wanted))
+        .order_by(col(TicketFollower.id))
+    )
+    found: dict[int, list[TicketFollower]] = {}
+    for follower in (await session.exec(query)).all():
+        found.setdefault(follower.ticket_id, []).append(follower)
+    return found
 
 
 async def list_merged_into(*, session: AsyncSession, ticket_id: int) -> list[Ticket]:

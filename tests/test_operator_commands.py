@@ -14,11 +14,12 @@ import pytest
 from bot.config import Config
 from bot.domain import tickets
 from bot.domain.tickets import Reporter
-from handlers.messages import t
+from handlers.messages import fmt_datetime, t
 from storage import console as console_store
 from storage import tickets as ticket_store
 from storage.models import Ticket, TicketState
 from tests.harness import (
+    AGENCY_USER,
     CITIZEN,
     OPERATOR_USER,
     OPERATORS,
@@ -184,6 +185,53 @@ async def test_merge_moves_reporters_and_tells_them(bot: Harness) -> None:
     async with bot.app.db.transaction() as session:
         followers = await console_store.list_followers(session=session, ticket_id=keep.id or 0)
     assert [(f.chat_id, f.language) for f in followers] == [(str(OTHER_CITIZEN), "en")]
+
+
+async def test_a_merged_reporter_hears_routing_acceptance_and_the_answer(bot: Harness) -> None:
+    keep = await seed(bot, category="giao-thong")
+    duplicate = await seed(bot, chat=OTHER_CITIZEN, lang="en", category="giao-thong")
+    await operators(bot, f"/gop {keep.code} {duplicate.code}")
+    await operators(bot, f"/chuyen {keep.code} xay-dung")
+    routed = await reload(bot, keep.code)
+    due = fmt_datetime(routed.resolve_due_at)
+    heard = await bot.emu.wait_for_bot_message(
+        OTHER_CITIZEN,
+        lambda m: m["text"].startswith(
+            said("notice.citizen.routed", "en", code=keep.code, agency="Sở Xây dựng", due=due)[:20]
+        ),
+    )
+    assert heard["text"] == said(
+        "notice.citizen.routed", "en", code=keep.code, agency="Sở Xây dựng", due=due
+    )
+    group = bot.agency_chat("xay-dung")
+    for command in (
+        f"/tiepnhan {keep.code}",
+        f"/hoi {keep.code} Ổ gà ở đoạn nào?",
+        f"/giaiquyet {keep.code} Đã vá ổ gà ngày 25/11.",
+    ):
+        await bot.emu.send_text(group, command, AGENCY_USER)
+        await bot.reply(group)
+    reporter = await bot.emu.wait_for_bot_message(CITIZEN, lambda m: "Đã vá ổ gà" in m["text"])
+    follower = await bot.emu.wait_for_bot_message(
+        OTHER_CITIZEN, lambda m: "Đã vá ổ gà" in m["text"]
+    )
+    await bot.settle()
+    accepted = await reload(bot, keep.code)
+    assert said(
+        "notice.citizen.accepted",
+        "en",
+        code=keep.code,
+        agency="Sở Xây dựng",
+        due=fmt_datetime(accepted.resolve_due_at),
+    ) in texts(bot, OTHER_CITIZEN)
+    # the question is the reporter's to answer; rating and reopening are the reporter's too
+    assert any("đoạn nào" in text for text in texts(bot, CITIZEN))
+    assert not any("đoạn nào" in text for text in texts(bot, OTHER_CITIZEN))
+    assert reporter["reply_markup"] is not None
+    assert follower["reply_markup"] is None
+    assert follower["text"].startswith(
+        said("notice.citizen.resolved", "en", code=keep.code, agency="Sở Xây dựng", answer="")
+    )
 
 
 async def test_merge_refuses_itself_a_closed_ticket_and_bad_usage(bot: Harness) -> None:

@@ -28,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Attachment
 from bot.config import Config
+from bot.domain.followers import with_followers
 from bot.domain.outcomes import Audience, Notice, TicketOutcome, notice_key, stamp
 from bot.domain.routing import TRIAGE, Router, RoutingRefused
 from bot.domain.triage import Decision
@@ -618,7 +619,8 @@ async def accept_ticket(
         actor=f"agency:{agency_id}",
         data={"user": user_id},
     )
-    return TicketOutcome(ticket, "accepted", [Notice("accepted", Audience.CITIZEN, ticket)])
+    told = await with_followers(session, [Notice("accepted", Audience.CITIZEN, ticket)])
+    return TicketOutcome(ticket, "accepted", told)
 
 
 async def return_ticket(
@@ -788,7 +790,7 @@ async def resolve_ticket(
         data={"user": user_id, "on_time": on_time},
     )
     notice = Notice("resolved", Audience.CITIZEN, ticket, facts={"answer": answer})
-    return TicketOutcome(ticket, "resolved", [notice])
+    return TicketOutcome(ticket, "resolved", await with_followers(session, [notice]))
 
 
 async def route_ticket(
@@ -822,7 +824,7 @@ async def route_ticket(
     ]
     if previous is not None:
         notices.append(Notice("rerouted", Audience.AGENCY, ticket, agency_id=previous))
-    return TicketOutcome(ticket, event, notices)
+    return TicketOutcome(ticket, event, await with_followers(session, notices))
 
 
 # --- services after resolution: rating and reopening -----------------------------------------
