@@ -544,9 +544,8 @@ class Console:
             form = await self._form(request, visitor)
             if form is None:
                 return self.error(request, visitor, 403, "console.error.csrf")
-            found = await ticket_store.get_ticket_by_code(session=session, code=code)
-            ticket = (
-                await load_for_change(session=session, ticket_id=found.id or 0) if found else None
+            ticket = await self._lock(
+                session, code, form.get("keep") if action == "merge" else None
             )
             if ticket is None:
                 return self.error(request, visitor, 404, "console.error.not_found")
@@ -572,6 +571,22 @@ class Console:
         if replies:
             self.hotline.outbox.wake()
         return _redirect(f"/console/tickets/{code}?{urlencode({'ok': done})}")
+
+    @staticmethod
+    async def _lock(session: AsyncSession, code: str, other: str | None) -> Ticket | None:
+        """Lock the page's ticket (and the other one of a merge) for the change, in id order,
+        so that two operators merging the same pair both ways cannot deadlock."""
+        found = await ticket_store.get_ticket_by_code(session=session, code=code)
+        if found is None:
+            return None
+        ids = {found.id or 0}
+        partner = (
+            await ticket_store.get_ticket_by_code(session=session, code=other) if other else None
+        )
+        if partner is not None:
+            ids.add(partner.id or 0)
+        locked = {i: await load_for_change(session=session, ticket_id=i) for i in sorted(ids)}
+        return locked[found.id or 0]
 
     async def _queue(self, session: AsyncSession, reply: Reply, now: datetime) -> None:
         if reply.channel is None or reply.chat_id is None:
@@ -626,7 +641,6 @@ class Console:
             )
             if keep is None:
                 raise OperationError("merge_unknown", ticket)
-            await load_for_change(session=session, ticket_id=keep.id or 0)
             outcome = await operations.merge(
                 session=session, keep=keep, duplicate=ticket, actor=actor, now=now
             )
