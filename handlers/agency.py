@@ -20,12 +20,9 @@ from bot.chat import Incoming, Reply
 from bot.domain.tickets import (
     Action,
     TransitionError,
-    accept_ticket,
-    ask_citizen,
+    apply_agency_action,
     check_agency_action,
     load_for_change,
-    resolve_ticket,
-    return_ticket,
 )
 from handlers.context import Context
 from handlers.messages import fmt_datetime, t
@@ -136,6 +133,14 @@ async def _complete(ctx: Context, msg: Incoming, action: Action, text: str) -> l
     return await _apply(ctx, msg, ticket, action, text)
 
 
+CONFIRMATIONS = {
+    Action.ACCEPT: "agency.accepted",
+    Action.RETURN: "agency.returned",
+    Action.ASK: "agency.asked",
+    Action.RESOLVE: "agency.resolved",
+}
+
+
 async def _apply(
     ctx: Context, msg: Incoming, ticket: Ticket, action: Action, text: str
 ) -> list[Reply]:
@@ -148,57 +153,22 @@ async def _apply(
         ctx.now,
     )
     try:
-        if action == Action.ACCEPT:
-            outcome = await accept_ticket(
-                session=session,
-                config=config,
-                ticket=ticket,
-                agency_id=agency_id,
-                user_id=user,
-                now=now,
-            )
-            confirmation = t(
-                "agency.accepted",
-                ctx.lang,
-                code=ticket.code,
-                due=fmt_datetime(ticket.resolve_due_at),
-            )
-        elif action == Action.RETURN:
-            outcome = await return_ticket(
-                session=session,
-                config=config,
-                ticket=ticket,
-                agency_id=agency_id,
-                user_id=user,
-                reason=text,
-                now=now,
-            )
-            confirmation = t("agency.returned", ctx.lang, code=ticket.code)
-        elif action == Action.ASK:
-            outcome = await ask_citizen(
-                session=session,
-                config=config,
-                ticket=ticket,
-                agency_id=agency_id,
-                user_id=user,
-                question=text,
-                now=now,
-            )
-            confirmation = t("agency.asked", ctx.lang, code=ticket.code)
-        else:
-            outcome = await resolve_ticket(
-                session=session,
-                config=config,
-                ticket=ticket,
-                agency_id=agency_id,
-                user_id=user,
-                answer=text,
-                now=now,
-            )
-            confirmation = t("agency.resolved", ctx.lang, code=ticket.code)
+        outcome = await apply_agency_action(
+            session=session,
+            config=config,
+            ticket=ticket,
+            action=action,
+            agency_id=agency_id,
+            user_id=user,
+            text=text,
+            now=now,
+        )
     except TransitionError as exc:
         _log_refusal(exc, msg, action)
         return [error_reply(exc, ctx.lang)]
+    # the acceptance says the new deadline; the others only the code
+    due = fmt_datetime(ticket.resolve_due_at)
+    confirmation = t(CONFIRMATIONS[action], ctx.lang, code=ticket.code, due=due)
     notices = render(config, outcome.notices)
     if action == Action.ASK and not notices:
         confirmation = t("agency.asked_unreachable", ctx.lang, code=ticket.code)

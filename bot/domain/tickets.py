@@ -23,6 +23,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -825,6 +826,41 @@ async def route_ticket(
     if previous is not None:
         notices.append(Notice("rerouted", Audience.AGENCY, ticket, agency_id=previous))
     return TicketOutcome(ticket, event, await with_followers(session, notices))
+
+
+AGENCY_ACTIONS = (Action.ACCEPT, Action.RETURN, Action.ASK, Action.RESOLVE)
+
+
+async def apply_agency_action(
+    *,
+    session: AsyncSession,
+    config: Config,
+    ticket: Ticket,
+    action: Action,
+    agency_id: str | None,
+    user_id: str,
+    text: str,
+    now: datetime,
+) -> TicketOutcome:
+    """Run one of an agency's actions (accept; return, ask, resolve with their text), from a
+    chat button, a typed command or the web console alike; each service checks the agency."""
+    common: dict[str, Any] = {
+        "session": session,
+        "config": config,
+        "ticket": ticket,
+        "agency_id": agency_id,
+        "user_id": user_id,
+        "now": now,
+    }
+    if action == Action.ACCEPT:
+        return await accept_ticket(**common)
+    if action == Action.RETURN:
+        return await return_ticket(**common, reason=text)
+    if action == Action.ASK:
+        return await ask_citizen(**common, question=text)
+    if action == Action.RESOLVE:
+        return await resolve_ticket(**common, answer=text)
+    raise ValueError(f"not an agency action: {action}")
 
 
 # --- services after resolution: rating and reopening -----------------------------------------

@@ -16,7 +16,6 @@ import logging
 import math
 import mimetypes
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,13 +32,11 @@ from bot.domain import accounts, operations
 from bot.domain.operations import OperationError, TicketView
 from bot.domain.outcomes import TicketOutcome
 from bot.domain.tickets import (
+    Action,
     TransitionError,
-    accept_ticket,
-    ask_citizen,
+    apply_agency_action,
     is_overdue,
     load_for_change,
-    resolve_ticket,
-    return_ticket,
 )
 from handlers.messages import LANGUAGES, TEXTS, fmt_date, fmt_datetime, t
 from handlers.notices import agency_name, render
@@ -672,33 +669,17 @@ class Console:
         config = self.hotline.config
         agency_id = visitor.user.agency_id
         user = f"console:{visitor.user.name}"
-        if action == "accept":
-            outcome = await accept_ticket(
-                session=session,
-                config=config,
-                ticket=ticket,
-                agency_id=agency_id,
-                user_id=user,
-                now=now,
-            )
-            return "console.done.accept", render(config, outcome.notices)
-        if not text:
+        if action != "accept" and not text:
             raise OperationError("empty_text", ticket)
-        field = {"return": "reason", "ask": "question", "resolve": "answer"}[action]
-        services: dict[str, Callable[..., Awaitable[TicketOutcome]]] = {
-            "return": return_ticket,
-            "ask": ask_citizen,
-            "resolve": resolve_ticket,
-        }
-        service = services[action]
-        outcome = await service(
+        outcome = await apply_agency_action(
             session=session,
             config=config,
             ticket=ticket,
+            action=Action(action),
             agency_id=agency_id,
             user_id=user,
+            text=text,
             now=now,
-            **{field: text},
         )
         return f"console.done.{action}", render(config, outcome.notices)
 
