@@ -288,6 +288,46 @@ def whole_process(config: Path | None, texts: Sequence[str], count: int = 5000) 
     )
 
 
+def classify_by_process(config: Path, texts: Sequence[str]) -> list[Outcome]:
+    """Run `hotline classify` as a process on the texts; return its outcomes."""
+    lines = "".join(t.replace("\n", " ") + "\n" for t in texts)
+    command = [sys.executable, "-m", "bot", "classify", "--config", str(config)]
+    done = subprocess.run(command, input=lines, capture_output=True, text=True, check=True)
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    return [Outcome(r["category"], r["agency"], r["ward"], r["subject_agency"]) for r in rows]
+
+
+def learning_effect(history: Path, examples: Sequence[Example]) -> None:
+    """Measure `hotline triage learn HISTORY` as a province would run it: the data scored by
+    `hotline classify` before and after, on a fresh database, and the start-up after."""
+    import tempfile
+
+    print(f"\nLEARNING FROM A PROVINCE'S HISTORY ({history.name}, `hotline triage learn`)")
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "config.toml"
+        database = Path(folder) / "learned.db"
+        config.write_text(f'[storage]\nurl = "sqlite+aiosqlite:///{database}"\n', "utf-8")
+        texts = [e.text for e in examples]
+        before = score(examples, classify_by_process(config, texts))
+        command = [sys.executable, "-m", "bot", "triage", "learn", str(history)]
+        learned = subprocess.run(
+            [*command, "--config", str(config)], capture_output=True, text=True, check=False
+        )
+        print(f"  {learned.stdout.strip()} (exit {learned.returncode})")
+        after = score(examples, classify_by_process(config, texts))
+        started = time.perf_counter()
+        empty = [sys.executable, "-m", "bot", "classify", "--config", str(config)]
+        subprocess.run(empty, input="", capture_output=True, text=True, check=True)
+        startup = time.perf_counter() - started
+    print(Scores.header())
+    print(before.row("before learning"))
+    print(after.row("after learning"))
+    print(
+        f"  agency exact {after.agency - before.agency:+.1%} points; "
+        f"start-up with the learned data {startup:.2f} s"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -301,6 +341,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="only lines A to B of the data (1-based, inclusive), e.g. 1:240 or 241:",
     )
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        help="a province's past tickets: measure `hotline triage learn` on them (default config)",
+    )
     parser.add_argument("--errors", action="store_true", help="list the misrouted complaints")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
@@ -371,6 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     base_rate, _, _ = timing(baseline, texts, args.rounds)
     print(f"{'substring baseline':<22} {base_rate:>9,.0f} complaints/s (whole set, warm)")
     whole_process(args.config, texts)
+    if args.history is not None:
+        learning_effect(args.history, examples)
 
     overall = score(examples, outcomes)
     plain = [(e, o) for e, o in zip(examples, outcomes, strict=True) if "no-diacritics" in e.tags]
