@@ -431,7 +431,7 @@ UNSEEN_GROUPS = ("tr", "n", "m")
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 
 
-def combined_conduct(config: Config) -> list[str]:
+def conduct_categories(config: Config) -> list[str]:
     """The conduct categories of a config: those the conflict-of-interest rule guards."""
     return [c.id for c in config.categories if c.conflict_of_interest]
 
@@ -445,7 +445,7 @@ def out_of_fold(examples: Sequence[Example], config: Config) -> list[tuple[bool,
     found = [text_features(e.text) for e in examples]
     result: list[tuple[bool, list[float]]] = [(False, [])] * len(examples)
     for group in sorted({e.group for e in examples}):
-        model = fit([e for e in examples if e.group != group], combined_conduct(config))
+        model = fit([e for e in examples if e.group != group], conduct_categories(config))
         combined = keywords.with_learned(model)
         combined.calibration = Calibration(blend=BLEND)
         for index, example in enumerate(examples):
@@ -519,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  threshold {threshold:.2f}: coverage {coverage:.3f} precision {precision:.3f}"
             + "\n"
         )
-    model = fit(examples, combined_conduct(config))
+    model = fit(examples, conduct_categories(config))
     calibration = calibrate([s for s, _ in unseen])
     with (args.out / CORPUS_FILE).open("w", encoding="utf-8") as out:
         for e in examples:

@@ -828,9 +828,6 @@ async def route_ticket(
     return TicketOutcome(ticket, event, await with_followers(session, notices))
 
 
-AGENCY_ACTIONS = (Action.ACCEPT, Action.RETURN, Action.ASK, Action.RESOLVE)
-
-
 async def apply_agency_action(
     *,
     session: AsyncSession,
