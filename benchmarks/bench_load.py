@@ -88,6 +88,8 @@ class Result:
     unanswered: int = 0
     rss_mb: float = 0.0
     cpu_ms: float = 0.0  # bot CPU time per update in the burst, all instances
+    driver_ms: float = 0.0  # this process's CPU per update (emulator, balancer, load)
+    server_ms: float = 0.0  # PostgreSQL's CPU per update, all its processes
     exit_codes: list[int | None] = field(default_factory=list)
     tracebacks: int = 0
 
@@ -132,6 +134,17 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by the processes of the PostgreSQL server (0 where none is seen)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += cpu_seconds(int(entry.name))
+    return total
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -385,9 +398,12 @@ async def run_target(name: str, args: argparse.Namespace, workdir: Path) -> Resu
             await wait_until(lambda: emulator.requests("getUpdates"), 60, "polling")
         await burst(emulator, chats, min(args.burst, 500), codes, offset=3)  # warm-up
         used = sum(cpu_seconds(p.pid) for p in processes)
+        driver, server = time.process_time(), postgres_cpu_seconds()
         result.burst_rate, result.burst_missing = await burst(emulator, chats, args.burst, codes)
         used = sum(cpu_seconds(p.pid) for p in processes) - used
         result.cpu_ms = used * 1000 / args.burst
+        result.driver_ms = (time.process_time() - driver) * 1000 / args.burst
+        result.server_ms = (postgres_cpu_seconds() - server) * 1000 / args.burst
         latencies, result.unanswered = await paced(emulator, chats, args.rate, args.seconds, codes)
         if len(latencies) >= 2:
             cuts = statistics.quantiles(latencies, n=100)
@@ -422,7 +438,7 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
     )
     header = (
         f"{'target':<12}{'updates/s':>10}{'× echo':>8}{'p50 ms':>8}{'p99 ms':>8}"
-        f"{'unanswered':>11}{'RSS MB':>8}{'CPU ms':>8}  exit  tracebacks"
+        f"{'unanswered':>11}{'RSS MB':>8}{'CPU ms':>8}{'driver':>8}{'server':>8}  exit  tracebacks"
     )
     print(header)
     print("-" * len(header))
@@ -432,7 +448,8 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
         exits = ",".join(map(str, r.exit_codes))
         print(
             f"{r.name:<12}{r.burst_rate:>10.0f}{ratio:>8.2f}{r.p50_ms:>8.1f}{r.p99_ms:>8.1f}"
-            f"{missing:>11}{r.rss_mb:>8.0f}{r.cpu_ms:>8.2f}  {exits:<5} {r.tracebacks}"
+            f"{missing:>11}{r.rss_mb:>8.0f}{r.cpu_ms:>8.2f}{r.driver_ms:>8.2f}{r.server_ms:>8.2f}"
+            f"  {exits:<5} {r.tracebacks}"
         )
     by_name = {r.name: r for r in results}
     if "sqlite" in by_name and "postgres" in by_name and by_name["sqlite"].burst_rate:
@@ -441,7 +458,10 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
     if "postgres-1" in by_name and "postgres-2" in by_name and by_name["postgres-1"].burst_rate:
         scale = by_name["postgres-2"].burst_rate / by_name["postgres-1"].burst_rate
         print(f"two instances / one (webhook, PostgreSQL): {scale:.2f}")
-    print("(unanswered = paced + burst chats left without an answer; CPU ms = bot CPU per update)")
+    print(
+        "(unanswered = paced + burst chats left without an answer; CPU ms per update: the bot's,"
+        " all instances; driver = this process: emulator, balancer, load; server = PostgreSQL)"
+    )
 
 
 async def main() -> None:

@@ -316,7 +316,13 @@ class Outbox(SQLModel, table=True):
     """A message waiting to be delivered, written with the change that caused it."""
 
     __table_args__ = (
-        Index("ix_outbox_due", "status", "available_at"),
+        # The queue in claim order, outstanding messages only (migration 0012).
+        Index(
+            "ix_outbox_queue",
+            "id",
+            sqlite_where=text(OUTSTANDING_SQL),
+            postgresql_where=text(OUTSTANDING_SQL),
+        ),
         # --- outbox claims in chat order (issue 10, migration 0009) ---
         # A claim looks for a chat's earlier messages still outstanding; partial, so the sent
         # history (nearly every row) is not in it.
