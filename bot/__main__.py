@@ -404,32 +404,27 @@ def _add_learned(classifier: Any, config: Config) -> None:
     """Put the database's learned phrases on top of the classifier's shipped weights."""
     if classifier.learned is None:
         return
-    url = config.storage.url
-    if url.startswith("sqlite") and ":///" in url:
-        # reading must not create an empty database file
-        target = url.split(":///", 1)[1]
-        if target and target != ":memory:" and not Path(target).is_file():
-            return
+    from bot.domain.learned import LearnedRow
+    from storage.learned_read import LearnedUnreadable, read_learned_weights
 
-    async def read() -> list[Any]:
-        from sqlalchemy.exc import DBAPIError, OperationalError
-
-        from bot.learned_store import load_rows
+    async def through_storage() -> list[tuple[str, str, float, int]]:
         from storage.db import Database
+        from storage.learned import learned_weights
 
-        db = Database(url)
+        db = Database(config.storage.url)
         try:
             async with db.transaction() as session:
-                return await load_rows(session)
-        except (OperationalError, DBAPIError) as exc:
-            log.warning("no learned triage phrases read: %s", exc.__class__.__name__)
-            return []
+                return await learned_weights(session)
         finally:
             await db.dispose()
 
-    rows = asyncio.run(read())
+    try:
+        rows = read_learned_weights(config.storage.url, through_storage)
+    except LearnedUnreadable as exc:
+        log.warning("no learned triage phrases read: %s", exc)
+        return
     if rows:
-        classifier.learned = classifier.learned.with_rows(rows)
+        classifier.learned = classifier.learned.with_rows(LearnedRow(*row) for row in rows)
 
 
 def cmd_triage(args: argparse.Namespace, config: Config) -> int:

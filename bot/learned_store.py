@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.learned import LearnedModel, LearnedRow
 from bot.domain.triage import Classifier
-from storage.learned import learned_phrases, learning_version
+from storage.learned import learned_weights, learning_version
 
 __all__ = ["LearnedRefresher", "load_rows"]
 
@@ -24,10 +24,7 @@ REFRESH_TTL = timedelta(seconds=30)
 
 async def load_rows(session: AsyncSession) -> list[LearnedRow]:
     """Return every learned phrase as rows the learned model adds."""
-    return [
-        LearnedRow(r.phrase, r.category_id, r.weight, r.tickets)
-        for r in await learned_phrases(session)
-    ]
+    return [LearnedRow(*row) for row in await learned_weights(session)]
 
 
 class LearnedRefresher:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -101,6 +102,17 @@ async def learned_phrases(
         query = query.where(LearnedPhrase.category_id == category)
     rows = await session.exec(query.order_by(col(LearnedPhrase.weight).desc()))
     return list(rows)
+
+
+async def learned_weights(session: AsyncSession) -> list[tuple[str, str, float, int]]:
+    """Return every learned weight as (phrase, category, weight, tickets), as plain values.
+
+    What every instance loads at start and on each new version: tens of thousands of rows,
+    which as ORM objects took over a second to read.
+    """
+    table: Any = LearnedPhrase.__table__  # type: ignore[attr-defined]
+    query = sa_select(table.c.phrase, table.c.category_id, table.c.weight, table.c.tickets)
+    return [tuple(row) for row in await session.execute(query)]  # type: ignore[misc]
 
 
 async def forget_phrase(session: AsyncSession, phrase: str, now: datetime) -> int:
