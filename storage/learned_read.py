@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Coroutine
-from typing import Any
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 Weight = tuple[str, str, float, int]
