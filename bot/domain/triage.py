@@ -441,6 +441,7 @@ _WARD_PREFIXES: dict[tuple[str, ...], tuple[tuple[str, ...], bool, str | None]] 
     ("in",): (("in",), False, None),  # English: "a factory in Nhon Trach"
 }
 _WARD_PREFIX_LENGTHS = sorted({len(k) for k in _WARD_PREFIXES}, reverse=True)
+_WARD_PREFIX_FIRST = frozenset(k[0] for k in _WARD_PREFIXES)
 # English puts the kind after the name: "Trang Dai ward", "Long Thanh commune".
 _WARD_SUFFIXES = {"ward": "phường", "commune": "xã"}
 
@@ -472,6 +473,8 @@ class WardIndex:
             self.by_folded.setdefault(norm.folded_tokens, []).append(ward)
             self.first_tokens.add(norm.folded_tokens[0])
             self.max_length = max(self.max_length, len(norm.tokens))
+        # The words a mention can start with; most words of a complaint are none of them.
+        self.starts = _WARD_PREFIX_FIRST | self.first_tokens
 
     @classmethod
     def for_province(cls, province: str) -> WardIndex:
@@ -496,6 +499,9 @@ class WardIndex:
         count = len(tokens)
         position = 0
         while position < count:
+            if folded[position] not in self.starts:
+                position += 1
+                continue
             found = self._at(tokens, folded, position)
             if found is not None:
                 if found.strong:
