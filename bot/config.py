@@ -160,7 +160,7 @@ class CalendarConfig:
 class TriageConfig:
     """When the machine decides and when operators do."""
 
-    confidence_threshold: float = 0.85
+    confidence_threshold: float = 0.75
     similar_ticket_days: int = 14
 
 

@@ -448,3 +448,25 @@ async def test_running_bot_picks_up_learned_phrases_without_restart(
     assert NONSENSE not in before["text"]
     assert f"'{NONSENSE}'" in after["text"]
     assert "from 5 tickets" in after["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "agency"),
+    [
+        ("Cô giáo lớp 2 trả bài kiểm tra cho con tôi trễ cả tháng", "giao-duc", "gd-dt"),
+        ("Mất nước ba ngày nay, họ nói đang sửa đường ống chính", "cap-nuoc", "xay-dung"),
+    ],
+)
+def test_a_weak_conduct_signal_holds_a_complaint_that_speaks_of_the_services_people(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch, text: str, topic: str, agency: str
+) -> None:
+    # a teacher or "they" at the office may be the accused: what the detector barely hears
+    # in such a story is enough to let the operators route it, and they are told why
+    plain = classifier.classify(text)
+    assert (plain.category, plain.agency) == (topic, agency)
+    monkeypatch.setattr(LearnedModel, "conduct_of", lambda self, rows, values: 0.15)
+    held = classifier.classify(text)
+    assert (held.category, held.agency) == (topic, TRIAGE)
+    assert any(e.startswith("conduct 0.15") for e in held.evidence)
+    road = classifier.classify("Đường Nguyễn Ái Quốc có nhiều ổ gà rất nguy hiểm, xe máy té")
+    assert road.agency == "xay-dung"  # no people spoken of: the same signal routes it

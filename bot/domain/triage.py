@@ -98,6 +98,9 @@ CONDUCT_EVIDENCE = 0.5  # conduct evidence that makes a named agency the one com
 # is not routed by the machine (to the operators), for the topic's agency may be the accused.
 CONDUCT_SWITCH = 0.6
 CONDUCT_DOUBT = 0.3
+# A complaint that tells what a teacher, a nurse or "they" at the office said or did may be about
+# the agency it would go to: a weaker conduct signal is enough to let the operators route it.
+CONDUCT_DOUBT_PEOPLE = 0.1
 SERVICE_PROBABILITY = 0.05
 # An amount of money stands for the word "tiền" in phrases: a number before a unit of money,
 # or written in one piece ("500k", "20tr").
@@ -600,6 +603,26 @@ _STAFF_WORDS = frozenset(
 
 
 _STAFF_FIRST = frozenset(words[0] for words in _STAFF_WORDS)
+# The people a citizen meets in a public service, and the words that quote them.
+_SERVICE_PEOPLE = frozenset(
+    {
+        ("co", "giao"),
+        ("thay",),
+        ("giao", "vien"),
+        ("hieu", "truong"),
+        ("dieu", "duong"),
+        ("bac", "si"),
+        ("y", "ta"),
+        ("ho", "noi"),
+        ("ho", "bao"),
+        ("teacher",),
+        ("principal",),
+        ("nurse",),
+        ("doctor",),
+        ("they", "said"),
+        ("they", "told"),
+    }
+)
 
 
 def _staff_named(folded: tuple[str, ...], start: int, end: int) -> bool:
@@ -614,13 +637,27 @@ def _staff_named(folded: tuple[str, ...], start: int, end: int) -> bool:
 
 def _speaks_of_staff(folded: tuple[str, ...]) -> bool:
     """Tell whether a text speaks of an agency's people anywhere ("nhân viên ở đó")."""
-    if _STAFF_FIRST.isdisjoint(folded):
+    return _has_words(folded, _STAFF_WORDS, _STAFF_FIRST)
+
+
+def _speaks_of_service_people(folded: tuple[str, ...]) -> bool:
+    """Tell whether a text speaks of people met in a service ("cô giáo", "họ nói")."""
+    return _has_words(folded, _SERVICE_PEOPLE, _SERVICE_PEOPLE_FIRST)
+
+
+def _has_words(
+    folded: tuple[str, ...], wanted: frozenset[tuple[str, ...]], first: frozenset[str]
+) -> bool:
+    if first.isdisjoint(folded):
         return False
     return any(
-        tuple(folded[index : index + size]) in _STAFF_WORDS
+        tuple(folded[index : index + size]) in wanted
         for size in (3, 2, 1)
         for index in range(len(folded) - size + 1)
     )
+
+
+_SERVICE_PEOPLE_FIRST = frozenset(words[0] for words in _SERVICE_PEOPLE)
 
 
 @dataclass
@@ -643,6 +680,7 @@ class _Analysis:
     ward: WardMention | None = None
     keyword_spans: list[tuple[int, int]] = field(default_factory=list)
     staff_named: bool = False  # the text speaks of staff ("nhân viên ở đó nói ...")
+    people_named: bool = False  # ... or of people met in a service ("cô giáo", "họ nói")
     learned: LearnedScores | None = None  # the learned model's view, when there is one
 
 
@@ -854,6 +892,9 @@ class Classifier:
             )
         ]
         analysis.staff_named = _speaks_of_staff(norm.folded_tokens)
+        analysis.people_named = analysis.staff_named or _speaks_of_service_people(
+            norm.folded_tokens
+        )
         if self.learned is not None:
             analysis.learned = self.learned.score(features(norm.folded_tokens, norm.breaks))
         # Words that name an agency's people ("cán bộ địa chính", "officer at the tax office")
@@ -1047,7 +1088,9 @@ class Classifier:
             if conduct is not None and self.conflict and category_id not in self.conflict:
                 if conduct >= CONDUCT_SWITCH:
                     category_id, confidence = self._as_conduct(blended, conduct)
-                elif conduct >= CONDUCT_DOUBT:
+                elif conduct >= CONDUCT_DOUBT or (
+                    conduct >= CONDUCT_DOUBT_PEOPLE and analysis.people_named
+                ):
                     doubt = True
             for c, _ in blended[:3]:
                 if c not in routes:
@@ -1057,7 +1100,7 @@ class Classifier:
             phrases = analysis.learned.phrases(category_id)
             if phrases:
                 evidence += (self._learned_evidence(phrases, category_id),)
-            if conduct is not None and conduct >= CONDUCT_DOUBT:
+            if conduct is not None and (conduct >= CONDUCT_DOUBT or doubt):
                 cues = ", ".join(f"'{p}'" for p in analysis.learned.conduct_phrases())
                 evidence += (f"conduct {conduct:.2f}: {cues}",)
         category = self.categories.get(category_id)
