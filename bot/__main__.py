@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import signal
@@ -120,6 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_async(coro: Coroutine[Any, Any, int]) -> int:
+    # Imported here, as elsewhere in this module: `hotline classify` must start fast.
+    import asyncio
+
     return asyncio.run(coro)
 
 
@@ -154,6 +156,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _stop_on_signals(stop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    import asyncio
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(stop()))

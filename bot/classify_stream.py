@@ -77,8 +77,11 @@ def classify_stream(classifier: _Classifies, source: IO[str], out: IO[str]) -> N
     if len(first) < PARALLEL_FROM:
         out.write(classify_lines(classifier, first))
         return
+    # The first chunk is classified here: it fills the caches of word repairs and stems,
+    # which the forked workers then share instead of each filling its own.
+    out.write(classify_lines(classifier, first[:CHUNK]))
     _classifier = classifier
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for text in pool.imap(_work, _chunks(first, lines)):
+        for text in pool.imap(_work, _chunks(first[CHUNK:], lines)):
             out.write(text)
     _classifier = None

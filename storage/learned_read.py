@@ -9,7 +9,6 @@ layer. The table is the one `storage.models.LearnedPhrase` maps.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -29,6 +28,8 @@ def read_learned_weights(
 ) -> list[Weight]:
     """Return every learned weight as (phrase, category, weight, tickets); none for a SQLite
     file that does not exist (reading must not create it). `fallback` reads other URLs."""
+    import asyncio  # not at the top: it costs the command's start-up on SQLite
+
     scheme, _, rest = url.partition("://")
     if scheme.split("+")[0] == "sqlite":
         return _read_sqlite(rest)

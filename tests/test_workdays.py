@@ -103,7 +103,7 @@ def test_vietnam_working_days_built_once_per_year(monkeypatch: pytest.MonkeyPatc
         calls.append(1)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(workdays.holidays, "country_holidays", counting)
+    monkeypatch.setattr(holidays, "country_holidays", counting)
     vietnam_working_days.cache_clear()
     calendar = WorkCalendar()
     for _ in range(50):

@@ -22,8 +22,6 @@ from datetime import date, datetime, time
 from functools import cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 __all__ = [
     "DEFAULT_TZ",
     "DEFAULT_WINDOWS",
@@ -56,6 +54,9 @@ def vietnam_working_days(year: int) -> frozenset[int]:
     # holidays' own is_working_day() folds in weekends, public holidays, swapped days off
     # (e.g. Mon 31/8/2026) and the make-up working Saturdays it keeps in `weekend_workdays`
     # (e.g. Sat 22/8/2026). Built once per year: the sweeper calls us in hot loops.
+    # Imported here: `hotline classify` loads the config but never counts working days.
+    import holidays
+
     public = holidays.country_holidays("VN", years=year)
     first = date(year, 1, 1).toordinal()
     last = date(year, 12, 31).toordinal()
