@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import workdays
 from bot.domain.workdays import (
     WorkCalendar,
     add_working_hours,
