@@ -397,7 +397,11 @@ def _triage_parsers(commands: Any) -> None:
     learn.add_argument("file", type=Path)
     _config_option(learn)
     learned = triage_commands.add_parser("learned", help="list the learned phrases")
-    learned.add_argument("--category", default=None, help="only this category's phrases")
+    learned.add_argument(
+        "--category",
+        default=None,
+        help="only this category's phrases ('(conduct)': the detector's)",
+    )
     _config_option(learned)
     forget = triage_commands.add_parser("forget", help="remove a learned phrase")
     forget.add_argument("phrase")
@@ -471,7 +475,9 @@ async def _triage(args: argparse.Namespace, config: Config, db: Any, now: dateti
         )
         return EXIT_BAD_INPUT if report.rejected else EXIT_OK
     if args.triage_command == "learned":
-        known = {c.id for c in config.categories}
+        from bot.domain.learned import CONDUCT_ROWS
+
+        known = {c.id for c in config.categories} | {CONDUCT_ROWS}
         if args.category is not None and args.category not in known:
             print(f"hotline: unknown category {args.category!r}", file=sys.stderr)
             return EXIT_BAD_INPUT

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -26,7 +27,14 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
-from bot.domain.learned import WEIGHTS_FILE, LearnedModel, LearnedRow, features, load_default
+from bot.domain.learned import (
+    CONDUCT_ROWS,
+    WEIGHTS_FILE,
+    LearnedModel,
+    LearnedRow,
+    features,
+    load_default,
+)
 from bot.domain.text import normalize
 from storage.db import Database
 from storage.learned import (
@@ -198,9 +206,10 @@ def export(model: LearnedModel, calibration: dict[str, Any], path: Path) -> None
         np.savez_compressed(out, **arrays)
 
 
-def fit_delta(province: Sequence[Example]) -> list[LearnedRow]:
+def fit_delta(province: Sequence[Example], conduct: Iterable[str] = ()) -> list[LearnedRow]:
     """Refit with a province's examples on top of the shipped corpus; return the changed
-    weights, relative to the shipped ones.
+    weights, relative to the shipped ones, the conduct detector's too when the conduct
+    categories are given (a province's own ways of telling of a bribe).
 
     Features the shipped model knows keep its idf, so the rows add to the shipped weights;
     each row counts the province examples of its category that contain its phrase.
@@ -214,10 +223,12 @@ def fit_delta(province: Sequence[Example]) -> list[LearnedRow]:
     base_documents = [text_features(e.text) for e in base]
     province_documents = [text_features(e.text) for e in province]
     idf = {**_idf(base_documents + province_documents), **_idf(base_documents)}
+    examples = base + [dataclasses.replace(e, weight=e.weight * PROVINCE_WEIGHT) for e in province]
+    documents = base_documents + province_documents
     classes, columns, coef, intercept = _fit_arrays(
-        base_documents + province_documents,
-        [e.category for e in base] + [e.category for e in province],
-        [e.weight for e in base] + [e.weight * PROVINCE_WEIGHT for e in province],
+        documents,
+        [e.category for e in examples],
+        [e.weight for e in examples],
         idf,
         shipped.classes,
     )
@@ -241,6 +252,42 @@ def fit_delta(province: Sequence[Example]) -> list[LearnedRow]:
             feature = columns[column]
             weight = round(float(delta[position, column]), 4)
             rows.append(LearnedRow(feature, category, weight, taught.get((feature, category), 0)))
+    rows += _conduct_delta(
+        shipped, examples, documents, frozenset(conduct), (columns, idf), taught
+    )
+    return rows
+
+
+def _conduct_delta(
+    shipped: LearnedModel,
+    examples: Sequence[Example],
+    documents: Sequence[list[str]],
+    conduct: frozenset[str],
+    space: tuple[list[str], dict[str, float]],
+    taught: dict[tuple[str, str], int],
+) -> list[LearnedRow]:
+    """The conduct detector refitted on the same examples, as rows relative to the shipped one."""
+    import numpy as np
+
+    if shipped.conduct_weights is None:
+        return []
+    columns, idf = space
+    detector = _fit_conduct(documents, examples, conduct, columns, idf)
+    if detector is None:
+        return []
+    weights, intercept = detector
+    before = np.array(
+        [shipped.conduct_weights[shipped.index[f]] if f in shipped.index else 0.0 for f in columns]
+    )
+    delta = weights - before
+    rows = []
+    shift = intercept - shipped.conduct_intercept
+    if abs(shift) >= MIN_DELTA:
+        rows.append(LearnedRow("", CONDUCT_ROWS, round(float(shift), 4), 0))
+    for column in np.flatnonzero(np.abs(delta) >= MIN_DELTA):
+        feature = columns[column]
+        count = sum(taught.get((feature, category), 0) for category in conduct)
+        rows.append(LearnedRow(feature, CONDUCT_ROWS, round(float(delta[column]), 4), count))
     return rows
 
 
@@ -353,7 +400,7 @@ def _teaching(taught: Sequence[StoredExample], config: Config) -> list[Example]:
 async def relearn(session: AsyncSession, config: Config, now: datetime) -> int:
     """Refit the learned phrases from every stored example; return how many rows there are."""
     taught = await stored_examples(session)
-    rows = fit_delta(_teaching(taught, config)) if taught else []
+    rows = fit_delta(_teaching(taught, config), conduct_categories(config)) if taught else []
     await replace_phrases(
         session, ((r.phrase, r.category, r.weight, r.tickets) for r in rows), now
     )

@@ -470,3 +470,59 @@ def test_a_weak_conduct_signal_holds_a_complaint_that_speaks_of_the_services_peo
     assert any(e.startswith("conduct 0.15") for e in held.evidence)
     road = classifier.classify("Đường Nguyễn Ái Quốc có nhiều ổ gà rất nguy hiểm, xe máy té")
     assert road.agency == "xay-dung"  # no people spoken of: the same signal routes it
+
+
+# --- a province's conduct ----------------------------------------------------------------------
+
+SLANG = "zuplo"  # a province's own word for a bribe, unknown to the shipped data
+
+
+@pytest.fixture(scope="module")
+def conduct_rows(config: Config) -> list[LearnedRow]:
+    from bot.learning import Example, conduct_categories, fit_delta
+
+    told = [
+        f"Cán bộ bên một cửa nói hồ sơ đất muốn nhanh thì {SLANG} cho anh em",
+        f"Làm giấy phép quán ăn, người ta gợi ý {SLANG} thì tuần sau có",
+        f"Xin xác nhận ở phường mà phải {SLANG} mới được ký",
+    ]
+    province = [Example(text, "nhung-nhieu") for text in told * 3]
+    return fit_delta(province, conduct_categories(config))
+
+
+def test_learning_a_provinces_conduct_teaches_the_conduct_detector(
+    conduct_rows: list[LearnedRow],
+) -> None:
+    from bot.domain.learned import CONDUCT_ROWS
+
+    shipped = load_default()
+    assert shipped is not None
+    taught = {row.phrase: row for row in conduct_rows if row.category == CONDUCT_ROWS}
+    assert taught[SLANG].weight > 0 and taught[SLANG].tickets == 9
+    text = f"Lắp đồng hồ nước mới, phải {SLANG} thì tuần này có thợ"
+    before = shipped.score(text_features(text)).conduct
+    after = shipped.with_rows(conduct_rows).score(text_features(text)).conduct
+    assert before is not None and after is not None
+    assert before < 0.3 < 0.5 < after  # from not heard to heard
+    # a text without the province's word hears the same conduct as before, nearly
+    road = text_features("Đường làng nhiều ổ gà, trời mưa ngập")
+    plain = shipped.score(road).conduct
+    learned = shipped.with_rows(conduct_rows).score(road).conduct
+    assert plain is not None and learned is not None
+    assert abs(learned - plain) < 0.05
+
+
+def test_learned_lists_the_conduct_detectors_rows_apart(tmp_path: Path) -> None:
+    from bot.domain.learned import CONDUCT_ROWS
+
+    history = tmp_path / "history.csv"
+    lines = [f"Cán bộ nói muốn nhanh thì {SLANG} cho anh em {n},nhung-nhieu" for n in range(6)]
+    history.write_text("text,category\n" + "\n".join(lines) + "\n", "utf-8")
+    config = write_config(tmp_path)
+    assert run_cli("triage", "learn", str(history), "--config", str(config)).status == 0
+    run = run_cli("triage", "learned", "--category", CONDUCT_ROWS, "--config", str(config))
+    assert run.status == 0
+    rows = [line.split("\t") for line in run.out.splitlines()[1:]]
+    assert rows and {category for _, category, _, _ in rows} == {CONDUCT_ROWS}
+    taught = {phrase: (float(weight), int(tickets)) for phrase, _, weight, tickets in rows}
+    assert taught[SLANG][0] > 0 and taught[SLANG][1] == 6

@@ -96,6 +96,9 @@ class LearnedScores:
 
 
 MIN_PUSH = 0.05  # a phrase pushing less than this explains nothing
+# The learned rows that shift the conduct detector rather than a category: no category id has
+# parentheses, and `hotline triage learned` shows them under this name.
+CONDUCT_ROWS = "(conduct)"
 
 
 class LearnedModel:
@@ -164,10 +167,13 @@ class LearnedModel:
         return 1.0 / (1.0 + math.exp(-z))
 
     def with_rows(self, rows: Iterable[LearnedRow]) -> LearnedModel:
-        """Return a copy with learned rows added to the weights (unknown categories skipped)."""
+        """Return a copy with learned rows added to the weights (unknown categories skipped);
+        rows of CONDUCT_ROWS are added to the conduct detector's."""
         import numpy as np
 
-        rows = [r for r in rows if r.category in self.position]
+        rows = [r for r in rows if r.category in self.position or r.category == CONDUCT_ROWS]
+        if self.conduct_weights is None:
+            rows = [r for r in rows if r.category != CONDUCT_ROWS]
         new = [p for p in dict.fromkeys(r.phrase for r in rows) if p and p not in self.index]
         features = self.features + new
         idf = np.concatenate([self.idf, np.full(len(new), self.default_idf)])
@@ -175,7 +181,21 @@ class LearnedModel:
         intercept = self.intercept.copy()
         index = {f: i for i, f in enumerate(features)}
         tickets: dict[tuple[str, str], int] = {}
+        conduct = None
+        if self.conduct_weights is not None:
+            weights = np.concatenate([self.conduct_weights, np.zeros(len(new))])
+            conduct_intercept = self.conduct_intercept
+            for row in rows:
+                if row.category != CONDUCT_ROWS:
+                    continue
+                if row.phrase:
+                    weights[index[row.phrase]] += row.weight
+                else:
+                    conduct_intercept += row.weight
+            conduct = (weights, conduct_intercept)
         for row in rows:
+            if row.category == CONDUCT_ROWS:
+                continue
             position = self.position[row.category]
             if not row.phrase:  # the empty phrase carries the intercept's shift
                 intercept[position] += row.weight
@@ -183,10 +203,6 @@ class LearnedModel:
             matrix[index[row.phrase], position] += row.weight
             if row.tickets:
                 tickets[(row.phrase, row.category)] = row.tickets
-        conduct = None
-        if self.conduct_weights is not None:
-            weights = np.concatenate([self.conduct_weights, np.zeros(len(new))])
-            conduct = (weights, self.conduct_intercept)
         return LearnedModel(
             self.classes, intercept, features, idf, matrix, tickets=tickets, conduct=conduct
         )
