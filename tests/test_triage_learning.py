@@ -17,7 +17,7 @@ from bot.__main__ import main
 from bot.config import Config, TriageConfig, load_config
 from bot.domain import tickets
 from bot.domain.learned import LearnedModel, LearnedRow, features, load_default
-from bot.domain.triage import TRIAGE, Classifier
+from bot.domain.triage import CONDUCT_DOUBT, TRIAGE, Classifier
 from bot.learned_store import REFRESH_TTL
 from bot.learning import corpus, fit, learn_from_outcomes, read_history, text_features
 from storage.db import Database
@@ -503,7 +503,7 @@ def test_learning_a_provinces_conduct_teaches_the_conduct_detector(
     before = shipped.score(text_features(text)).conduct
     after = shipped.with_rows(conduct_rows).score(text_features(text)).conduct
     assert before is not None and after is not None
-    assert before < 0.3 < 0.5 < after  # from not heard to heard
+    assert before < CONDUCT_DOUBT <= after  # from not heard to held for the operators
     # a text without the province's word hears the same conduct as before, nearly
     road = text_features("Đường làng nhiều ổ gà, trời mưa ngập")
     plain = shipped.score(road).conduct
