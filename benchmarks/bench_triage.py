@@ -18,6 +18,7 @@ engine: plain substring search of the same keywords in the lower-cased accented 
 from __future__ import annotations
 
 import argparse
+import copy
 import gc
 import json
 import statistics
@@ -238,34 +239,36 @@ def _outcome(d: Decision) -> Outcome:
 CURVE = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
-def _at(decision: Decision, threshold: float) -> Outcome:
-    """What the engine says with another threshold: the top proposal, or the operators."""
-    proposed = decision.alternatives[0][1] if decision.alternatives else decision.agency
-    if decision.agency != TRIAGE:
-        proposed = decision.agency  # the routing rules may have changed the agency
-    agency = proposed if decision.confidence >= threshold else TRIAGE
-    return Outcome(decision.category, agency, decision.ward, decision.subject_agency)
+def at_threshold(classifier: Classifier, threshold: float) -> Classifier:
+    """The same engine with another threshold (every other rule as it is)."""
+    other = copy.copy(classifier)
+    other.threshold = threshold
+    other.router = copy.copy(classifier.router)
+    other.router.threshold = threshold
+    return other
 
 
-def print_curve(
-    examples: Sequence[Example], decisions: Sequence[Decision], default: float
-) -> None:
-    """Print agency exact, precision and coverage over thresholds, overall and per tag."""
-    print(f"\nPRECISION / COVERAGE OVER THRESHOLDS (default {default})")
+def print_curve(examples: Sequence[Example], classifier: Classifier) -> None:
+    """Print agency exact, precision and coverage over thresholds, overall and per tag: the
+    engine's whole decision at each threshold, conduct held for the operators included."""
+    print(f"\nPRECISION / COVERAGE OVER THRESHOLDS (default {classifier.threshold})")
     print(f"{'threshold':<10} {'agency':>7} {'prec':>7} {'cover':>7}")
+    outcomes: dict[float, list[Outcome]] = {}
     for threshold in CURVE:
-        s = score(examples, [_at(d, threshold) for d in decisions])
+        engine = at_threshold(classifier, threshold)
+        outcomes[threshold] = [_outcome(engine.classify(e.text)) for e in examples]
+        s = score(examples, outcomes[threshold])
         print(f"{threshold:<10} {s.agency:>7.1%} {s.precision:>7.1%} {s.coverage:>7.1%}")
     print("per tag (precision/coverage at thresholds " + ", ".join(map(str, CURVE[2::2])) + ")")
     for tag in TAGS:
-        pairs = [(e, d) for e, d in zip(examples, decisions, strict=True) if tag in e.tags]
-        if not pairs:
+        chosen = [i for i, e in enumerate(examples) if tag in e.tags]
+        if not chosen:
             continue
         cells = []
         for threshold in CURVE[2::2]:
-            s = score([e for e, _ in pairs], [_at(d, threshold) for _, d in pairs])
+            s = score([examples[i] for i in chosen], [outcomes[threshold][i] for i in chosen])
             cells.append(f"{s.precision:6.1%}/{s.coverage:6.1%}")
-        print(f"  {tag:<14} n={len(pairs):<4} " + "  ".join(cells))
+        print(f"  {tag:<14} n={len(chosen):<4} " + "  ".join(cells))
 
 
 def whole_process(config: Path | None, texts: Sequence[str], count: int = 5000) -> None:
@@ -412,8 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         examples,
         run(lambda text: _outcome(keywords.classify(text)), examples),
     )
-    decisions = [classifier.classify(e.text) for e in examples]
-    print_curve(examples, decisions, classifier.threshold)
+    print_curve(examples, classifier)
     base_rate, _, _ = timing(baseline, texts, args.rounds)
     print(f"{'substring baseline':<22} {base_rate:>9,.0f} complaints/s (whole set, warm)")
     whole_process(args.config, texts)
