@@ -171,9 +171,10 @@ class LearnedModel:
         rows of CONDUCT_ROWS are added to the conduct detector's."""
         import numpy as np
 
-        rows = [r for r in rows if r.category in self.position or r.category == CONDUCT_ROWS]
-        if self.conduct_weights is None:
-            rows = [r for r in rows if r.category != CONDUCT_ROWS]
+        wanted = set(self.position) | (
+            {CONDUCT_ROWS} if self.conduct_weights is not None else set()
+        )
+        rows = [r for r in rows if r.category in wanted]
         new = [p for p in dict.fromkeys(r.phrase for r in rows) if p and p not in self.index]
         features = self.features + new
         idf = np.concatenate([self.idf, np.full(len(new), self.default_idf)])

@@ -623,6 +623,7 @@ _SERVICE_PEOPLE = frozenset(
         ("they", "told"),
     }
 )
+_SERVICE_PEOPLE_FIRST = frozenset(words[0] for words in _SERVICE_PEOPLE)
 
 
 def _staff_named(folded: tuple[str, ...], start: int, end: int) -> bool:
@@ -655,9 +656,6 @@ def _has_words(
         for size in (3, 2, 1)
         for index in range(len(folded) - size + 1)
     )
-
-
-_SERVICE_PEOPLE_FIRST = frozenset(words[0] for words in _SERVICE_PEOPLE)
 
 
 @dataclass
