@@ -213,7 +213,7 @@ class LearnedModel:
         import numpy as np
 
         index = self.index
-        rows = np.fromiter((index[f] for f in found if f in index), dtype=np.intp)
+        rows = np.fromiter((i for i in map(index.get, found) if i is not None), dtype=np.intp)
         totals = self.intercept
         values = None
         if len(rows):

@@ -653,8 +653,9 @@ def _has_words(
         return False
     return any(
         tuple(folded[index : index + size]) in wanted
+        for index, word in enumerate(folded)
+        if word in first
         for size in (3, 2, 1)
-        for index in range(len(folded) - size + 1)
     )
 
 
