@@ -526,3 +526,34 @@ def test_learned_lists_the_conduct_detectors_rows_apart(tmp_path: Path) -> None:
     assert rows and {category for _, category, _, _ in rows} == {CONDUCT_ROWS}
     taught = {phrase: (float(weight), int(tickets)) for phrase, _, weight, tickets in rows}
     assert taught[SLANG][0] > 0 and taught[SLANG][1] == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "agency"),
+    [
+        # the oversight body named as one of the parties passing the citizen on
+        (
+            "Lên Sở Nội vụ hỏi chuyện công ty nợ lương, cán bộ Sở bảo qua bảo hiểm xã hội, "
+            "bảo hiểm lại bảo về Sở Nội vụ, đi ba vòng chưa ai nhận đơn",
+            TRIAGE,
+        ),
+        # only the accused named: the oversight body gets it
+        (
+            "Lên bảo hiểm xã hội hỏi chốt sổ, nhân viên bảo qua công ty, công ty bảo lên "
+            "bảo hiểm, đi ba vòng chưa ai giải quyết",
+            "noi-vu",
+        ),
+        # the oversight body addressed, not complained about
+        (
+            "Kính gửi Sở Nội vụ, tôi lên bảo hiểm xã hội hỏi chốt sổ thì bị đẩy qua đẩy lại "
+            "ba lần",
+            "noi-vu",
+        ),
+    ],
+)
+def test_a_conduct_complaint_naming_its_oversight_body_as_a_party_goes_to_a_person(
+    classifier: Classifier, text: str, agency: str
+) -> None:
+    decision = classifier.classify(text)
+    assert (decision.category, decision.subject_agency) == ("dun-day", "bhxh")
+    assert decision.agency == agency

@@ -575,6 +575,7 @@ _ADDRESSEE_CUES = frozenset(
     {("de", "nghi"), ("kinh", "gui"), ("gui",), ("kien", "nghi"), ("mong",), ("nho",), ("bao",)}
 )
 _ADDRESSEE_ACCENTED = frozenset({"đề", "nghị", "kính", "gửi", "kiến", "mong", "nhờ", "báo"})
+ADDRESSEE_WEIGHT = 0.3  # an agency addressed counts this much as one complained about
 # Words naming an agency's people ("cán bộ thuế", "đoàn kiểm tra của Sở ...", "officers").
 _STAFF_WORDS = frozenset(
     {
@@ -1033,7 +1034,7 @@ class Classifier:
             agency = match.entry.owner
             if ward is not None and match.end <= ward.start <= match.end + 1:
                 agency = self.commune_level_of.get(agency, agency)
-            weight = 0.3 if self._addressed(norm, match.start) else 1.0
+            weight = ADDRESSEE_WEIGHT if self._addressed(norm, match.start) else 1.0
             staff = _staff_named(norm.folded_tokens, match.start, match.end)
             mentions.append(_Mention(agency, match.start, match.end, weight, staff))
         if ward is not None and self.commune is not None:
@@ -1189,6 +1190,14 @@ class Classifier:
         subject = None
         if category.conflict_of_interest and category.agency is not None:
             subject = self._accused(analysis, category.agency)
+            if subject != category.agency and any(
+                m.agency == category.agency and m.weight > ADDRESSEE_WEIGHT
+                for m in analysis.mentions
+            ):
+                # The oversight body is named as a party beside the accused ("Sở Nội vụ bảo
+                # sang bảo hiểm, bảo hiểm bảo về Sở"): it may be accused too, so a person
+                # routes it, not the machine.
+                return TRIAGE, subject
         route = self.router.route(
             category_id, subject_agency=subject, ward=ward, dossier_agency=dossier_agency
         )
