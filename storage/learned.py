@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func
-from sqlalchemy import select as sa_select
+from sqlalchemy import delete, func, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.learned_read import QUERY, weights_of
 from storage.models import LearnedPhrase, LearningState, Ticket, TicketEvent, TriageExample
 
 __all__ = [
@@ -110,9 +110,7 @@ async def learned_weights(session: AsyncSession) -> list[tuple[str, str, float, 
     What every instance loads at start and on each new version: tens of thousands of rows,
     which as ORM objects took over a second to read.
     """
-    table: Any = LearnedPhrase.__table__  # type: ignore[attr-defined]
-    query = sa_select(table.c.phrase, table.c.category_id, table.c.weight, table.c.tickets)
-    return [tuple(row) for row in await session.execute(query)]  # type: ignore[misc]
+    return weights_of(await session.execute(text(QUERY)))
 
 
 async def forget_phrase(session: AsyncSession, phrase: str, now: datetime) -> int:

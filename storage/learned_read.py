@@ -4,18 +4,19 @@
 speed. Importing SQLAlchemy and SQLModel to read one table cost half a second, more than the
 rest of the start-up, so the two databases the bot ships for are read here with their own
 drivers (the standard `sqlite3`, and asyncpg). Any other URL goes through the usual storage
-layer. The table is the one `storage.models.LearnedPhrase` maps.
+layer.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 Weight = tuple[str, str, float, int]
+# The one query, here and in `storage.learned`: the table `storage.models.LearnedPhrase` maps.
 QUERY = "SELECT phrase, category_id, weight, tickets FROM learned_phrase"
 
 
@@ -47,7 +48,7 @@ def _read_sqlite(rest: str) -> list[Weight]:
     except sqlite3.Error as exc:
         raise LearnedUnreadable(str(exc)) from exc
     try:
-        return [(str(p), str(c), float(w), int(t)) for p, c, w, t in connection.execute(QUERY)]
+        return weights_of(connection.execute(QUERY))
     except sqlite3.Error as exc:
         raise LearnedUnreadable(str(exc)) from exc
     finally:
@@ -67,4 +68,9 @@ async def _read_postgresql(dsn: str) -> list[Weight]:
         raise LearnedUnreadable(str(exc)) from exc
     finally:
         await connection.close()
+    return weights_of(rows)
+
+
+def weights_of(rows: Iterable[Sequence[Any]]) -> list[Weight]:
+    """The rows of QUERY, whichever driver read them, as typed tuples."""
     return [(str(p), str(c), float(w), int(t)) for p, c, w, t in rows]

@@ -57,6 +57,16 @@ def test_route_conduct_about_the_oversight_body_goes_to_its_supervisor(router: R
     assert (route.agency, route.reason) == ("vp-ubnd", Reason.SUPERVISOR)
 
 
+def test_route_conduct_naming_its_oversight_body_as_a_party_goes_to_operators(
+    router: Router,
+) -> None:
+    route = router.route("dun-day", subject_agency="bhxh", parties=frozenset({"bhxh", "noi-vu"}))
+    assert (route.agency, route.reason) == (TRIAGE, Reason.ACCUSED)
+    # parties weigh only in conduct complaints: a topic names agencies for other reasons
+    topic = router.route("bhxh", parties=frozenset({"bhxh", "noi-vu"}))
+    assert topic.agency == "bhxh"
+
+
 def test_route_named_dossier_goes_to_its_holder(router: Router) -> None:
     route = router.route("tre-han", dossier_agency="nn-mt")
     assert (route.agency, route.reason) == ("nn-mt", Reason.DOSSIER)

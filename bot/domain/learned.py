@@ -171,39 +171,33 @@ class LearnedModel:
         rows of CONDUCT_ROWS are added to the conduct detector's."""
         import numpy as np
 
-        wanted = set(self.position) | (
-            {CONDUCT_ROWS} if self.conduct_weights is not None else set()
-        )
-        rows = [r for r in rows if r.category in wanted]
+        # The conduct detector is one more column while the rows are added.
+        columns = dict(self.position)
+        matrix, intercept = self.matrix, self.intercept
+        if self.conduct_weights is not None:
+            columns[CONDUCT_ROWS] = len(self.classes)
+            matrix = np.column_stack([matrix, self.conduct_weights])
+            intercept = np.append(intercept, self.conduct_intercept)
+        rows = [r for r in rows if r.category in columns]
         new = [p for p in dict.fromkeys(r.phrase for r in rows) if p and p not in self.index]
         features = self.features + new
         idf = np.concatenate([self.idf, np.full(len(new), self.default_idf)])
-        matrix = np.vstack([self.matrix, np.zeros((len(new), len(self.classes)))])
-        intercept = self.intercept.copy()
+        matrix = np.vstack([matrix, np.zeros((len(new), matrix.shape[1]))])
+        intercept = intercept.copy()
         index = {f: i for i, f in enumerate(features)}
         tickets: dict[tuple[str, str], int] = {}
-        conduct = None
-        if self.conduct_weights is not None:
-            weights = np.concatenate([self.conduct_weights, np.zeros(len(new))])
-            conduct_intercept = self.conduct_intercept
-            for row in rows:
-                if row.category != CONDUCT_ROWS:
-                    continue
-                if row.phrase:
-                    weights[index[row.phrase]] += row.weight
-                else:
-                    conduct_intercept += row.weight
-            conduct = (weights, conduct_intercept)
         for row in rows:
-            if row.category == CONDUCT_ROWS:
-                continue
-            position = self.position[row.category]
+            column = columns[row.category]
             if not row.phrase:  # the empty phrase carries the intercept's shift
-                intercept[position] += row.weight
+                intercept[column] += row.weight
                 continue
-            matrix[index[row.phrase], position] += row.weight
+            matrix[index[row.phrase], column] += row.weight
             if row.tickets:
                 tickets[(row.phrase, row.category)] = row.tickets
+        conduct = None
+        if CONDUCT_ROWS in columns:
+            conduct = (matrix[:, -1].copy(), float(intercept[-1]))
+            matrix, intercept = np.ascontiguousarray(matrix[:, :-1]), intercept[:-1]
         return LearnedModel(
             self.classes, intercept, features, idf, matrix, tickets=tickets, conduct=conduct
         )

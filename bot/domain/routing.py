@@ -113,8 +113,14 @@ class Router:
         ward: str | None = None,
         dossier_agency: str | None = None,
         confidence: float | None = None,
+        parties: frozenset[str] = frozenset(),
     ) -> Route:
-        """Route a complaint of this category; ``confidence`` is None when a person chose it."""
+        """Route a complaint of this category; ``confidence`` is None when a person chose it.
+
+        ``parties`` are the agencies a conduct complaint tells of as acting in it (not only
+        addressed): beside the subject, any of them may be accused too ("Sở bảo sang bảo hiểm,
+        bảo hiểm bảo về Sở"), so none of them gets it from the machine.
+        """
         category = self.categories.get(category_id)
         if category is None or category.agency is None:
             return Route(TRIAGE, subject_agency, Reason.NO_AGENCY)
@@ -135,7 +141,8 @@ class Router:
                 agency, reason = TRIAGE, Reason.NO_COMMUNE
             elif own := self.ward_committee.get(_ward_key(ward)):
                 agency, reason = own, Reason.WARD
-        if agency != TRIAGE and agency == subject_agency:
+        accused = agency == subject_agency or (category.conflict_of_interest and agency in parties)
+        if agency != TRIAGE and accused:
             return Route(TRIAGE, subject_agency, Reason.ACCUSED)
         if confidence is not None and confidence < self.threshold and agency != TRIAGE:
             return Route(TRIAGE, subject_agency, Reason.LOW_CONFIDENCE)

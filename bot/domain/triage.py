@@ -1188,18 +1188,16 @@ class Classifier:
         category = self.categories[category_id]
         ward = analysis.ward.name if analysis.ward else None
         subject = None
+        parties: frozenset[str] = frozenset()
         if category.conflict_of_interest and category.agency is not None:
             subject = self._accused(analysis, category.agency)
-            if subject != category.agency and any(
-                m.agency == category.agency and m.weight > ADDRESSEE_WEIGHT
-                for m in analysis.mentions
-            ):
-                # The oversight body is named as a party beside the accused ("Sở Nội vụ bảo
-                # sang bảo hiểm, bảo hiểm bảo về Sở"): it may be accused too, so a person
-                # routes it, not the machine.
-                return TRIAGE, subject
+            parties = frozenset(m.agency for m in analysis.mentions if m.weight > ADDRESSEE_WEIGHT)
         route = self.router.route(
-            category_id, subject_agency=subject, ward=ward, dossier_agency=dossier_agency
+            category_id,
+            subject_agency=subject,
+            ward=ward,
+            dossier_agency=dossier_agency,
+            parties=parties,
         )
         if subject is None and not route.to_operators and self._accuses(analysis, route.agency):
             # a complaint about an agency's own staff never goes to that agency
