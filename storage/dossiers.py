@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,9 +41,14 @@ def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
         yield items[start : start + size]
 
 
+# Built once: the lookup path runs these on every lookup, and building a statement cost
+# as much as running it (benchmarks/bench_load.py).
+_DOSSIER_BY_CODE = select(Dossier).where(Dossier.code == bindparam("code"))
+
+
 async def get_dossier(*, session: AsyncSession, code: str) -> Dossier | None:
     """Return the dossier with this (normalised) code."""
-    return (await session.exec(select(Dossier).where(Dossier.code == code))).first()
+    return (await session.exec(_DOSSIER_BY_CODE, params={"code": code})).first()
 
 
 async def get_dossiers_for_update(
@@ -101,37 +106,51 @@ async def list_watch_due(*, session: AsyncSession, now: datetime, limit: int) ->
 # -- lookup attempts ------------------------------------------------------------------------
 
 
+_ATTEMPTS: Any = LookupAttempt.__table__  # type: ignore[attr-defined]
+_INSERT_ATTEMPT = _ATTEMPTS.insert()
+_USER_ATTEMPTS = (
+    select(_ATTEMPTS.c.code, _ATTEMPTS.c.outcome, _ATTEMPTS.c.at)
+    .where(
+        _ATTEMPTS.c.channel == bindparam("channel"),
+        _ATTEMPTS.c.user_id == bindparam("user_id"),
+        _ATTEMPTS.c.at >= bindparam("since"),
+        _ATTEMPTS.c.outcome != bindparam("skipped"),
+    )
+    .order_by(_ATTEMPTS.c.at, _ATTEMPTS.c.id)
+)
+
+
+class Attempt(NamedTuple):
+    """One lookup or verification try of a user."""
+
+    code: str
+    outcome: str
+    at: datetime
+
+
 async def record_attempt(
     *, session: AsyncSession, channel: str, user_id: str, code: str, outcome: str, at: datetime
 ) -> None:
     """Append one lookup or verification try."""
     # A Core insert: no unit-of-work flush on this path, which every lookup takes.
-    table: Any = LookupAttempt.__table__  # type: ignore[attr-defined]
     await session.execute(
-        table.insert().values(
-            channel=channel, user_id=user_id, code=code[:64], outcome=outcome, at=at
-        )
+        _INSERT_ATTEMPT,
+        {"channel": channel, "user_id": user_id, "code": code[:64], "outcome": outcome, "at": at},
     )
 
 
-async def recent_attempt_times(
-    *,
-    session: AsyncSession,
-    channel: str,
-    user_id: str,
-    since: datetime,
-    exclude: Sequence[str] = (),
-) -> list[datetime]:
-    """Return when this user tried lookups after `since` (excluded), oldest first."""
-    query = select(LookupAttempt.at).where(
-        LookupAttempt.channel == channel,
-        LookupAttempt.user_id == user_id,
-        col(LookupAttempt.at) > since,
+async def user_attempts(
+    *, session: AsyncSession, channel: str, user_id: str, since: datetime, skipped: str
+) -> list[Attempt]:
+    """Return this user's tries from `since` on, oldest first, but those of outcome `skipped`.
+
+    One read serves both the rate limit and the lock-out of a lookup.
+    """
+    result = await session.execute(
+        _USER_ATTEMPTS,
+        {"channel": channel, "user_id": user_id, "since": since, "skipped": skipped},
     )
-    if exclude:
-        query = query.where(col(LookupAttempt.outcome).not_in(list(exclude)))
-    rows = (await session.exec(query.order_by(col(LookupAttempt.at)))).all()
-    return [at for at in rows if at is not None]
+    return [Attempt(code, outcome, at) for code, outcome, at in result if at is not None]
 
 
 async def code_attempts(

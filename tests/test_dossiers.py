@@ -11,14 +11,18 @@ from sqlmodel import select
 from bot.chat import Reply
 from bot.config import Config
 from bot.domain.dossiers import (
+    Outcome,
     find_dossier_codes,
     late_working_days,
+    lock_state,
     parse_lookup_args,
+    rate_limited_until,
     subscribe_callback,
     unsubscribe_callback,
 )
 from handlers.lookup import answer_lookup, subscribe, unsubscribe
 from storage.db import Database
+from storage.dossiers import Attempt
 from storage.models import Dossier, DossierSubscription, LookupAttempt
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -330,6 +334,30 @@ async def test_lookup_rate_limited_per_user(db: Database, config: Config) -> Non
     async with db.transaction() as session:
         outcomes = (await session.exec(select(LookupAttempt.outcome))).all()
     assert outcomes.count("limited") == 1
+
+
+def test_rate_limit_counts_only_tries_within_the_last_minute() -> None:
+    tries = [Attempt(CODE, Outcome.FOUND, NOW - timedelta(seconds=s)) for s in (90, 50, 20, 5)]
+    assert rate_limited_until(tries, limit=4, now=NOW) is None
+    # Three tries in the window: the limit lifts when the oldest of them (50 s ago) leaves it.
+    assert rate_limited_until(tries, limit=3, now=NOW) == NOW + timedelta(seconds=10)
+
+
+def test_lock_state_replays_the_lock_from_one_codes_wrong_tries() -> None:
+    window = timedelta(minutes=15)
+    wrong = [Attempt(CODE, Outcome.WRONG_LAST4, NOW - timedelta(minutes=m)) for m in (10, 8, 6)]
+    other_code = [Attempt("H23.22-261102-0002", Outcome.WRONG_LAST4, NOW)]
+    assert lock_state(wrong + other_code, code=CODE, window=window, limit=3, now=NOW) == (
+        NOW - timedelta(minutes=6) + window,
+        0,
+    )
+    # Two wrong tries, a verification, one more: one wrong try counts, no lock.
+    verified = Attempt(CODE, Outcome.VERIFIED, NOW - timedelta(minutes=7))
+    history = sorted([*wrong, verified], key=lambda attempt: attempt.at)
+    assert lock_state(history, code=CODE, window=window, limit=3, now=NOW) == (None, 1)
+    # A lock that ended long ago is replayed but no longer in force; nothing counts now.
+    old = [Attempt(a.code, a.outcome, a.at - 2 * window) for a in wrong]
+    assert lock_state(old, code=CODE, window=window, limit=3, now=NOW) == (None, 0)
 
 
 # --- lateness and apology slips ----------------------------------------------------------------

@@ -213,52 +213,48 @@ def late_working_days(*, dossier: Dossier, calendar: WorkCalendar, now: datetime
 # --- lookup --------------------------------------------------------------------------------
 
 
-async def _rate_limited_until(
-    *, session: AsyncSession, config: Config, channel: str, user_id: str, now: datetime
+LOCK_HISTORY_WINDOWS = 3
+LOCK_OUTCOMES = frozenset({Outcome.WRONG_LAST4, Outcome.VERIFIED})
+
+
+def rate_limited_until(
+    history: Sequence[store.Attempt], *, limit: int, now: datetime
 ) -> datetime | None:
-    """Return when this user may look up again, or None if they may now."""
-    limit = config.lookup.per_minute
-    times = await store.recent_attempt_times(
-        session=session,
-        channel=channel,
-        user_id=user_id,
-        since=now - RATE_WINDOW,
-        exclude=(Outcome.LIMITED,),
-    )
+    """Return when a user with these tries may look up again, or None if they may now."""
+    since = now - RATE_WINDOW
+    times = [attempt.at for attempt in history if attempt.at > since]
     if len(times) < limit:
         return None
     # The count falls below the limit when the oldest try that keeps it there leaves the window.
     return times[len(times) - limit] + RATE_WINDOW
 
 
-async def _lock_state(
-    *, session: AsyncSession, config: Config, channel: str, user_id: str, code: str, now: datetime
+def lock_state(
+    history: Sequence[store.Attempt],
+    *,
+    code: str,
+    window: timedelta,
+    limit: int,
+    now: datetime,
 ) -> tuple[datetime | None, int]:
-    """Return (locked until, wrong tries counted now) for this user and code."""
-    window = timedelta(minutes=config.lookup.lockout_minutes)
-    limit = config.lookup.max_wrong_last4
+    """Return (locked until, wrong tries counted now) for one code, from a user's tries."""
     # A lock in force now began within one window and was caused by tries within the window
     # before it; three windows of history are enough to replay the state exactly.
-    history = await store.code_attempts(
-        session=session,
-        channel=channel,
-        user_id=user_id,
-        code=code,
-        since=now - 3 * window,
-        outcomes=(Outcome.WRONG_LAST4, Outcome.VERIFIED),
-    )
+    since = now - LOCK_HISTORY_WINDOWS * window
     counted: list[datetime] = []
     locked_until: datetime | None = None
-    for outcome, at in history:
-        if locked_until is not None and at < locked_until:
+    for attempt in history:
+        if attempt.code != code or attempt.at < since or attempt.outcome not in LOCK_OUTCOMES:
             continue
-        if outcome == Outcome.VERIFIED:
+        if locked_until is not None and attempt.at < locked_until:
+            continue
+        if attempt.outcome == Outcome.VERIFIED:
             counted.clear()
             continue
-        counted = [wrong for wrong in counted if wrong > at - window]
-        counted.append(at)
+        counted = [wrong for wrong in counted if wrong > attempt.at - window]
+        counted.append(attempt.at)
         if len(counted) >= limit:
-            locked_until = at + window
+            locked_until = attempt.at + window
             counted.clear()
     if locked_until is not None and locked_until > now:
         return locked_until, 0
@@ -315,9 +311,16 @@ async def look_up(
     now: datetime,
 ) -> Lookup:
     """Look a dossier up: the card, public or verified, or why there is none."""
-    until = await _rate_limited_until(
-        session=session, config=config, channel=channel, user_id=user_id, now=now
+    window = timedelta(minutes=config.lookup.lockout_minutes)
+    # Tries that hit the rate limit count neither for the limit nor for the lock-out.
+    history = await store.user_attempts(
+        session=session,
+        channel=channel,
+        user_id=user_id,
+        since=now - max(RATE_WINDOW, LOCK_HISTORY_WINDOWS * window),
+        skipped=Outcome.LIMITED,
     )
+    until = rate_limited_until(history, limit=config.lookup.per_minute, now=now)
     if until is not None:
         await store.record_attempt(
             session=session,
@@ -365,8 +368,8 @@ async def look_up(
     def found(result: LookupResult, **values: Any) -> Lookup:
         return Lookup(result, normalized, dossier, late_days=late, **values)
 
-    locked_until, wrong = await _lock_state(
-        session=session, config=config, channel=channel, user_id=user_id, code=normalized, now=now
+    locked_until, wrong = lock_state(
+        history, code=normalized, window=window, limit=config.lookup.max_wrong_last4, now=now
     )
     given = (last4 or "").strip().replace(" ", "")
     if not given:
