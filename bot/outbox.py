@@ -18,7 +18,8 @@ from storage import files as file_store
 from storage import outbox as outbox_store
 from storage import tickets as ticket_store
 from storage.db import Database
-from storage.models import Outbox, OutboxStatus
+from storage.models import OutboxStatus
+from storage.outbox import ClaimedMessage
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class OutboxWorker:
         concurrency: int = 16,
         max_attempts: int = 10,
         idle_poll: float = 2.0,
-        on_held: Callable[[AsyncSession, Outbox, datetime], Awaitable[None]] | None = None,
+        on_held: Callable[[AsyncSession, ClaimedMessage, datetime], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.senders = senders
@@ -123,9 +124,8 @@ class OutboxWorker:
         if not rows:
             return 0
         self._marks_failed = False
-        by_chat: dict[tuple[str, str], list[Outbox]] = {}
+        by_chat: dict[tuple[str, str], list[ClaimedMessage]] = {}
         for row in rows:
-            assert row.id is not None
             self._claimed.add(row.id)
             by_chat.setdefault((row.channel, row.chat_id), []).append(row)
         results = await asyncio.gather(
@@ -137,11 +137,10 @@ class OutboxWorker:
                 raise result
         return sum(result for result in results if isinstance(result, int))
 
-    async def _deliver_chat(self, rows: list[Outbox]) -> int:
+    async def _deliver_chat(self, rows: list[ClaimedMessage]) -> int:
         """Send one chat's claimed messages in order; a failure holds back the rest."""
         sent = 0
         for index, row in enumerate(rows):
-            assert row.id is not None
             async with self._slots:
                 # Checked once a slot is ours: many chats wait for one at the same time.
                 if self._stopping or self._marks_failed:
@@ -152,15 +151,13 @@ class OutboxWorker:
             if isinstance(outcome, datetime):
                 # Keep a chat's messages in order: wait behind the one that must be retried.
                 for later in rows[index + 1 :]:
-                    assert later.id is not None
                     await self._retry(later.id, outcome, "waiting behind an earlier message")
                 return sent
             sent += outcome
         return sent
 
-    async def _deliver(self, row: Outbox) -> bool | datetime:
+    async def _deliver(self, row: ClaimedMessage) -> bool | datetime:
         """Send one message and record it: sent, given up, or when the chat may go on."""
-        assert row.id is not None
         sender = self.senders.get(row.channel)
         if sender is None:
             await self._final(row.id, OutboxStatus.FAILED, f"no sender for {row.channel}")
@@ -223,10 +220,9 @@ class OutboxWorker:
         )
         return dataclasses.replace(reply, attachments=attachments)
 
-    async def _failed(self, row: Outbox, exc: DeliveryError) -> datetime:
+    async def _failed(self, row: ClaimedMessage, exc: DeliveryError) -> datetime:
         """Record a failed send; return when the chat's next message may be tried."""
         now = self.clock()
-        assert row.id is not None
         outbox_id, attempts = row.id, row.attempts
         if self.metrics is not None:
             self.metrics.count_failure(row.channel, exc, final=attempts >= self.max_attempts)

@@ -72,11 +72,13 @@ async def mark_updates_processed(
     table: Any = ProcessedUpdate.__table__  # type: ignore[attr-defined]
     statement = (
         insert_for(session, table)
-        .values([{"channel": c, "update_id": u, "processed_at": now} for c, u in keys])
         .on_conflict_do_nothing(index_elements=["channel", "update_id"])
         .returning(table.c.channel, table.c.update_id)
     )
-    result = await session.execute(statement)
+    # Parameter sets, not a VALUES list built into the statement: SQLAlchemy still sends one
+    # multi-row INSERT, without building and caching a statement per batch size.
+    rows = [{"channel": c, "update_id": u, "processed_at": now} for c, u in keys]
+    result = await session.execute(statement, rows)
     return {(row.channel, row.update_id) for row in result}
 
 

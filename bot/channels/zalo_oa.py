@@ -50,7 +50,7 @@ from storage import outbox as outbox_store
 from storage import tickets as ticket_store
 from storage import zalo_oa as oa_store
 from storage.db import Database
-from storage.models import Outbox
+from storage.outbox import ClaimedMessage
 
 log = logging.getLogger(__name__)
 CHANNEL = "zalo_oa"
@@ -482,7 +482,9 @@ class ZaloOASender:
         return message_id
 
 
-async def record_held(session: AsyncSession, row: Outbox, now: datetime, config: Config) -> None:
+async def record_held(
+    session: AsyncSession, row: ClaimedMessage, now: datetime, config: Config
+) -> None:
     """Mark a notice held outside the reply window on its ticket and tell the operators once."""
     if row.channel != CHANNEL or row.ticket_id is None:
         return
