@@ -33,9 +33,11 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def _echo(request: web.Request) -> web.Response:
     """Answer with what arrived: content type, fields, files and headers."""
-    fields: dict[str, str] = {}
+    fields: dict[str, Any] = {}
     files: dict[str, dict[str, Any]] = {}
-    if request.content_type == "multipart/form-data":
+    if request.content_type == "application/json":
+        fields = await request.json()
+    elif request.content_type == "multipart/form-data":
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
             assert isinstance(part, BodyPartReader)
@@ -122,9 +124,7 @@ def _free_port() -> int:
     return port
 
 
-async def test_do_request_posts_form_urlencoded_parameters(
-    server: str, transport: AiohttpRequest
-) -> None:
+async def test_do_request_posts_parameters_as_json(server: str, transport: AiohttpRequest) -> None:
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("Đồng ý", callback_data="yes")]])
     status, body = await transport.do_request(
         f"{server}/bot{TOKEN}/echo",
@@ -133,10 +133,11 @@ async def test_do_request_posts_form_urlencoded_parameters(
     )
     result = json.loads(body)["result"]
     assert status == 200
-    assert result["content_type"] == "application/x-www-form-urlencoded"
-    assert result["fields"]["chat_id"] == "42"
+    assert result["content_type"] == "application/json"
+    # Values keep their JSON types: a number stays a number, the keyboard an object.
+    assert result["fields"]["chat_id"] == 42
     assert result["fields"]["text"] == "Đường ống nước bị vỡ & tràn"
-    keyboard = json.loads(result["fields"]["reply_markup"])["inline_keyboard"]
+    keyboard = result["fields"]["reply_markup"]["inline_keyboard"]
     assert keyboard[0][0] == {"text": "Đồng ý", "callback_data": "yes"}
 
 

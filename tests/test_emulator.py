@@ -1037,15 +1037,32 @@ def test_emulator_rejects_malformed_tokens() -> None:
         TelegramEmulator(token="not-a-token")
 
 
-async def test_request_log_decodes_json_parameters(emulator: TelegramEmulator) -> None:
+async def test_request_log_keeps_json_parameters(emulator: TelegramEmulator) -> None:
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Có", callback_data="yes")]])
     async with bot_for(emulator) as bot:
         await bot.send_message(CITIZEN, '{"a": 1}', reply_markup=keyboard)
     [record] = emulator.requests("sendmessage")
-    # Form fields arrive as strings; JSON-typed ones are logged as objects.
-    assert record.params["chat_id"] == str(CITIZEN)
+    # The bot's transport posts JSON: the values are logged with their JSON types.
+    assert record.params["chat_id"] == CITIZEN
     assert record.params["text"] == '{"a": 1}'
     assert record.params["reply_markup"] == {
         "inline_keyboard": [[{"text": "Có", "callback_data": "yes"}]]
     }
     assert record.http_method == "POST" and record.ok
+
+
+async def test_request_log_decodes_json_typed_form_fields(emulator: TelegramEmulator) -> None:
+    markup = '{"inline_keyboard": [[{"text": "Có", "callback_data": "yes"}]]}'
+    fields = {"chat_id": str(CITIZEN), "text": '{"a": 1}', "reply_markup": markup}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{emulator.base_url}{TOKEN}/sendMessage", data=fields) as response,
+    ):
+        assert response.status == 200
+    [record] = emulator.requests("sendmessage")
+    # Form fields arrive as strings; the JSON-typed ones are logged as objects, text stays text.
+    assert record.params["chat_id"] == str(CITIZEN)
+    assert record.params["text"] == '{"a": 1}'
+    assert record.params["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Có", "callback_data": "yes"}]]
+    }
