@@ -15,14 +15,8 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
-    ForceReply,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InputFile,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
     Update,
 )
 from telegram.constants import ParseMode
@@ -44,6 +38,7 @@ JSONDict = dict[str, Any]
 RAW_GET_UPDATES = "getupdates"
 RAW_SEND_MESSAGE = "sendmessage"
 RAW_ANSWER_CALLBACK = "answercallbackquery"
+RAW_EDIT_TEXT = "editmessagetext"
 CHANNEL = "telegram"
 TRANSPORTS = "hotline.transports"
 
@@ -399,27 +394,29 @@ def _contact(msg: JSONDict) -> Contact | None:
     )
 
 
-def reply_markup(reply: Reply) -> Any:
-    """Build the keyboard for a Reply (inline buttons, a contact button, or removal)."""
+def reply_markup(reply: Reply) -> JSONDict | None:
+    """Build the keyboard for a Reply (inline buttons, a contact button, or removal).
+
+    As Bot API JSON: PTB's keyboard objects cost more to build and serialise than the send.
+    """
     if reply.buttons:
-        return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
-                for row in reply.buttons
+        return {
+            "inline_keyboard": [
+                [{"text": b.text, "callback_data": b.data} for b in row] for row in reply.buttons
             ]
-        )
+        }
     if reply.request_contact:
         label = str(reply.extra.get("keyboard_label") or "📱")
-        return ReplyKeyboardMarkup(
-            [[KeyboardButton(label, request_contact=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
+        return {
+            "keyboard": [[{"text": label, "request_contact": True}]],
+            "resize_keyboard": True,
+            "one_time_keyboard": True,
+        }
     if reply.remove_keyboard:
-        return ReplyKeyboardRemove()
+        return {"remove_keyboard": True}
     if reply.extra.get("force_reply"):
         # In groups with privacy mode on, the bot only sees replies to its own messages.
-        return ForceReply(selective=True)
+        return {"force_reply": True, "selective": True}
     return None
 
 
@@ -557,13 +554,15 @@ class TelegramSender:
         # A long text goes as several messages; the buttons stay under the last one.
         *first, last = split_reply(reply)
         if reply.edit_message_id is not None:
-            edited = await self.bot.edit_message_text(
-                first[0] if first else last,
-                chat_id=chat_id,
-                message_id=int(reply.edit_message_id),
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup if reply.buttons and not first else None,
-            )
+            parameters: JSONDict = {
+                "chat_id": chat_id,
+                "message_id": int(reply.edit_message_id),
+                "text": first[0] if first else last,
+                "parse_mode": "HTML",
+            }
+            if reply.buttons and not first:
+                parameters["reply_markup"] = markup
+            edited: JSONDict | bool = await self.bot.do_api_request(RAW_EDIT_TEXT, parameters)
             if not first:
                 return edited
             first = first[1:]
@@ -571,7 +570,7 @@ class TelegramSender:
             await self._send_text(chat_id, chunk, None)
         return await self._send_text(chat_id, last, markup)
 
-    async def _send_text(self, chat_id: int, text: str, markup: Any) -> JSONDict:
+    async def _send_text(self, chat_id: int, text: str, markup: JSONDict | None) -> JSONDict:
         # The answer stays JSON: the message id is all we keep, and building PTB's Message
         # object from it cost as much as the rest of the send.
         parameters: JSONDict = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
