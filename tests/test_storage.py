@@ -6,9 +6,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 
+import storage.db
 from bot.config import Config
 from storage.db import Database, alembic_config
 from storage.dialogs import load_dialog, mark_update_processed, save_dialog
@@ -351,3 +354,25 @@ async def test_migrations_match_the_models(db: Database) -> None:
     async with db.engine.connect() as connection:
         diff = await connection.run_sync(differences)
     assert diff == []
+
+
+@pytest.mark.postgres
+async def test_a_pooled_connection_killed_while_idle_is_replaced_before_use(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = Database(pg_url)
+    try:
+        async with database.transaction() as session:
+            backend = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        # The server drops the pooled connection (a restart, an idle timeout) while it waits.
+        admin = await asyncpg.connect(pg_url.replace("postgresql+asyncpg", "postgresql", 1))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", backend)
+        finally:
+            await admin.close()
+        monkeypatch.setattr(storage.db, "IDLE_BEFORE_PING", 0.0)
+        async with database.transaction() as session:
+            again = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert again != backend
+    finally:
+        await database.dispose()
