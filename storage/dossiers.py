@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, func
+from sqlalchemy import bindparam, delete, event, func
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -128,15 +129,30 @@ class Attempt(NamedTuple):
     at: datetime
 
 
+# Tries recorded in a transaction wait in its session's info and are written in one statement
+# just before it commits: a lookup reads, then records, so a batch of lookups would otherwise
+# cost a round trip more each. Reads of tries in the same transaction see them.
+_PENDING = "hotline.pending_lookup_attempts"
+
+
+def _pending(session: AsyncSession | Session) -> list[dict[str, Any]]:
+    pending: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
+    return pending
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_attempts(session: Session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.execute(_INSERT_ATTEMPT, rows)
+
+
 async def record_attempt(
     *, session: AsyncSession, channel: str, user_id: str, code: str, outcome: str, at: datetime
 ) -> None:
-    """Append one lookup or verification try."""
-    # A Core insert: no unit-of-work flush on this path, which every lookup takes.
-    await session.execute(
-        _INSERT_ATTEMPT,
-        {"channel": channel, "user_id": user_id, "code": code[:64], "outcome": outcome, "at": at},
-    )
+    """Append one lookup or verification try (written when the transaction commits)."""
+    row = {"channel": channel, "user_id": user_id, "code": code[:64], "outcome": outcome, "at": at}
+    _pending(session).append(row)
 
 
 async def user_attempts(
@@ -150,7 +166,16 @@ async def user_attempts(
         _USER_ATTEMPTS,
         {"channel": channel, "user_id": user_id, "since": since, "skipped": skipped},
     )
-    return [Attempt(code, outcome, at) for code, outcome, at in result if at is not None]
+    stored = [Attempt(code, outcome, at) for code, outcome, at in result if at is not None]
+    waiting = [
+        Attempt(row["code"], row["outcome"], row["at"])
+        for row in _pending(session)
+        if row["channel"] == channel
+        and row["user_id"] == user_id
+        and row["at"] >= since
+        and row["outcome"] != skipped
+    ]
+    return sorted(stored + waiting, key=lambda attempt: attempt.at)
 
 
 async def code_attempts(
@@ -163,6 +188,8 @@ async def code_attempts(
     outcomes: Sequence[str],
 ) -> list[tuple[str, datetime]]:
     """Return this user's tries of the given outcomes on one code since `since`, oldest first."""
+    if rows := session.info.pop(_PENDING, None):
+        await session.execute(_INSERT_ATTEMPT, rows)
     query = (
         select(LookupAttempt.outcome, LookupAttempt.at)
         .where(

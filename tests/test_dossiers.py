@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from bot.domain.dossiers import (
     unsubscribe_callback,
 )
 from handlers.lookup import answer_lookup, subscribe, unsubscribe
+from handlers.messages import t
 from storage.db import Database
 from storage.dossiers import Attempt
 from storage.models import Dossier, DossierSubscription, LookupAttempt
@@ -334,6 +336,36 @@ async def test_lookup_rate_limited_per_user(db: Database, config: Config) -> Non
     async with db.transaction() as session:
         outcomes = (await session.exec(select(LookupAttempt.outcome))).all()
     assert outcomes.count("limited") == 1
+
+
+async def test_tries_of_one_transaction_count_before_it_commits(
+    db: Database, config: Config
+) -> None:
+    """A batch of updates is one transaction: its lookups see each other's tries."""
+    await add(db, make_dossier())
+    strict = dataclasses.replace(
+        config, lookup=dataclasses.replace(config.lookup, max_wrong_last4=2)
+    )
+    async with db.transaction() as session:
+        replies = [
+            await answer_lookup(
+                session=session,
+                config=strict,
+                channel="telegram",
+                chat_id="7",
+                user_id="7",
+                code=CODE,
+                last4="9999",
+                now=NOW + timedelta(seconds=second),
+                lang="vi",
+            )
+            for second in (0, 1)
+        ]
+    assert replies[0][0].text.endswith(t("dossier.wrong_last4", "vi", left=1))
+    assert "tạm khóa" in replies[1][0].text
+    async with db.transaction() as session:
+        outcomes = (await session.exec(select(LookupAttempt.outcome))).all()
+    assert sorted(outcomes) == ["wrong_last4", "wrong_last4"]
 
 
 def test_rate_limit_counts_only_tries_within_the_last_minute() -> None:
