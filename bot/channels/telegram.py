@@ -85,9 +85,9 @@ class TelegramIntake:
 
     Polling: a batch from getUpdates is handled (and committed) before the next call, whose
     offset acknowledges it. Webhook: each request waits until its update is committed; the
-    requests arriving meanwhile are handled together. Within a batch, chats are spread over
-    `lanes` concurrent transactions (one chat always in the same lane, in order); SQLite has
-    a single writer, so one lane there.
+    requests arriving meanwhile are handled together, by at most `lanes` drains at once.
+    Within a polled batch, chats are spread over `lanes` concurrent transactions (one chat
+    always in the same lane, in order); SQLite has a single writer, so one lane there.
     """
 
     def __init__(
