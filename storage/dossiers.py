@@ -140,10 +140,15 @@ def _pending(session: AsyncSession | Session) -> list[dict[str, Any]]:
     return pending
 
 
+def _take_pending(session: AsyncSession | Session) -> list[dict[str, Any]]:
+    """The tries waiting to be written, handed over once (the caller writes them)."""
+    taken: list[dict[str, Any]] = session.info.pop(_PENDING, None) or []
+    return taken
+
+
 @event.listens_for(Session, "before_commit")
 def _write_pending_attempts(session: Session) -> None:
-    rows = session.info.pop(_PENDING, None)
-    if rows:
+    if rows := _take_pending(session):
         session.execute(_INSERT_ATTEMPT, rows)
 
 
@@ -188,7 +193,7 @@ async def code_attempts(
     outcomes: Sequence[str],
 ) -> list[tuple[str, datetime]]:
     """Return this user's tries of the given outcomes on one code since `since`, oldest first."""
-    if rows := session.info.pop(_PENDING, None):
+    if rows := _take_pending(session):
         await session.execute(_INSERT_ATTEMPT, rows)
     query = (
         select(LookupAttempt.outcome, LookupAttempt.at)

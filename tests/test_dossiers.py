@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Reply
 from bot.config import Config
@@ -67,17 +68,31 @@ async def lookup(
     lang: str = "vi",
 ) -> Reply:
     async with db.transaction() as session:
-        replies = await answer_lookup(
-            session=session,
-            config=config,
-            channel="telegram",
-            chat_id=user,
-            user_id=user,
-            code=code,
-            last4=last4,
-            now=now,
-            lang=lang,
-        )
+        return await lookup_in(session, config, code, last4, user=user, now=now, lang=lang)
+
+
+async def lookup_in(
+    session: AsyncSession,
+    config: Config,
+    code: str = CODE,
+    last4: str | None = None,
+    *,
+    user: str = "7",
+    now: datetime = NOW,
+    lang: str = "vi",
+) -> Reply:
+    """One lookup inside a transaction the test holds (a batch of updates is one)."""
+    replies = await answer_lookup(
+        session=session,
+        config=config,
+        channel="telegram",
+        chat_id=user,
+        user_id=user,
+        code=code,
+        last4=last4,
+        now=now,
+        lang=lang,
+    )
     assert len(replies) == 1
     return replies[0]
 
@@ -348,21 +363,11 @@ async def test_tries_of_one_transaction_count_before_it_commits(
     )
     async with db.transaction() as session:
         replies = [
-            await answer_lookup(
-                session=session,
-                config=strict,
-                channel="telegram",
-                chat_id="7",
-                user_id="7",
-                code=CODE,
-                last4="9999",
-                now=NOW + timedelta(seconds=second),
-                lang="vi",
-            )
+            await lookup_in(session, strict, last4="9999", now=NOW + timedelta(seconds=second))
             for second in (0, 1)
         ]
-    assert replies[0][0].text.endswith(t("dossier.wrong_last4", "vi", left=1))
-    assert "tạm khóa" in replies[1][0].text
+    assert replies[0].text.endswith(t("dossier.wrong_last4", "vi", left=1))
+    assert "tạm khóa" in replies[1].text
     async with db.transaction() as session:
         outcomes = (await session.exec(select(LookupAttempt.outcome))).all()
     assert sorted(outcomes) == ["wrong_last4", "wrong_last4"]
