@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import accumulate
 
 __all__ = [
     "NormalizedText",
@@ -65,8 +66,8 @@ _FOLD_TABLE = _build_fold_table()
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _TOKEN = re.compile(r"[^\W_]+")
 # A word, or punctuation that ends a clause (phrases are not matched across it; quotes are no
-# break: "phải 'lo' thì mới ký").
-_PIECE = re.compile(r"[^\W_]+|[.,;:!?()\[\]{}…\n]+")
+# break: "phải 'lo' thì mới ký"). `findall` gives the word, or "" for the punctuation.
+_PIECE = re.compile(r"([^\W_]+)|[.,;:!?()\[\]{}…\n]+")
 # Initialisms joined by "&" or "-" ("Sở KH&ĐT", "TN&MT", "LĐ-TB&XH", "GD-ĐT") are one
 # abbreviation; with hyphens only, when no part is a syllable ("Tam-Hiệp" stays two words).
 _JOINED_INITIALS = re.compile(r"\b[^\W\d_]{1,4}(?:[&-][^\W\d_]{1,4})+\b")
@@ -384,9 +385,11 @@ _ENGLISH_WORDS = frozenset(
 )
 
 
-def _looks_english(tokens: list[str]) -> bool:
-    hits = sum(1 for t in tokens if t in _ENGLISH_WORDS)
-    return hits >= 2 and hits * 6 >= len(tokens)
+def _looks_english(tokens: list[str], count: int | None = None) -> bool:
+    """Tell whether words read as English; `count` is the number of words when `tokens` also
+    holds non-words (never English words)."""
+    hits = sum(map(_ENGLISH_WORDS.__contains__, tokens))
+    return hits >= 2 and hits * 6 >= (len(tokens) if count is None else count)
 
 
 # --- the normalised text ---------------------------------------------------------------------
@@ -422,6 +425,8 @@ def clear_caches() -> None:
     _word_cache.clear()
     _fold_cache.clear()
     _typing_cache.clear()
+    for cache in _piece_cache.values():
+        cache.clear()
 
 
 def _repair_word(token: str, english: bool) -> tuple[str, ...]:
@@ -512,19 +517,61 @@ def _classify_typing(piece: str, repaired: tuple[str, ...]) -> int:
     return _MISSING if is_syllable(piece) else _OTHER
 
 
-def _literal_positions(typing: list[int], positions: list[int]) -> frozenset[int]:
+def _literal_positions(typed: list[tuple[int, int]]) -> frozenset[int]:
     """Token indices of bare words that sit among words typed with diacritics and none typed
-    bare although they need them: there the typist marks words, so a bare word is itself."""
+    bare although they need them: there the typist marks words, so a bare word is itself.
+
+    `typed` holds (typing, token index) of the words whose typing tells something (not
+    `_OTHER`). The window around each word is counted with running totals, not rescanned.
+    """
+    accented = list(accumulate((kind == _ACCENTED for kind, _ in typed), initial=0))
+    missing = list(accumulate((kind == _MISSING for kind, _ in typed), initial=0))
+    count = len(typed)
     literal: set[int] = set()
-    typed = [(kind, pos) for kind, pos in zip(typing, positions, strict=True) if kind != _OTHER]
     for index, (kind, position) in enumerate(typed):
         if kind != _PLAIN_WORD:
             continue
-        window = typed[max(0, index - LITERAL_WINDOW) : index + LITERAL_WINDOW + 1]
-        accented = sum(1 for k, _ in window if k == _ACCENTED)
-        if accented >= LITERAL_MIN_ACCENTED and all(k != _MISSING for k, _ in window):
+        low, high = max(0, index - LITERAL_WINDOW), min(count, index + LITERAL_WINDOW + 1)
+        if (
+            accented[high] - accented[low] >= LITERAL_MIN_ACCENTED
+            and missing[high] == missing[low]
+        ):
             literal.add(position)
     return frozenset(literal)
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    """What normalisation makes of one typed word: its tokens, their folded forms and how it
+    was typed (meaningful outside English text only)."""
+
+    tokens: tuple[str, ...]
+    folded: tuple[str, ...]
+    typing: int
+
+
+# One cache per language mode: piece -> _Word. Each piece's repair, folding and typing are
+# pure functions of the piece, so one lookup replaces three cached calls per word.
+_piece_cache: dict[bool, dict[str, _Word]] = {False: {}, True: {}}
+
+
+def _make_word(piece: str, repaired: tuple[str, ...], english: bool) -> _Word:
+    typing = _OTHER if english else _typing_of(piece, repaired)
+    return _Word(repaired, tuple(_fold_word(t) for t in repaired), typing)
+
+
+def _cache_word(cache: dict[str, _Word], piece: str, english: bool) -> _Word:
+    """Normalise one word not seen yet and remember it."""
+    word = _make_word(piece, _repair_word(piece, english), english)
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[piece] = word
+    return word
+
+
+def _unit_word(piece: str, english: bool) -> _Word:
+    """A unit after a number ("10 kg", "8 h") is kept as typed, never expanded."""
+    return _make_word(piece, (piece,), english)
 
 
 def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
@@ -538,36 +585,36 @@ def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
     lowered = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
     if "&" in lowered or "-" in lowered:
         lowered = _JOINED_INITIALS.sub(_join_initials, lowered)
-    pieces = _PIECE.findall(lowered)
-    raw = [p for p in pieces if p[0].isalnum()]
-    if not raw:
+    pieces = _PIECE.findall(lowered)  # words, and "" for clause punctuation
+    words = len(pieces) - pieces.count("")
+    if not words:
         return NormalizedText(text, "", "", (), (), False)
     if english is None:
-        english = _looks_english(raw)
+        english = _looks_english(pieces, words)
     tokens: list[str] = []
+    folded: list[str] = []
     breaks: set[int] = set()
-    typing: list[int] = []
-    positions: list[int] = []
+    typed: list[tuple[int, int]] = []  # (typing, token index) of words whose typing tells
     accented_seen = False
     previous = ""
+    cache = _piece_cache[english]
     for piece in pieces:
-        if not piece[0].isalnum():
+        if not piece:
             if tokens:
                 breaks.add(len(tokens))
             continue
         if piece in _UNIT_LIKE and previous.isdigit():
-            repaired: tuple[str, ...] = (piece,)
+            word = _unit_word(piece, english)
         else:
-            repaired = _repair_word(piece, english)
-        if not english:
-            kind = _typing_of(piece, repaired)
-            accented_seen = accented_seen or kind == _ACCENTED
-            typing.append(kind)
-            positions.append(len(tokens))
-        tokens.extend(repaired)
+            word = cache.get(piece) or _cache_word(cache, piece, english)
+        if not english and word.typing != _OTHER:
+            accented_seen = accented_seen or word.typing == _ACCENTED
+            typed.append((word.typing, len(tokens)))
+        tokens.extend(word.tokens)
+        folded.extend(word.folded)
         previous = piece
-    literal = _literal_positions(typing, positions) if accented_seen else frozenset()
-    folded = [_fold_word(t) for t in tokens]
+    literal = _literal_positions(typed) if accented_seen else frozenset()
+    breaks.discard(len(tokens))  # punctuation at the end breaks nothing
     return NormalizedText(
         original=text,
         accented=" ".join(tokens),
@@ -575,7 +622,7 @@ def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
         tokens=tuple(tokens),
         folded_tokens=tuple(folded),
         english=english,
-        breaks=frozenset(b for b in breaks if b < len(tokens)),
+        breaks=frozenset(breaks),
         literal=literal,
     )
 

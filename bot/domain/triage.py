@@ -225,12 +225,13 @@ class _PhraseIndex:
                     similarity = _similarity(text, credits, entry.tokens, start, position, skipped)
                     if similarity >= MIN_SIMILARITY:
                         matches.append(_Match(start, position, entry, similarity, skipped < 0))
-                if position < count and position not in breaks:
-                    child = node.children.get(keys[position])
+                children = node.children
+                if children and position < count and position not in breaks:
+                    child = children.get(keys[position])
                     if child is not None:
                         stack.append((child, position + 1, skipped))
                     if skipped < 0 and position + 1 < count and position + 1 not in breaks:
-                        child = node.children.get(keys[position + 1])
+                        child = children.get(keys[position + 1])
                         if child is not None:
                             stack.append((child, position + 2, position))
         return matches
@@ -386,8 +387,13 @@ _PERSONA_ENGLISH: tuple[tuple[str, ...], ...] = (
 )
 
 
+_PERSONA_LAST = frozenset(cue[-1] for cue in (*_PERSONA_ENGLISH, *_PERSONA_VERBS))
+
+
 def _introduces_person(folded: tuple[str, ...], start: int) -> bool:
     """Tell whether a phrase at `start` follows "<person> (nguyên) là" or "I'm a"."""
+    if start == 0 or folded[start - 1] not in _PERSONA_LAST:
+        return False  # every cue ends just before the phrase: most words end none
     for cue in _PERSONA_ENGLISH:
         if tuple(folded[max(0, start - len(cue)) : start]) == cue:
             return True
@@ -756,6 +762,29 @@ def _agency_masses(
     return masses
 
 
+class _Routes:
+    """The routes of one complaint under each category, each worked out when first asked for:
+    a decision needs those of a few categories only, not of every one that scored."""
+
+    __slots__ = ("_analysis", "_classifier", "_dossier_agency", "_known")
+
+    def __init__(
+        self, classifier: Classifier, analysis: _Analysis, dossier_agency: str | None
+    ) -> None:
+        self._classifier = classifier
+        self._analysis = analysis
+        self._dossier_agency = dossier_agency
+        self._known: dict[str, tuple[str, str | None]] = {}
+
+    def __getitem__(self, category_id: str) -> tuple[str, str | None]:
+        """Return (agency or "triage", subject agency) of the complaint under a category."""
+        route = self._known.get(category_id)
+        if route is None:
+            route = self._classifier._route(category_id, self._analysis, self._dossier_agency)
+            self._known[category_id] = route
+        return route
+
+
 class Classifier:
     """Scores complaints against the directory's categories and applies the routing rules."""
 
@@ -900,13 +929,15 @@ class Classifier:
         # Words that name an agency's people ("cán bộ địa chính", "officer at the tax office")
         # say who is complained about, not what about.
         staff_spans = [(m.start, m.end) for m in analysis.mentions if m.staff]
-        matches = _keep_longest(
-            [
+        topical = scanned
+        if staff_spans:
+            topical = [
                 m
-                for m in scanned
+                for m in topical
                 if not any(start <= m.start and m.end <= end for start, end in staff_spans)
-                and not (m.entry.owner in self.conflict and _negated(norm, m))
             ]
+        matches = _keep_longest(
+            [m for m in topical if not (m.entry.owner in self.conflict and _negated(norm, m))]
         )
         # one phrase per category and span ("chưa giải quyết" with a skip inside "chưa được
         # giải quyết" is the same evidence), then each phrase once however often it occurs
@@ -982,7 +1013,8 @@ class Classifier:
     def _keys(self, norm: NormalizedText) -> tuple[list[str], list[float]]:
         """Folded tokens to look up: unknown non-syllables repaired by spelling, an amount of
         money read as "tiền" ("đưa 5 triệu" is "đưa tiền", "kẹp 500k" is "kẹp tiền")."""
-        keys = [_stem(key) for key in norm.folded_tokens]
+        stemmed = _stem_cache.get  # most words were stemmed before: no call for them
+        keys = [stemmed(key) or _stem(key) for key in norm.folded_tokens]
         credits = [1.0] * len(keys)
         lookups = 0
         for index, key in enumerate(keys):
@@ -1068,7 +1100,7 @@ class Classifier:
     def _decide(self, analysis: _Analysis, dossier_agency: str | None) -> Decision:
         doubt = False  # conduct may be the complaint: the operators decide, not the machine
         ranked = self._ranking(analysis)
-        routes = {c: self._route(c, analysis, dossier_agency) for c, _ in ranked}
+        routes = _Routes(self, analysis, dossier_agency)
         ward = analysis.ward.name if analysis.ward else None
         total = sum(s for _, s in ranked) + CONFIDENCE_PRIOR
         if not ranked or ranked[0][1] < MIN_EVIDENCE:
@@ -1077,9 +1109,10 @@ class Classifier:
         else:
             category_id = ranked[0][0]
             confidence = self._keyword_confidence(ranked, routes)
-        alternatives = tuple((c, routes[c][0], s / total) for c, s in ranked[:3])
-        evidence = tuple(dict.fromkeys(analysis.evidence.get(category_id, ())))
-        if analysis.learned is not None:
+        if analysis.learned is None:
+            alternatives = tuple((c, routes[c][0], s / total) for c, s in ranked[:3])
+            evidence = tuple(dict.fromkeys(analysis.evidence.get(category_id, ())))
+        else:
             blended = self._blend(ranked, total, analysis.learned)
             signals = _signals(blended, analysis.learned, category_id, confidence, self.home)
             category_id = blended[0][0]
@@ -1092,9 +1125,6 @@ class Classifier:
                     conduct >= CONDUCT_DOUBT_PEOPLE and analysis.people_named
                 ):
                     doubt = True
-            for c, _ in blended[:3]:
-                if c not in routes:
-                    routes[c] = self._route(c, analysis, dossier_agency)
             alternatives = tuple((c, routes[c][0], s) for c, s in blended[:3])
             evidence = tuple(dict.fromkeys(analysis.evidence.get(category_id, ())))
             phrases = analysis.learned.phrases(category_id)
@@ -1109,9 +1139,7 @@ class Classifier:
             return Decision(
                 category_id, TRIAGE, confidence, track, ward, None, evidence, alternatives
             )
-        agency, subject = routes.get(category_id) or self._route(
-            category_id, analysis, dossier_agency
-        )
+        agency, subject = routes[category_id]
         if confidence < self.threshold or doubt:
             agency = TRIAGE  # rule 4, on the proposal's own confidence
         return Decision(
@@ -1119,15 +1147,15 @@ class Classifier:
         )
 
     @staticmethod
-    def _keyword_confidence(
-        ranked: list[tuple[str, float]], routes: dict[str, tuple[str, str | None]]
-    ) -> float:
+    def _keyword_confidence(ranked: list[tuple[str, float]], routes: _Routes) -> float:
         """The keyword engine's own confidence in its top category."""
         category_id, top = ranked[0]
         # Only categories that would send the complaint elsewhere compete with the top one:
         # "ổ gà" and "quy hoạch" disagree on the category, not on the agency.
         agency = routes[category_id][0]
-        second = max((s for c, s in ranked[1:] if routes[c][0] != agency), default=0.0)
+        # `ranked` is best first: the first one routed elsewhere is the best of them, and the
+        # categories after it need no route.
+        second = next((s for c, s in ranked[1:] if routes[c][0] != agency), 0.0)
         # a lone weak hint ("người già") is no reason to route, however alone it is
         strength = min(1.0, top / FULL_EVIDENCE)
         return strength * top / (top + second + CONFIDENCE_PRIOR)
@@ -1141,7 +1169,7 @@ class Classifier:
         if not ranked or ranked[0][1] < MIN_EVIDENCE:
             keyword_top, confidence = self.fallback or "", 0.0
         else:
-            routes = {c: self._route(c, analysis, None) for c, _ in ranked}
+            routes = _Routes(self, analysis, None)
             keyword_top, confidence = ranked[0][0], self._keyword_confidence(ranked, routes)
         blended = self._blend(ranked, total, analysis.learned)
         category = blended[0][0]
@@ -1208,10 +1236,14 @@ class Classifier:
 
     def _accuses(self, analysis: _Analysis, agency: str) -> bool:
         """Tell whether a complaint outside the conduct categories is about `agency`'s staff."""
+        if not analysis.mentions:
+            return False  # only an agency the complaint names can be the one it is about
         if any(m.staff and m.agency == agency for m in analysis.mentions):
             return True
-        top = max(analysis.scores.values(), default=0.0)
         conduct = max((analysis.scores.get(c, 0.0) for c in self.conflict), default=0.0)
+        if conduct < CONDUCT_EVIDENCE:
+            return False  # never enough, whatever the topic's score
+        top = max(analysis.scores.values(), default=0.0)
         # with staff spoken of, conduct evidence need not outweigh the topic: "lên bảo hiểm xã
         # hội hỏi lương hưu, nhân viên ở đó nói ... xúc phạm" is about that agency's staff
         needed = CONDUCT_EVIDENCE if analysis.staff_named else max(CONDUCT_EVIDENCE, 0.5 * top)
