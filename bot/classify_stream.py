@@ -8,7 +8,6 @@ input's order. A small input, or a terminal, is classified in this process, line
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -54,6 +53,10 @@ def worker_count() -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
+def _forkable() -> bool:
+    return hasattr(os, "fork")  # what offers multiprocessing's "fork" start method
+
+
 def _chunks(first: list[str], rest: Iterator[str]) -> Iterator[list[str]]:
     for start in range(0, len(first), CHUNK):
         yield first[start : start + CHUNK]
@@ -66,8 +69,7 @@ def classify_stream(classifier: _Classifies, source: IO[str], out: IO[str]) -> N
     global _classifier
     lines = iter(source)
     workers = worker_count()
-    forkable = "fork" in multiprocessing.get_all_start_methods()
-    if source.isatty() or workers == 1 or not forkable:
+    if source.isatty() or workers == 1 or not _forkable():
         for line in lines:
             out.write(classify_lines(classifier, (line,)))
             out.flush()
@@ -79,6 +81,8 @@ def classify_stream(classifier: _Classifies, source: IO[str], out: IO[str]) -> N
     # The first chunk is classified here: it fills the caches of word repairs and stems,
     # which the forked workers then share instead of each filling its own.
     out.write(classify_lines(classifier, first[:CHUNK]))
+    import multiprocessing  # here: a small input has no use for it, and it costs the start-up
+
     _classifier = classifier
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         for text in pool.imap(_work, _chunks(first[CHUNK:], lines)):

@@ -29,11 +29,11 @@ def read_learned_weights(
 ) -> list[Weight]:
     """Return every learned weight as (phrase, category, weight, tickets); none for a SQLite
     file that does not exist (reading must not create it). `fallback` reads other URLs."""
-    import asyncio  # not at the top: it costs the command's start-up on SQLite
-
     scheme, _, rest = url.partition("://")
     if scheme.split("+")[0] == "sqlite":
         return _read_sqlite(rest)
+    import asyncio  # only here: importing it costs the command's start-up a tenth of a second
+
     if scheme in ("postgresql+asyncpg", "postgresql", "postgres"):
         return asyncio.run(_read_postgresql("postgresql://" + rest))
     return asyncio.run(fallback())

@@ -298,6 +298,20 @@ def test_ward_index_for_unknown_province_is_empty() -> None:
     assert len(WardIndex.for_province("tỉnh Đồng Nai")) == 95
 
 
+def test_provinces_read_from_the_data_file_are_the_packages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    import bot.domain.triage as triage
+
+    from_file = [(name, list(wards)) for name, wards in triage._provinces()]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    from_api = [(name, list(wards)) for name, wards in triage._provinces()]
+    assert from_file == from_api
+    assert len(from_file) == 34
+
+
 # --- rule 4: low confidence ------------------------------------------------------------------
 
 
