@@ -15,8 +15,9 @@ in processes of its own. Workload: 500 private chats; 40 % dossier lookups (``/h
 
 The echo bot (`echo_bot.py`: PTB's default HTTPX transport, polling) is the baseline; ratios are
 to it. SQLite and PostgreSQL run polling; ``postgres-1``/``postgres-2`` run one and two
-instances in webhook mode behind a round-robin balancer here that retries the other instance
-when one does not answer 200. PostgreSQL is the server at 127.0.0.1:5432 (a database created
+instances in webhook mode behind a round-robin balancer that retries the other instance
+when one does not answer 200: nginx where the machine has it (``apt-get install nginx-light``),
+else one in this process. PostgreSQL is the server at 127.0.0.1:5432 (a database created
 and dropped per target). Every wait is bounded.
 """
 
@@ -27,6 +28,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -61,6 +63,8 @@ COMPLAINTS = (
     "Quán karaoke hát to sau 23 giờ làm cả xóm không ngủ được",
 )
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+NGINX = "nginx"
+STATS_DELAY = 1.2  # PostgreSQL's backends report their counts at most once a second
 
 
 class LoadEmulator(TelegramEmulator):
@@ -90,8 +94,10 @@ class Result:
     cpu_ms: float = 0.0  # bot CPU time per update in the burst, all instances
     driver_ms: float = 0.0  # this process's CPU per update (emulator, balancer, load)
     server_ms: float = 0.0  # PostgreSQL's CPU per update, all its processes
+    transactions: float = float("nan")  # PostgreSQL transactions per update in the burst
     exit_codes: list[int | None] = field(default_factory=list)
     tracebacks: int = 0
+    balancer: str = ""  # what balanced the webhook instances
 
 
 def text_of(index: int, codes: list[str]) -> str:
@@ -219,17 +225,27 @@ async def paced(
 
 
 class Balancer:
-    """Round-robin HTTP balancer: an instance that does not answer 200 is retried elsewhere."""
+    """Round-robin HTTP balancer: an instance that does not answer 200 is retried elsewhere.
 
-    def __init__(self, backends: list[str]) -> None:
+    nginx when the machine has it (what a province puts in front of its instances: its cost
+    per request is a fraction of this process's), else the same policy in aiohttp here.
+    """
+
+    def __init__(self, backends: list[str], workdir: Path) -> None:
         self.backends = backends
+        self.workdir = workdir
         self.turn = itertools.cycle(range(len(backends)))
         self.session: aiohttp.ClientSession | None = None
         self.runner: web.AppRunner | None = None
+        self.nginx: subprocess.Popen[bytes] | None = None
         self.port = free_port()
+        self.kind = "nginx" if shutil.which(NGINX) else "aiohttp"
 
     async def start(self) -> None:
         """Serve on 127.0.0.1:self.port."""
+        if self.kind == "nginx":
+            await self._start_nginx()
+            return
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=100), timeout=aiohttp.ClientTimeout(total=10)
         )
@@ -238,6 +254,34 @@ class Balancer:
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def _start_nginx(self) -> None:
+        prefix = self.workdir / "nginx"
+        prefix.mkdir(exist_ok=True)
+        servers = "".join(
+            f"    server {backend.split('/')[2]} max_fails=0;\n" for backend in self.backends
+        )
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        config = prefix / "nginx.conf"
+        config.write_text(
+            f"{user}worker_processes 1;\npid {prefix}/nginx.pid;\n"
+            f"error_log {prefix}/error.log warn;\nevents {{ worker_connections 1024; }}\n"
+            "http {\n  access_log off;\n"
+            f"  client_body_temp_path {prefix}/body;\n  proxy_temp_path {prefix}/proxy;\n"
+            f"  fastcgi_temp_path {prefix}/fastcgi;\n  uwsgi_temp_path {prefix}/uwsgi;\n"
+            f"  scgi_temp_path {prefix}/scgi;\n"
+            f"  upstream hotline {{\n{servers}    keepalive 64;\n  }}\n"
+            f"  server {{\n    listen 127.0.0.1:{self.port};\n"
+            "    location /telegram/webhook {\n      proxy_pass http://hotline;\n"
+            '      proxy_http_version 1.1;\n      proxy_set_header Connection "";\n'
+            "      proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;\n"
+            "      proxy_connect_timeout 1s;\n      proxy_read_timeout 10s;\n    }\n  }\n}\n"
+        )
+        self.nginx = spawn(
+            [NGINX, "-p", str(prefix), "-c", str(config), "-g", "daemon off;"],
+            self.workdir / "nginx.log",
+        )
+        await wait_until(lambda: port_open(self.port), 10, "nginx")
 
     async def forward(self, request: web.Request) -> web.Response:
         """Pass the update to the next instance; on failure try the others."""
@@ -255,12 +299,42 @@ class Balancer:
                         return web.Response(body=answer, content_type="application/json")
         return web.Response(status=502)
 
+    def cpu_seconds(self) -> float:
+        """CPU time nginx's processes used so far (0 for the balancer in this process)."""
+        if self.nginx is None:
+            return 0.0
+        total = 0.0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if (entry / "comm").read_text().strip() == "nginx":
+                        total += cpu_seconds(int(entry.name))
+        return total
+
     async def stop(self) -> None:
         """Stop serving and close the client session."""
+        if self.nginx is not None:
+            self.nginx.terminate()
+            try:
+                self.nginx.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.nginx.kill()
+                self.nginx.wait()
         if self.runner is not None:
             await self.runner.cleanup()
         if self.session is not None:
             await self.session.close()
+
+
+def balancer_cpu(balancer: Balancer | None) -> float:
+    """CPU time of the balancer's own processes so far (none: 0)."""
+    return balancer.cpu_seconds() if balancer is not None else 0.0
+
+
+def port_open(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:port."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def write_config(
@@ -306,6 +380,21 @@ async def drop_pg_database(name: str) -> None:
     connection = await asyncpg.connect(PG_ADMIN)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def pg_transactions(name: str) -> int:
+    """Transactions committed or rolled back so far in one database (its statistics view)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(PG_ADMIN)
+    try:
+        await connection.execute("SELECT pg_stat_clear_snapshot()")
+        value = await connection.fetchval(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1", name
+        )
+        return int(value or 0)
     finally:
         await connection.close()
 
@@ -374,9 +463,10 @@ async def run_target(name: str, args: argparse.Namespace, workdir: Path) -> Resu
             ports = [free_port() for _ in range(instances)]
             if webhook:
                 balancer = Balancer(
-                    [f"http://127.0.0.1:{port}/telegram/webhook" for port in ports]
+                    [f"http://127.0.0.1:{port}/telegram/webhook" for port in ports], workdir
                 )
                 await balancer.start()
+                result.balancer = balancer.kind
             for number, port in enumerate(ports):
                 config = workdir / f"{name}-{number}.toml"
                 hook = f"http://127.0.0.1:{balancer.port}/telegram/webhook" if balancer else ""
@@ -397,12 +487,21 @@ async def run_target(name: str, args: argparse.Namespace, workdir: Path) -> Resu
         else:
             await wait_until(lambda: emulator.requests("getUpdates"), 60, "polling")
         await burst(emulator, chats, min(args.burst, 500), codes, offset=3)  # warm-up
+        postgres = name.startswith("postgres")
+        if postgres:
+            await asyncio.sleep(STATS_DELAY)
+            transactions = await pg_transactions(pg_name)
         used = sum(cpu_seconds(p.pid) for p in processes)
-        driver, server = time.process_time(), postgres_cpu_seconds()
+        driver, server = time.process_time() + balancer_cpu(balancer), postgres_cpu_seconds()
         result.burst_rate, result.burst_missing = await burst(emulator, chats, args.burst, codes)
         used = sum(cpu_seconds(p.pid) for p in processes) - used
+        if postgres:
+            await asyncio.sleep(STATS_DELAY)
+            transactions = await pg_transactions(pg_name) - transactions
+            result.transactions = transactions / args.burst
         result.cpu_ms = used * 1000 / args.burst
-        result.driver_ms = (time.process_time() - driver) * 1000 / args.burst
+        driver = time.process_time() + balancer_cpu(balancer) - driver
+        result.driver_ms = driver * 1000 / args.burst
         result.server_ms = (postgres_cpu_seconds() - server) * 1000 / args.burst
         latencies, result.unanswered = await paced(emulator, chats, args.rate, args.seconds, codes)
         if len(latencies) >= 2:
@@ -438,7 +537,8 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
     )
     header = (
         f"{'target':<12}{'updates/s':>10}{'× echo':>8}{'p50 ms':>8}{'p99 ms':>8}"
-        f"{'unanswered':>11}{'RSS MB':>8}{'CPU ms':>8}{'driver':>8}{'server':>8}  exit  tracebacks"
+        f"{'unanswered':>11}{'RSS MB':>8}{'CPU ms':>8}{'driver':>8}{'server':>8}{'tx/upd':>7}"
+        "  exit  tracebacks"
     )
     print(header)
     print("-" * len(header))
@@ -449,9 +549,13 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
         print(
             f"{r.name:<12}{r.burst_rate:>10.0f}{ratio:>8.2f}{r.p50_ms:>8.1f}{r.p99_ms:>8.1f}"
             f"{missing:>11}{r.rss_mb:>8.0f}{r.cpu_ms:>8.2f}{r.driver_ms:>8.2f}{r.server_ms:>8.2f}"
+            f"{r.transactions:>7.2f}"
             f"  {exits:<5} {r.tracebacks}"
         )
     by_name = {r.name: r for r in results}
+    balancers = sorted({r.balancer for r in results if r.balancer})
+    if balancers:
+        print(f"\nwebhook balancer: {', '.join(balancers)}")
     if "sqlite" in by_name and "postgres" in by_name and by_name["sqlite"].burst_rate:
         share = by_name["postgres"].burst_rate / by_name["sqlite"].burst_rate
         print(f"\nPostgreSQL / SQLite: {share:.2f}")
@@ -460,7 +564,8 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
         print(f"two instances / one (webhook, PostgreSQL): {scale:.2f}")
     print(
         "(unanswered = paced + burst chats left without an answer; CPU ms per update: the bot's,"
-        " all instances; driver = this process: emulator, balancer, load; server = PostgreSQL)"
+        " all instances; driver = this process (emulator, load) and the balancer;"
+        " server = PostgreSQL; tx/upd = PostgreSQL transactions per update)"
     )
 
 

@@ -39,6 +39,9 @@ from storage.db import Database
 from storage.directory import sync_directory
 
 log = logging.getLogger(__name__)
+# Telegram's most (its default is 40): the webhook requests in flight at once are what the
+# intake takes in one transaction, so more of them at once is more updates per commit.
+WEBHOOK_MAX_CONNECTIONS = 100
 
 
 def quiet_noisy_loggers() -> None:
@@ -172,6 +175,7 @@ class HotlineApp:
             await application.bot.set_webhook(
                 self.config.telegram.webhook_url,
                 secret_token=self.config.telegram.secret_token or None,
+                max_connections=WEBHOOK_MAX_CONNECTIONS,
                 allowed_updates=Update.ALL_TYPES,
             )
         else:

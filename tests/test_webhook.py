@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import HotlineApp
+from bot.app import WEBHOOK_MAX_CONNECTIONS, HotlineApp
 from bot.channels.emulator import TelegramEmulator
 from bot.config import Config, WebConfig
 from tests.harness import CITIZEN, FakeClock, e2e_config
@@ -97,3 +97,13 @@ async def test_healthz_reports_ok(webhook_bot: tuple[TelegramEmulator, HotlineAp
         body = await response.json()
     assert response.status == 200
     assert body == {"status": "ok"}
+
+
+async def test_webhook_asks_for_telegrams_most_connections(
+    webhook_bot: tuple[TelegramEmulator, HotlineApp],
+) -> None:
+    # The updates in flight at once are what one intake transaction takes together.
+    _, app = webhook_bot
+    assert app.telegram is not None
+    info = await app.telegram.bot.get_webhook_info()
+    assert info.max_connections == WEBHOOK_MAX_CONNECTIONS == 100

@@ -29,7 +29,7 @@ import mimetypes
 import re
 import struct
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -2278,7 +2278,7 @@ class TelegramEmulator:
                     "Conflict: terminated by other getUpdates request; "
                     "make sure that only one bot instance is running",
                 )
-            updates = self._deliverable(limit)
+            updates = list(self._deliverable(limit))
             remaining = deadline - loop.time()
             if updates or remaining <= 0:
                 self._delivered_ids.extend(update["update_id"] for update in updates)
@@ -2308,10 +2308,27 @@ class TelegramEmulator:
             return kind not in _OPT_IN_UPDATE_TYPES
         return kind in self._allowed_updates
 
-    def _deliverable(self, limit: int) -> list[dict[str, Any]]:
-        # Updates of types the bot did not ask for are dropped, not kept for later.
-        self._updates = [update for update in self._updates if self._allowed(update)]
-        return self._updates[:limit]
+    def _deliverable(self, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """The pending updates in order, up to `limit`, read only as far as they are taken.
+
+        Updates of types the bot did not ask for are dropped, not kept for later. Lazy because
+        the webhook loop reads a few each time a delivery ends, with thousands waiting.
+        """
+        taken = 0
+        dropped: list[dict[str, Any]] = []
+        try:
+            for update in self._updates:
+                if limit is not None and taken >= limit:
+                    return
+                if self._allowed(update):
+                    taken += 1
+                    yield update
+                else:
+                    dropped.append(update)
+        finally:
+            if dropped:
+                gone = {id(update) for update in dropped}
+                self._updates = [update for update in self._updates if id(update) not in gone]
 
     async def _api_send_message(self, params: _Params) -> dict[str, Any]:
         chat = self._target_chat(params, sending=True)
@@ -2610,7 +2627,7 @@ class TelegramEmulator:
             while not self._closing and self._webhook_url is not None:
                 event = self._changed
                 url = self._webhook_url
-                for update in self._deliverable(len(self._updates)):
+                for update in self._deliverable():
                     if len(inflight) >= max(self._webhook_max_connections, 1):
                         break
                     key = _update_chat_key(update)
