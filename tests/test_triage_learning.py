@@ -112,6 +112,32 @@ def test_features_do_not_span_clause_punctuation() -> None:
     assert "nuoc ba" not in found
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mất nước 3 ngày rồi, cán bộ phường nói chờ. Mất nước thì ai chịu?",
+        "ko co dien tu hom qua, 5 trieu tien dien ma van cat",
+        "The pothole near the school, the pothole again!",
+        "x",
+        "",
+    ],
+)
+def test_scoring_tokens_is_scoring_their_features(text: str) -> None:
+    from bot.domain.text import normalize
+
+    model = load_default()
+    assert model is not None
+    norm = normalize(text)
+    direct = model.score_tokens(norm.folded_tokens, norm.breaks)
+    listed = model.score(features(norm.folded_tokens, norm.breaks))
+    assert list(direct.rows) == list(listed.rows)
+    assert direct.probabilities == listed.probabilities
+    assert direct.conduct == listed.conduct
+    for category in model.classes:
+        assert direct.phrases(category) == listed.phrases(category)
+    assert direct.conduct_phrases() == listed.conduct_phrases()
+
+
 def test_with_rows_adds_a_phrase_unknown_to_the_shipped_weights() -> None:
     model = load_default()
     assert model is not None

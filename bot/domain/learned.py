@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -70,6 +70,7 @@ class LearnedScores:
     rows: Any = None  # matrix rows of the features present
     values: Any = None  # their idf / L2 norm
     conduct: float | None = None  # the conduct detector's probability, when shipped
+    weights: Any = None  # the matrix rows themselves (features present × categories)
 
     def top(self) -> tuple[str, float]:
         """Return the most probable category and its probability."""
@@ -83,18 +84,21 @@ class LearnedScores:
         position = self.model.position.get(category)
         if position is None or self.rows is None or not len(self.rows):
             return []
-        pushes = self.values * self.model.matrix[self.rows, position]
-        order = pushes.argsort()[::-1][:limit]
-        return [self.model.features[self.rows[k]] for k in order if pushes[k] > MIN_PUSH]
+        taken = self.weights if self.weights is not None else self.model.matrix[self.rows]
+        return self._strongest(self.values * taken[:, position], limit)
 
     def conduct_phrases(self, limit: int = 3) -> list[str]:
         """Return the phrases that made the conduct detector hear conduct, strongest first."""
         weights = self.model.conduct_weights
         if weights is None or self.rows is None or not len(self.rows):
             return []
-        pushes = self.values * weights[self.rows]
-        order = pushes.argsort()[::-1][:limit]
-        return [self.model.features[self.rows[k]] for k in order if pushes[k] > MIN_PUSH]
+        return self._strongest(self.values * weights[self.rows], limit)
+
+    def _strongest(self, pushes: Any, limit: int) -> list[str]:
+        order = pushes.argsort()[::-1][:limit].tolist()
+        strengths = pushes.tolist()
+        features, rows = self.model.features, self.rows
+        return [features[rows[k]] for k in order if strengths[k] > MIN_PUSH]
 
 
 MIN_PUSH = 0.05  # a phrase pushing less than this explains nothing
@@ -206,21 +210,47 @@ class LearnedModel:
 
     def score(self, found: Iterable[str]) -> LearnedScores:
         """Score a complaint's features: softmax probabilities over the categories."""
+        index = self.index.get
+        return self._scores([i for f in found if (i := index(f)) is not None])
+
+    def score_tokens(
+        self, folded_tokens: Sequence[str], breaks: frozenset[int] = frozenset()
+    ) -> LearnedScores:
+        """Score a folded text: the same as `score(features(folded_tokens, breaks))`, with
+        the features looked up as they are made (no list of them, one pass in C)."""
+        if not folded_tokens:
+            return self._scores([])
+        tokens = [NUMBER if t[:1].isdigit() else t for t in folded_tokens]
+        pairs: list[str | None] = [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+        for position in breaks:
+            pairs[position - 1] = None  # no pair across clause punctuation
+        # the order of `features`: "a", "a b", "b", "b c", ...; a feature's row is its own,
+        # so the first of equal rows is the first of equal features
+        ordered: list[str | None] = [None] * (2 * len(tokens) - 1)
+        ordered[::2] = tokens
+        ordered[1::2] = pairs
+        lookup: Callable[[str | None], int | None] = self.index.get  # type: ignore[assignment]
+        found = dict.fromkeys(map(lookup, ordered))
+        found.pop(None, None)
+        return self._scores(list(found))  # type: ignore[arg-type]
+
+    def _scores(self, present: list[int]) -> LearnedScores:
         import numpy as np
 
-        index = self.index.get
-        rows = np.array([i for f in found if (i := index(f)) is not None], dtype=np.intp)
+        rows = np.array(present, dtype=np.intp)
         totals = self.intercept
-        values = None
-        if len(rows):
+        values = taken = None
+        if present:
             # `take` copies the same rows as fancy indexing, with less overhead
             values = self.idf.take(rows)
             values = values / math.sqrt(float(values @ values))
-            totals = totals + values @ self.matrix.take(rows, axis=0)
+            taken = self.matrix.take(rows, axis=0)
+            totals = totals + values @ taken
         exps = np.exp(totals - totals.max())
         exps /= exps.sum()
         probabilities = dict(zip(self.classes, exps.tolist(), strict=True))
-        return LearnedScores(probabilities, self, rows, values, self.conduct_of(rows, values))
+        conduct = self.conduct_of(rows, values)
+        return LearnedScores(probabilities, self, present, values, conduct, taken)
 
 
 @functools.cache

@@ -151,20 +151,38 @@ def _rhyme_ok(onset: str, rest: str, rhymes: frozenset[str]) -> bool:
     return rest in rhymes
 
 
+_ONSET_SET = frozenset(_ONSETS) | {""}
+_PLAIN_ONSET_SET = frozenset(_PLAIN_ONSETS) | {""}
+_ASCII_ONSET_SET = frozenset(o for o in _ONSETS if o.isascii()) | {""}
+_MAX_ONSET = max(map(len, _ONSETS))
+
+
+def _onset_and_rhyme(shape: str, onsets: frozenset[str], rhymes: frozenset[str]) -> bool:
+    """Tell whether some onset (or none) begins `shape` and leaves a rhyme."""
+    for size in range(min(len(shape), _MAX_ONSET) + 1):
+        onset = shape[:size]
+        if onset in onsets and _rhyme_ok(onset, shape[size:], rhymes):
+            return True
+    return False
+
+
+_syllable_cache: dict[str, bool] = {}
+
+
 def is_syllable(token: str) -> bool:
     """Tell whether a lower-case token is shaped like one Vietnamese syllable (tones ignored)."""
-    if not token:
-        return False
-    plain = token.isascii()
-    shape = token if plain else _strip_tone(token)[0]
-    rhymes = _PLAIN_RHYMES if plain else _RHYMES
-    onsets = _PLAIN_ONSETS if plain else _ONSETS
-    if _rhyme_ok("", shape, rhymes):
-        return True
-    return any(
-        shape.startswith(onset) and _rhyme_ok(onset, shape[len(onset) :], rhymes)
-        for onset in onsets
-    )
+    known = _syllable_cache.get(token)
+    if known is None:
+        if not token:
+            return False
+        if token.isascii():
+            known = _onset_and_rhyme(token, _PLAIN_ONSET_SET, _PLAIN_RHYMES)
+        else:
+            known = _onset_and_rhyme(_strip_tone(token)[0], _ONSET_SET, _RHYMES)
+        if len(_syllable_cache) >= _CACHE_LIMIT:
+            _syllable_cache.clear()
+        _syllable_cache[token] = known
+    return known
 
 
 def _split_onset(shape: str) -> tuple[str, str]:
@@ -425,6 +443,7 @@ def clear_caches() -> None:
     _word_cache.clear()
     _fold_cache.clear()
     _typing_cache.clear()
+    _syllable_cache.clear()
     for cache in _piece_cache.values():
         cache.clear()
 
@@ -480,13 +499,7 @@ def plain_is_word(token: str) -> bool:
     no shape marks): "mang", "theo", "tin" are; "nuoc", "mat", "thue" need marks."""
     if not token.isascii() or not token.isalpha() or token.endswith(_STOP_FINALS):
         return False
-    if _rhyme_ok("", token, _RHYMES):
-        return True
-    return any(
-        token.startswith(onset) and _rhyme_ok(onset, token[len(onset) :], _RHYMES)
-        for onset in _ONSETS
-        if onset.isascii()
-    )
+    return _onset_and_rhyme(token, _ASCII_ONSET_SET, _RHYMES)
 
 
 # What the typist did with one word: typed it with diacritics, typed it bare although it needs
@@ -517,18 +530,19 @@ def _classify_typing(piece: str, repaired: tuple[str, ...]) -> int:
     return _MISSING if is_syllable(piece) else _OTHER
 
 
-def _literal_positions(typed: list[tuple[int, int]]) -> frozenset[int]:
+def _literal_positions(kinds: list[int], where: list[int]) -> frozenset[int]:
     """Token indices of bare words that sit among words typed with diacritics and none typed
     bare although they need them: there the typist marks words, so a bare word is itself.
 
-    `typed` holds (typing, token index) of the words whose typing tells something (not
-    `_OTHER`). The window around each word is counted with running totals, not rescanned.
+    `kinds` holds the typing of the words whose typing tells something (not `_OTHER`), `where`
+    their token indices. The window around each word is counted with running totals, not
+    rescanned.
     """
-    accented = list(accumulate((kind == _ACCENTED for kind, _ in typed), initial=0))
-    missing = list(accumulate((kind == _MISSING for kind, _ in typed), initial=0))
-    count = len(typed)
+    accented = list(accumulate(map(_ACCENTED.__eq__, kinds), initial=0))
+    missing = list(accumulate(map(_MISSING.__eq__, kinds), initial=0))
+    count = len(kinds)
     literal: set[int] = set()
-    for index, (kind, position) in enumerate(typed):
+    for index, kind in enumerate(kinds):
         if kind != _PLAIN_WORD:
             continue
         low, high = max(0, index - LITERAL_WINDOW), min(count, index + LITERAL_WINDOW + 1)
@@ -536,7 +550,7 @@ def _literal_positions(typed: list[tuple[int, int]]) -> frozenset[int]:
             accented[high] - accented[low] >= LITERAL_MIN_ACCENTED
             and missing[high] == missing[low]
         ):
-            literal.add(position)
+            literal.add(where[index])
     return frozenset(literal)
 
 
@@ -594,10 +608,13 @@ def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
     tokens: list[str] = []
     folded: list[str] = []
     breaks: set[int] = set()
-    typed: list[tuple[int, int]] = []  # (typing, token index) of words whose typing tells
-    accented_seen = False
+    # the typing and token index of the words whose typing tells (never in English text:
+    # its words are all `_OTHER`)
+    kinds: list[int] = []
+    where: list[int] = []
     previous = ""
-    cache = _piece_cache[english]
+    known = _piece_cache[english]
+    add_tokens, add_folded = tokens.extend, folded.extend  # bound once: the loop is hot
     for piece in pieces:
         if not piece:
             if tokens:
@@ -606,14 +623,19 @@ def normalize(text: str, *, english: bool | None = None) -> NormalizedText:
         if piece in _UNIT_LIKE and previous.isdigit():
             word = _unit_word(piece, english)
         else:
-            word = cache.get(piece) or _cache_word(cache, piece, english)
-        if not english and word.typing != _OTHER:
-            accented_seen = accented_seen or word.typing == _ACCENTED
-            typed.append((word.typing, len(tokens)))
-        tokens.extend(word.tokens)
-        folded.extend(word.folded)
+            word = known.get(piece) or _cache_word(known, piece, english)
+        typing = word.typing
+        if typing != _OTHER:
+            kinds.append(typing)
+            where.append(len(tokens))
+        add_tokens(word.tokens)
+        add_folded(word.folded)
         previous = piece
-    literal = _literal_positions(typed) if accented_seen else frozenset()
+    literal = (
+        _literal_positions(kinds, where)
+        if _ACCENTED in kinds and _PLAIN_WORD in kinds
+        else frozenset()
+    )
     breaks.discard(len(tokens))  # punctuation at the end breaks nothing
     return NormalizedText(
         original=text,

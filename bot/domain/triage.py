@@ -50,7 +50,6 @@ from bot.config import AgencyConfig, CategoryConfig, Config
 from bot.domain.learned import (
     LearnedModel,
     LearnedScores,
-    features,
     learned_calibration,
     load_default,
 )
@@ -946,7 +945,7 @@ class Classifier:
             norm.folded_tokens
         )
         if self.learned is not None:
-            analysis.learned = self.learned.score(features(norm.folded_tokens, norm.breaks))
+            analysis.learned = self.learned.score_tokens(norm.folded_tokens, norm.breaks)
         # Words that name an agency's people ("cán bộ địa chính", "officer at the tax office")
         # say who is complained about, not what about.
         staff_spans = [(m.start, m.end) for m in analysis.mentions if m.staff]
