@@ -188,7 +188,7 @@ class OutboxWorker:
         while self._marks:
             batch, self._marks = self._marks, []
             try:
-                async with self.db.transaction() as session:
+                async with self.db.statement() as session:
                     await outbox_store.mark_sent_many(
                         session=session,
                         sent=[(outbox_id, message_id) for outbox_id, message_id, _ in batch],
@@ -331,7 +331,7 @@ class OutboxWorker:
         log.info("released %s outbox claims", released)
 
     async def _seconds_until_next(self) -> float:
-        async with self.db.transaction() as session:
+        async with self.db.statement() as session:
             at = await outbox_store.next_available_at(session=session)
         if at is None:
             return self.idle_poll

@@ -24,6 +24,7 @@ from storage.outbox import (
     list_outbox,
     mark_retry,
     mark_sent,
+    mark_sent_many,
     next_available_at,
     release_claims,
 )
@@ -376,3 +377,34 @@ async def test_a_pooled_connection_killed_while_idle_is_replaced_before_use(
         assert again != backend
     finally:
         await database.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_statement_block_commits_without_a_transaction_around_it(pg_url: str) -> None:
+    # One statement needs no BEGIN and COMMIT round trips; a transaction after it, on the
+    # same pooled connection, is again one transaction.
+    database = Database(pg_url)
+    try:
+        async with database.statement() as session:
+            first = (await session.execute(text("SELECT txid_current()"))).scalar_one()
+            second = (await session.execute(text("SELECT txid_current()"))).scalar_one()
+        assert first != second
+        async with database.transaction() as session:
+            first = (await session.execute(text("SELECT txid_current()"))).scalar_one()
+            second = (await session.execute(text("SELECT txid_current()"))).scalar_one()
+        assert first == second
+    finally:
+        await database.dispose()
+
+
+async def test_a_statement_block_is_committed_when_it_returns(db: Database) -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    async with db.transaction() as session:
+        await enqueue(session=session, channel="telegram", chat_id="42", payload={}, now=now)
+    async with db.transaction() as session:
+        (claimed,) = await claim_due(session=session, now=now, limit=5, lease=timedelta(minutes=2))
+    async with db.statement() as session:
+        await mark_sent_many(session=session, sent=[(claimed.id, "m-1")], now=now)
+    async with db.transaction() as session:
+        (row,) = await list_outbox(session=session)
+    assert (row.status, row.sent_message_id) == (OutboxStatus.SENT, "m-1")
