@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, event, func
+from sqlalchemy import and_, bindparam, delete, event, func, literal_column
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -109,13 +110,21 @@ async def list_watch_due(*, session: AsyncSession, now: datetime, limit: int) ->
 
 _ATTEMPTS: Any = LookupAttempt.__table__  # type: ignore[attr-defined]
 _INSERT_ATTEMPT = _ATTEMPTS.insert()
-_USER_ATTEMPTS = (
-    select(_ATTEMPTS.c.code, _ATTEMPTS.c.outcome, _ATTEMPTS.c.at)
-    .where(
-        _ATTEMPTS.c.channel == bindparam("channel"),
-        _ATTEMPTS.c.user_id == bindparam("user_id"),
-        _ATTEMPTS.c.at >= bindparam("since"),
-        _ATTEMPTS.c.outcome != bindparam("skipped"),
+# A user's tries beside the dossier of one code, in one read: a lookup needs both. Both are
+# joined to a one-row start, so the dossier comes back (or not) whether the user tried or not.
+_ONE_ROW = sa_select(literal_column("1").label("one")).subquery("one")
+_ATTEMPTS_WITH_DOSSIER = (
+    sa_select(Dossier, _ATTEMPTS.c.code, _ATTEMPTS.c.outcome, _ATTEMPTS.c.at)
+    .select_from(_ONE_ROW)
+    .outerjoin(Dossier, col(Dossier.code) == bindparam("code"))
+    .outerjoin(
+        _ATTEMPTS,
+        and_(
+            _ATTEMPTS.c.channel == bindparam("channel"),
+            _ATTEMPTS.c.user_id == bindparam("user_id"),
+            _ATTEMPTS.c.at >= bindparam("since"),
+            _ATTEMPTS.c.outcome != bindparam("skipped"),
+        ),
     )
     .order_by(_ATTEMPTS.c.at, _ATTEMPTS.c.id)
 )
@@ -160,25 +169,40 @@ async def record_attempt(
     _pending(session).append(row)
 
 
-async def user_attempts(
-    *, session: AsyncSession, channel: str, user_id: str, since: datetime, skipped: str
-) -> list[Attempt]:
-    """Return this user's tries from `since` on, oldest first, but those of outcome `skipped`.
+async def attempts_and_dossier(
+    *,
+    session: AsyncSession,
+    channel: str,
+    user_id: str,
+    since: datetime,
+    skipped: str,
+    code: str,
+) -> tuple[list[Attempt], Dossier | None]:
+    """Return the user's tries from `since` on, oldest first, but those of outcome `skipped`,
+    and the dossier of `code` (None for no such dossier): one read serves the rate limit, the
+    lock-out and the card of a lookup."""
+    values = {"channel": channel, "user_id": user_id, "since": since, "skipped": skipped}
+    result = await session.execute(_ATTEMPTS_WITH_DOSSIER, {**values, "code": code})
+    dossier: Dossier | None = None
+    stored: list[Attempt] = []
+    for found, tried, outcome, at in result:
+        dossier = dossier or found
+        if at is not None:
+            stored.append(Attempt(tried, outcome, at))
+    return _with_waiting(session, stored, values), dossier
 
-    One read serves both the rate limit and the lock-out of a lookup.
-    """
-    result = await session.execute(
-        _USER_ATTEMPTS,
-        {"channel": channel, "user_id": user_id, "since": since, "skipped": skipped},
-    )
-    stored = [Attempt(code, outcome, at) for code, outcome, at in result if at is not None]
+
+def _with_waiting(
+    session: AsyncSession, stored: list[Attempt], values: dict[str, Any]
+) -> list[Attempt]:
+    """The stored tries and those waiting in the transaction that match the same read."""
     waiting = [
         Attempt(row["code"], row["outcome"], row["at"])
         for row in _pending(session)
-        if row["channel"] == channel
-        and row["user_id"] == user_id
-        and row["at"] >= since
-        and row["outcome"] != skipped
+        if row["channel"] == values["channel"]
+        and row["user_id"] == values["user_id"]
+        and row["at"] >= values["since"]
+        and row["outcome"] != values["skipped"]
     ]
     return sorted(stored + waiting, key=lambda attempt: attempt.at)
 

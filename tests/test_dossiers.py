@@ -24,6 +24,7 @@ from bot.domain.dossiers import (
 )
 from handlers.lookup import answer_lookup, subscribe, unsubscribe
 from handlers.messages import t
+from storage import dossiers as store
 from storage.db import Database
 from storage.dossiers import Attempt
 from storage.models import Dossier, DossierSubscription, LookupAttempt
@@ -371,6 +372,39 @@ async def test_tries_of_one_transaction_count_before_it_commits(
     async with db.transaction() as session:
         outcomes = (await session.exec(select(LookupAttempt.outcome))).all()
     assert sorted(outcomes) == ["wrong_last4", "wrong_last4"]
+
+
+async def test_one_read_brings_the_tries_and_the_dossier_each_without_the_other(
+    db: Database,
+) -> None:
+    await add(db, make_dossier())
+    since = NOW - timedelta(hours=1)
+    read = {"channel": "telegram", "user_id": "7", "since": since, "skipped": Outcome.LIMITED}
+    async with db.transaction() as session:
+        alone = await store.attempts_and_dossier(session=session, code=CODE, **read)
+        for outcome, minutes in ((Outcome.NOT_FOUND, 5), (Outcome.LIMITED, 3), (Outcome.FOUND, 1)):
+            await store.record_attempt(
+                session=session,
+                channel="telegram",
+                user_id="7",
+                code=CODE,
+                outcome=outcome,
+                at=NOW - timedelta(minutes=minutes),
+            )
+    async with db.transaction() as session:
+        both = await store.attempts_and_dossier(session=session, code=CODE, **read)
+        no_dossier = await store.attempts_and_dossier(session=session, code="", **read)
+        other_user = await store.attempts_and_dossier(
+            session=session, code=CODE, **{**read, "user_id": "8"}
+        )
+    assert alone[0] == [] and alone[1] is not None and alone[1].code == CODE
+    expected = [
+        Attempt(CODE, Outcome.NOT_FOUND, NOW - timedelta(minutes=5)),
+        Attempt(CODE, Outcome.FOUND, NOW - timedelta(minutes=1)),
+    ]
+    assert both[0] == expected and both[1] is not None and both[1].code == CODE
+    assert no_dossier == (expected, None)
+    assert other_user[0] == [] and other_user[1] is not None
 
 
 def test_rate_limit_counts_only_tries_within_the_last_minute() -> None:

@@ -312,13 +312,16 @@ async def look_up(
 ) -> Lookup:
     """Look a dossier up: the card, public or verified, or why there is none."""
     window = timedelta(minutes=config.lookup.lockout_minutes)
+    codes = find_dossier_codes(code)
+    normalized = codes[0] if codes else None
     # Tries that hit the rate limit count neither for the limit nor for the lock-out.
-    history = await store.user_attempts(
+    history, dossier = await store.attempts_and_dossier(
         session=session,
         channel=channel,
         user_id=user_id,
         since=now - max(RATE_WINDOW, LOCK_HISTORY_WINDOWS * window),
         skipped=Outcome.LIMITED,
+        code=normalized or "",
     )
     until = rate_limited_until(history, limit=config.lookup.per_minute, now=now)
     if until is not None:
@@ -333,8 +336,6 @@ async def look_up(
         seconds = max(1, math.ceil((until - now).total_seconds()))
         return Lookup(LookupResult.RATE_LIMITED, code.strip()[:80], seconds=seconds)
 
-    codes = find_dossier_codes(code)
-    normalized = codes[0] if codes else None
     if normalized is None:
         if not code.strip():
             return Lookup(LookupResult.ASK_CODE, "")
@@ -358,7 +359,6 @@ async def look_up(
             at=now,
         )
 
-    dossier = await store.get_dossier(session=session, code=normalized)
     if dossier is None:
         await record(Outcome.NOT_FOUND)
         return Lookup(LookupResult.NOT_FOUND, normalized)
