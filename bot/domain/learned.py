@@ -128,7 +128,7 @@ class LearnedModel:
         self.position = {c: i for i, c in enumerate(self.classes)}
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.features = list(features)
-        self.index = {f: i for i, f in enumerate(self.features)}
+        self.index = dict(zip(self.features, range(len(self.features)), strict=True))
         self.idf = np.asarray(idf, dtype=np.float64)
         self.matrix = np.asarray(matrix, dtype=np.float64)
         self.default_idf = float(self.idf.max()) if len(self.idf) else 1.0
@@ -190,7 +190,7 @@ class LearnedModel:
         idf = np.concatenate([self.idf, np.full(len(new), self.default_idf)])
         matrix = np.vstack([matrix, np.zeros((len(new), matrix.shape[1]))])
         intercept = intercept.copy()
-        index = {f: i for i, f in enumerate(features)}
+        index = dict(zip(features, range(len(features)), strict=True))
         tickets: dict[tuple[str, str], int] = {}
         for row in rows:
             column = columns[row.category]

@@ -41,6 +41,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +209,11 @@ class _PhraseIndex:
         matches: list[_Match] = []
         count = len(keys)
         breaks = text.breaks
+        tokens = text.tokens
         root = self.root.children
+        # a phrase typed exactly as configured, no word of the text repaired, fits fully
+        # (what `_similarity` finds too, without going word by word)
+        repaired = min(credits, default=1.0) < 1.0
         for start in range(count):
             node = root.get(keys[start])
             if node is None:
@@ -224,7 +229,12 @@ class _PhraseIndex:
                         and not _is_filler(text, skipped)
                     ):
                         continue
-                    similarity = _similarity(text, credits, entry.tokens, start, position, skipped)
+                    if skipped < 0 and not repaired and tokens[start:position] == entry.tokens:
+                        similarity = 1.0
+                    else:
+                        similarity = _similarity(
+                            text, credits, entry.tokens, start, position, skipped
+                        )
                     if similarity >= MIN_SIMILARITY:
                         matches.append(_Match(start, position, entry, similarity, skipped < 0))
                 children = node.children
@@ -320,6 +330,10 @@ def _similarity(
     return similarity * SKIP_PENALTY if skipped >= 0 else similarity
 
 
+_START = attrgetter("start")
+_SCORE = itemgetter(1)  # of a (category, score) pair
+
+
 def _keep_longest(matches: list[_Match]) -> list[_Match]:
     """Resolve overlapping matches: longer phrases first, then exact ones, then earlier ones.
 
@@ -339,7 +353,7 @@ def _keep_longest(matches: list[_Match]) -> list[_Match]:
         kept.append(match)
         for position in range(match.start, match.end):
             taken[position] = span
-    kept.sort(key=lambda m: m.start)
+    kept.sort(key=_START)
     return kept
 
 
@@ -506,21 +520,20 @@ class WardIndex:
         """Return the first commune/ward named (introduced by xã/phường first, else ở/tại)."""
         weak: WardMention | None = None
         tokens, folded = text.tokens, text.folded_tokens
-        count = len(tokens)
-        position = 0
-        while position < count:
-            if folded[position] not in self.starts:
-                position += 1
+        starts = self.starts
+        if starts.isdisjoint(folded):
+            return None
+        position = 0  # where the next mention may start
+        for start in [index for index, word in enumerate(folded) if word in starts]:
+            if start < position:
                 continue
-            found = self._at(tokens, folded, position)
+            found = self._at(tokens, folded, start)
             if found is not None:
                 if found.strong:
                     return found
                 if weak is None:
                     weak = found
                 position = found.end
-            else:
-                position += 1
         return weak
 
     def _at(
@@ -656,6 +669,8 @@ _SERVICE_PEOPLE_FIRST = frozenset(words[0] for words in _SERVICE_PEOPLE)
 def _staff_named(folded: tuple[str, ...], start: int, end: int) -> bool:
     """Tell whether an agency name is introduced as its staff (just before or inside it)."""
     window = folded[max(0, start - 6) : min(end, start + 3)]
+    if _STAFF_FIRST.isdisjoint(window):
+        return False
     for size in (3, 2, 1):
         for index in range(len(window) - size + 1):
             if tuple(window[index : index + size]) in _STAFF_WORDS:
@@ -1114,7 +1129,7 @@ class Classifier:
         process = max((s for c, s in ranked if c in self.process), default=0.0)
         if process >= PROCESS_EVIDENCE:
             ranked = [(c, s if c in self.process else s * TOPIC_DISCOUNT) for c, s in ranked]
-        ranked.sort(key=lambda item: item[1], reverse=True)
+        ranked.sort(key=_SCORE, reverse=True)
         return ranked
 
     def _decide(self, analysis: _Analysis, dossier_agency: str | None) -> Decision:
@@ -1208,7 +1223,7 @@ class Classifier:
             scores[c] = scores.get(c, 0.0) + (1.0 - share) * s / total
         if not scores:
             return [(self.fallback or "", 0.0)]
-        return sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        return sorted(scores.items(), key=_SCORE, reverse=True)
 
     def _as_conduct(self, blended: list[tuple[str, float]], conduct: float) -> tuple[str, float]:
         """The conduct category a complaint the detector hears as conduct is filed under,
