@@ -538,6 +538,29 @@ def test_learning_a_provinces_conduct_teaches_the_conduct_detector(
     assert abs(learned - plain) < 0.05
 
 
+def test_learning_never_makes_a_denunciation_sound_less_like_one() -> None:
+    # A province whose tickets never used a phrase for conduct must not teach the engine to
+    # hear less conduct in it: the complaint would go to the topic's agency, maybe the accused.
+    from bot.domain.learned import CONDUCT_ROWS
+
+    shipped = load_default()
+    assert shipped is not None
+    text = text_features("Cán bộ địa chính đòi phong bì 2 triệu mới chịu đo đạc thửa đất")
+    weights = shipped.score(text)
+    assert weights.conduct is not None and weights.conduct >= CONDUCT_DOUBT
+    present = [shipped.features[row] for row in weights.rows]
+    lowered = shipped.with_rows(
+        [LearnedRow(phrase, CONDUCT_ROWS, -5.0, 3) for phrase in present]
+        + [LearnedRow("", CONDUCT_ROWS, -5.0, 0)]
+    )
+    raised = shipped.with_rows([LearnedRow(present[0], CONDUCT_ROWS, 5.0, 3)])
+    after_lowering = lowered.score(text).conduct
+    after_raising = raised.score(text).conduct
+    assert after_lowering is not None and after_raising is not None
+    assert after_lowering == pytest.approx(weights.conduct)
+    assert after_raising > weights.conduct
+
+
 def test_learned_lists_the_conduct_detectors_rows_apart(tmp_path: Path) -> None:
     from bot.domain.learned import CONDUCT_ROWS
 

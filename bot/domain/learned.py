@@ -121,6 +121,7 @@ class LearnedModel:
         *,
         tickets: dict[tuple[str, str], int] | None = None,
         conduct: tuple[Any, float] | None = None,
+        conduct_floor: tuple[Any, float] | None = None,
     ) -> None:
         import numpy as np
 
@@ -140,6 +141,14 @@ class LearnedModel:
             np.asarray(conduct[0], dtype=np.float64) if conduct is not None else None
         )
         self.conduct_intercept = conduct[1] if conduct is not None else 0.0
+        # The shipped detector, under a province's learned one: learning may teach new ways of
+        # telling of a bribe, but never makes a denunciation sound less like one, since that
+        # would send it to the topic's agency, which may be the accused.
+        self.conduct_floor = (
+            (np.asarray(conduct_floor[0], dtype=np.float64), conduct_floor[1])
+            if conduct_floor is not None
+            else None
+        )
 
     @classmethod
     def load(cls, source: Any) -> LearnedModel:
@@ -170,6 +179,10 @@ class LearnedModel:
         z = self.conduct_intercept
         if rows is not None and len(rows):
             z += float(values @ self.conduct_weights[rows])
+        if self.conduct_floor is not None:
+            weights, intercept = self.conduct_floor
+            floor = intercept + (float(values @ weights[rows]) if values is not None else 0.0)
+            z = max(z, floor)
         return 1.0 / (1.0 + math.exp(-z))
 
     def with_rows(self, rows: Iterable[LearnedRow]) -> LearnedModel:
@@ -180,9 +193,10 @@ class LearnedModel:
         # The conduct detector is one more column while the rows are added.
         columns = dict(self.position)
         matrix, intercept = self.matrix, self.intercept
-        if self.conduct_weights is not None:
+        conduct_weights = self.conduct_weights
+        if conduct_weights is not None:
             columns[CONDUCT_ROWS] = len(self.classes)
-            matrix = np.column_stack([matrix, self.conduct_weights])
+            matrix = np.column_stack([matrix, conduct_weights])
             intercept = np.append(intercept, self.conduct_intercept)
         rows = [r for r in rows if r.category in columns]
         new = [p for p in dict.fromkeys(r.phrase for r in rows) if p and p not in self.index]
@@ -200,12 +214,21 @@ class LearnedModel:
             matrix[index[row.phrase], column] += row.weight
             if row.tickets:
                 tickets[(row.phrase, row.category)] = row.tickets
-        conduct = None
-        if CONDUCT_ROWS in columns:
+        conduct = floor = None
+        if conduct_weights is not None:
             conduct = (matrix[:, -1].copy(), float(intercept[-1]))
             matrix, intercept = np.ascontiguousarray(matrix[:, :-1]), intercept[:-1]
+            below, shift = self.conduct_floor or (conduct_weights, self.conduct_intercept)
+            floor = (np.concatenate([below, np.zeros(len(features) - len(below))]), shift)
         return LearnedModel(
-            self.classes, intercept, features, idf, matrix, tickets=tickets, conduct=conduct
+            self.classes,
+            intercept,
+            features,
+            idf,
+            matrix,
+            tickets=tickets,
+            conduct=conduct,
+            conduct_floor=floor,
         )
 
     def score(self, found: Iterable[str]) -> LearnedScores:
