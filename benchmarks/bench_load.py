@@ -143,15 +143,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU time used so far by the processes of the PostgreSQL server (0 where none is seen)."""
+def command_cpu_seconds(command: str) -> float:
+    """CPU time used so far by every process of one command name (0 where none is seen)."""
     total = 0.0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() == "postgres":
+                if (entry / "comm").read_text().strip() == command:
                     total += cpu_seconds(int(entry.name))
     return total
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by the processes of the PostgreSQL server."""
+    return command_cpu_seconds("postgres")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -302,15 +307,7 @@ class Balancer:
 
     def cpu_seconds(self) -> float:
         """CPU time nginx's processes used so far (0 for the balancer in this process)."""
-        if self.nginx is None:
-            return 0.0
-        total = 0.0
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError):
-                    if (entry / "comm").read_text().strip() == "nginx":
-                        total += cpu_seconds(int(entry.name))
-        return total
+        return command_cpu_seconds(NGINX) if self.nginx is not None else 0.0
 
     async def stop(self) -> None:
         """Stop serving and close the client session."""

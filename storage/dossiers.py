@@ -184,27 +184,20 @@ async def attempts_and_dossier(
     values = {"channel": channel, "user_id": user_id, "since": since, "skipped": skipped}
     result = await session.execute(_ATTEMPTS_WITH_DOSSIER, {**values, "code": code})
     dossier: Dossier | None = None
-    stored: list[Attempt] = []
+    tries: list[Attempt] = []
     for found, tried, outcome, at in result:
         dossier = dossier or found
         if at is not None:
-            stored.append(Attempt(tried, outcome, at))
-    return _with_waiting(session, stored, values), dossier
-
-
-def _with_waiting(
-    session: AsyncSession, stored: list[Attempt], values: dict[str, Any]
-) -> list[Attempt]:
-    """The stored tries and those waiting in the transaction that match the same read."""
-    waiting = [
+            tries.append(Attempt(tried, outcome, at))
+    tries += [
         Attempt(row["code"], row["outcome"], row["at"])
-        for row in _pending(session)
-        if row["channel"] == values["channel"]
-        and row["user_id"] == values["user_id"]
-        and row["at"] >= values["since"]
-        and row["outcome"] != values["skipped"]
+        for row in _pending(session)  # recorded in this transaction, not yet written
+        if row["channel"] == channel
+        and row["user_id"] == user_id
+        and row["at"] >= since
+        and row["outcome"] != skipped
     ]
-    return sorted(stored + waiting, key=lambda attempt: attempt.at)
+    return sorted(tries, key=lambda attempt: attempt.at), dossier
 
 
 async def code_attempts(

@@ -176,13 +176,13 @@ class LearnedModel:
         """The conduct detector's probability for the features present (None if not shipped)."""
         if self.conduct_weights is None:
             return None
+        present = rows is not None and len(rows) > 0
         z = self.conduct_intercept
-        if rows is not None and len(rows):
+        if present:
             z += float(values @ self.conduct_weights[rows])
         if self.conduct_floor is not None:
             weights, intercept = self.conduct_floor
-            floor = intercept + (float(values @ weights[rows]) if values is not None else 0.0)
-            z = max(z, floor)
+            z = max(z, intercept + (float(values @ weights[rows]) if present else 0.0))
         return 1.0 / (1.0 + math.exp(-z))
 
     def with_rows(self, rows: Iterable[LearnedRow]) -> LearnedModel:
