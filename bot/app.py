@@ -33,10 +33,12 @@ from bot.inbox import Clock, Inbox, system_clock
 from bot.learned_store import LearnedRefresher
 from bot.metrics import Metrics
 from bot.outbox import OutboxWorker, Sender
+from bot.sole_poller import SolePoller
 from bot.sweeper import Sweeper
 from bot.web.server import build_web_app
 from storage.db import Database
 from storage.directory import sync_directory
+from storage.poller_lock import PollerLock
 
 log = logging.getLogger(__name__)
 # Telegram's most (its default is 40): the webhook requests in flight at once are what the
@@ -106,6 +108,7 @@ class HotlineApp:
         self._tasks: list[asyncio.Task[None]] = []
         self.telegram_intake: telegram_channel.TelegramIntake | None = None
         self._intake_task: asyncio.Task[None] | None = None
+        self.telegram_poller: SolePoller | None = None
         self._stopping: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> HotlineApp:
@@ -180,7 +183,11 @@ class HotlineApp:
             )
         else:
             await application.bot.delete_webhook()
-            self._intake_task = asyncio.create_task(intake.poll(self._stop), name="telegram-poll")
+            # Of several instances on one database, one polls; the others stand by.
+            self.telegram_poller = SolePoller(PollerLock(self.db, "telegram"), intake.poll)
+            self._intake_task = asyncio.create_task(
+                self.telegram_poller.run(self._stop), name="telegram-poll"
+            )
         log.info("telegram channel started (%s)", self.config.telegram.mode)
 
     async def _start_zalo(self) -> None:
@@ -266,6 +273,13 @@ class HotlineApp:
         return data, guessed or (
             "image/jpeg" if ref.kind == "photo" else "application/octet-stream"
         )
+
+    def pollers(self) -> dict[str, SolePoller]:
+        """The channels this instance serves by polling, each with its turn-taking poller."""
+        found = {"telegram": self.telegram_poller}
+        if self.zalo is not None:
+            found[zalo_channel.CHANNEL] = self.zalo.poller
+        return {channel: poller for channel, poller in found.items() if poller is not None}
 
     async def wait_until_stopped(self) -> None:
         """Block until `stop()` is called (or the task is cancelled)."""

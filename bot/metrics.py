@@ -93,6 +93,13 @@ class Metrics:
             registry=registry,
         )
 
+        self.polling = Gauge(
+            "hotline_polling",
+            "1 where this instance polls the channel, 0 where it stands by for another.",
+            ["channel"],
+            registry=registry,
+        )
+
     def count_failure(self, channel: str, error: DeliveryFailure, *, final: bool) -> None:
         """Count a failed send: a retry, or given up with the status it ends in."""
         if error.blocked:

@@ -17,7 +17,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.sqlite_inline import inline_connector
@@ -42,12 +42,18 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._sqlite_path = str(Path(path).resolve()) if self.is_sqlite and path else None
+        self._sqlite_file = self.is_sqlite and bool(path) and path != ":memory:"
         self._autocommit: AsyncEngine | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         else:
             _ping_when_idle(self.engine)
             self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite database file's absolute path; None for PostgreSQL or in memory."""
+        return self._sqlite_path if self._sqlite_file else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -83,12 +89,34 @@ class Database:
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (creates an empty database's tables)."""
-        async with self.engine.begin() as connection:
+        async with contextlib.AsyncExitStack() as stack:
+            if self._sqlite_path is not None:
+                # Queued with this process's writers: the inline driver must not wait for
+                # the file's lock inside the event loop.
+                await stack.enter_async_context(_sqlite_writer(self._sqlite_path))
+            connection = await stack.enter_async_context(self.engine.begin())
+            await serialise_startup(connection)
             await connection.run_sync(_upgrade_with)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+# Names the start-up work among PostgreSQL's advisory locks ("hotline" and 1).
+STARTUP_LOCK = 0x686F_746C_696E_6501
+
+
+async def serialise_startup(executor: AsyncConnection | AsyncSession) -> None:
+    """Hold the start-up lock until the transaction ends, on PostgreSQL.
+
+    Instances started together then migrate and sync the directory one after the other,
+    instead of inserting the same rows at once; SQLite's writer lock already does this.
+    """
+    bind = executor.bind if isinstance(executor, AsyncSession) else executor
+    if bind is None or bind.dialect.name != "postgresql":
+        return
+    await executor.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STARTUP_LOCK})
 
 
 # SQLite has one writer and every transaction here takes the write lock at BEGIN. Queueing

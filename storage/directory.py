@@ -6,11 +6,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
+from storage.db import serialise_startup
 from storage.models import Agency, Category
 
 
 async def sync_directory(*, session: AsyncSession, config: Config) -> None:
     """Make the agency and category tables match the config (absent ones are deactivated)."""
+    await serialise_startup(session)
     agencies = {a.id: a for a in (await session.exec(select(Agency))).all()}
     for item in config.agencies:
         row = agencies.pop(item.id, None) or Agency(id=item.id, name=item.name)

@@ -78,6 +78,15 @@ async def _truncate_all(database: Database) -> None:
         await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+async def empty_postgres(url: str) -> None:
+    """Empty every table of the PostgreSQL database at `url` (for tests that start apps on it)."""
+    database = Database(url)
+    try:
+        await _truncate_all(database)
+    finally:
+        await database.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated, empty database: SQLite in a temp file, and PostgreSQL."""

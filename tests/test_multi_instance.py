@@ -23,7 +23,7 @@ from bot.channels.emulator import TelegramEmulator
 from bot.config import Config, WebConfig
 from handlers.messages import t
 from storage.db import Database
-from tests.conftest import _truncate_all
+from tests.conftest import _truncate_all, empty_postgres
 from tests.harness import FakeClock, e2e_config
 from tests.processes import answers, eventually
 
@@ -76,9 +76,7 @@ def instance_config(base: Config, webhook: str) -> Config:
 async def test_two_instances_answer_every_update_once_and_in_order(
     config: Config, pg_url: str
 ) -> None:
-    fresh = Database(pg_url)
-    await _truncate_all(fresh)
-    await fresh.dispose()
+    await empty_postgres(pg_url)
     async with TelegramEmulator() as emulator:
         for chat in CHATS:
             await emulator.register_private_chat(chat, f"Dân {chat}")
@@ -155,3 +153,31 @@ async def test_one_chat_waits_for_its_update_in_another_instance(
         await elsewhere.dispose()
         await here.dispose()
     assert [reply.text for reply in replies] == [t("help", "vi", phone=config.hotline.phone)]
+
+
+async def test_instances_starting_together_sync_the_directory_one_after_the_other(
+    config: Config, pg_url: str
+) -> None:
+    from storage.directory import list_agencies, sync_directory
+
+    first, second = Database(pg_url), Database(pg_url)
+    await _truncate_all(first)
+
+    async def sync(db: Database) -> None:
+        async with db.transaction() as session:
+            await sync_directory(session=session, config=config)
+
+    try:
+        async with first.transaction() as session:
+            await sync_directory(session=session, config=config)
+            # Another instance starting now would insert the same rows: it waits instead.
+            waiting = asyncio.create_task(sync(second))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+        await asyncio.wait_for(waiting, timeout=5)
+        async with first.transaction() as session:
+            agencies = await list_agencies(session=session)
+    finally:
+        await first.dispose()
+        await second.dispose()
+    assert sorted(a.id for a in agencies) == sorted(a.id for a in config.agencies)

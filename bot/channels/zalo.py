@@ -22,10 +22,12 @@ from bot.chat import Attachment, Incoming, Reply
 from bot.config import ZaloConfig
 from bot.evidence import EvidenceLinks, is_url
 from bot.outbox import DeliveryError
+from bot.sole_poller import SolePoller
 from handlers.messages import fmt_datetime, t
 from storage import channel_options
 from storage.db import Database
 from storage.dialogs import load_dialog
+from storage.poller_lock import PollerLock
 
 log = logging.getLogger(__name__)
 CHANNEL = "zalo"
@@ -407,6 +409,7 @@ class ZaloChannel:
         self.poll_timeout = POLL_TIMEOUT
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self.poller: SolePoller | None = None
 
     async def start(self) -> None:
         """Check the token, then register the webhook or start long polling."""
@@ -417,7 +420,9 @@ class ZaloChannel:
         else:
             with contextlib.suppress(ZaloApiError):
                 await self.client.delete_webhook()  # getUpdates does not work while one is set
-            self._task = asyncio.create_task(self._poll(), name="zalo-polling")
+            # Of several instances on one database, one polls; the others stand by.
+            self.poller = SolePoller(PollerLock(self.db, CHANNEL), self._poll)
+            self._task = asyncio.create_task(self.poller.run(self._stopping), name="zalo-polling")
         log.info("zalo channel started (%s)", self.config.mode)
 
     async def stop(self) -> None:
@@ -441,9 +446,9 @@ class ZaloChannel:
         """Return `incoming` as a button press if its text is the number of a shown option."""
         return await option_pressed(self.db, incoming)
 
-    async def _poll(self) -> None:
+    async def _poll(self, until: asyncio.Event) -> None:
         failures = 0
-        while not self._stopping.is_set():
+        while not until.is_set():
             try:
                 updates = await self.client.get_updates(self.poll_timeout)
             except (ZaloApiError, ZaloNetworkError) as exc:

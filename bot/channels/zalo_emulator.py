@@ -163,7 +163,10 @@ class ZaloEmulator:
             handler = self._methods().get(method)
             if handler is None:
                 raise _ApiError(404, f"Method {method} not found")
-            result = await handler(params)
+            if method == "getUpdates":
+                result = await self._get_updates(params, gone=lambda: _caller_gone(request))
+            else:
+                result = await handler(params)
         except _ApiError as exc:
             self.requests.append((method, params, exc.status))
             self._wake()
@@ -192,7 +195,10 @@ class ZaloEmulator:
         bot_id = self.token.split(":", 1)[0]
         return {"id": bot_id, "account_name": "bot.hotline", "account_type": "BASIC"}
 
-    async def _get_updates(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def _get_updates(
+        self, params: dict[str, Any], gone: Callable[[], bool] = lambda: False
+    ) -> dict[str, Any]:
+        """Hand the oldest update to a caller still listening (one that hung up gets none)."""
         if self.webhook_url:
             raise _ApiError(409, "Conflict: a webhook is set; delete it to use getUpdates")
         try:
@@ -200,9 +206,9 @@ class ZaloEmulator:
         except (TypeError, ValueError) as exc:
             raise _ApiError(400, "Bad Request: timeout must be a number") from exc
         deadline = time.monotonic() + max(seconds, 0.0)
-        while not self._queue:
+        while not self._queue or gone():
             left = deadline - time.monotonic()
-            if left <= 0 or self._closing:
+            if left <= 0 or self._closing or gone():
                 raise _ApiError(408, "Request timeout")
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
@@ -761,3 +767,8 @@ class ZaloEmulator:
     @staticmethod
     def _now() -> int:
         return int(time.time() * 1000)
+
+
+def _caller_gone(request: web.Request) -> bool:
+    """Whether the client of a long poll has closed its connection."""
+    return request.transport is None or request.transport.is_closing()

@@ -115,6 +115,8 @@ async def metrics(request: web.Request) -> web.Response:
         await hotline.metrics.refresh(hotline.db, hotline.clock())
     except Exception as exc:  # counters still tell something while the database is away
         log.warning("metrics: database gauges not refreshed: %s", exc)
+    for channel, poller in hotline.pollers().items():
+        hotline.metrics.polling.labels(channel=channel).set(int(poller.polling))
     return web.Response(body=hotline.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
