@@ -110,6 +110,7 @@ class HotlineApp:
         self._intake_task: asyncio.Task[None] | None = None
         self.telegram_poller: SolePoller | None = None
         self._stopping: asyncio.Task[None] | None = None
+        self.started = False  # every part is running (`start()` returned)
 
     async def __aenter__(self) -> HotlineApp:
         await self.start()
@@ -153,6 +154,7 @@ class HotlineApp:
             await self._start_zalo_oa()
         self._tasks.append(asyncio.create_task(self.outbox.run(self._stop), name="outbox"))
         self._tasks.append(asyncio.create_task(self.sweeper.run(self._stop), name="sweeper"))
+        self.started = True
 
     async def _start_telegram(self) -> None:
         application = telegram_channel.build_application(self.config.telegram)
@@ -162,12 +164,7 @@ class HotlineApp:
             await telegram_channel.close_transports(application)
             raise
         self.telegram = application
-        # SQLite has one writer: one lane; PostgreSQL takes chats in parallel transactions when
-        # polling. Webhook requests are drained by one worker: parallel drains split what waits
-        # into small batches (measured, bench_load: 401 updates/s with four, 660 with one).
-        webhook = self.config.telegram.mode == "webhook"
-        lanes = 1 if self.db.is_sqlite or webhook else 4
-        intake = telegram_channel.TelegramIntake(application, self.inbox.handle_batch, lanes=lanes)
+        intake = telegram_channel.TelegramIntake(application, self.inbox.handle_batch)
         self.telegram_intake = intake
         self.senders["telegram"] = telegram_channel.TelegramSender(application, self.downloader)
         with contextlib.suppress(Exception):
