@@ -10,9 +10,14 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Config, ConfigError, default_config_path, load_config
+
+if TYPE_CHECKING:  # the commands import what they use: `hotline classify` starts fast
+    import asyncio
+
+    from bot.app import HotlineApp
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 log = logging.getLogger("hotline")
@@ -139,11 +144,16 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         return EXIT_BAD_INPUT
 
     async def serve() -> int:
+        import asyncio
+
+        app = HotlineApp(config)
+        _stop_on_signals(app, asyncio.current_task())
         try:
-            async with HotlineApp(config) as app:
-                _stop_on_signals(app.stop)
+            async with app:
                 _freeze_the_heap_built_at_start()
                 await app.wait_until_stopped()
+        except asyncio.CancelledError:
+            return EXIT_OK  # a signal during start-up: what had started was stopped
         except TelegramError as exc:
             # PTB's messages never include the token; the base URL is shown without it.
             print(
@@ -165,12 +175,21 @@ def _freeze_the_heap_built_at_start() -> None:
     gc.freeze()
 
 
-def _stop_on_signals(stop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+def _stop_on_signals(app: HotlineApp, starting: asyncio.Task[Any] | None) -> None:
+    """SIGINT and SIGTERM stop the app gracefully; during start-up they cancel the start,
+    which stops whatever had started (a start can wait long on an unreachable server)."""
     import asyncio
 
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if app.started or starting is None:
+            asyncio.ensure_future(app.stop())
+        else:
+            starting.cancel()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(stop()))
+        loop.add_signal_handler(sig, on_signal)
 
 
 def cmd_sandbox(args: argparse.Namespace, config: Config) -> int:

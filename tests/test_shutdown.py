@@ -43,6 +43,9 @@ async def test_signal_under_load_exits_cleanly_and_loses_nothing(
 
         restarted = start_bot(config, log)
         try:
+            polls = len(emulator.requests("getUpdates"))
+            # Started (and its signal handlers set) once it polls.
+            await eventually(lambda: len(emulator.requests("getUpdates")) > polls, 30, "polling")
             await eventually(
                 lambda: all(n >= 1 for n in answers(emulator, CHATS).values()),
                 40,
@@ -54,3 +57,23 @@ async def test_signal_under_load_exits_cleanly_and_loses_nothing(
         assert again == 0
         # A graceful stop leaves nothing on the wire: no /start is answered twice.
         assert sorted(set(answers(emulator, CHATS).values())) == [1]
+
+
+async def test_signal_during_start_up_stops_what_started_and_exits_0(tmp_path: Path) -> None:
+    async with TelegramEmulator() as emulator:
+        emulator.delay_next("getMe", 30.0)  # start-up waits on a Bot API that does not answer
+        config = write_config(
+            tmp_path / "config.toml", emulator, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+        )
+        log = tmp_path / "bot.log"
+        process = start_bot(config, log)
+        try:
+            await eventually(lambda: bool(emulator.requests("getMe")), 30, "starting")
+            status, seconds = await stop_bot(process, signal.SIGTERM)
+        finally:
+            await stop_bot(process, signal.SIGKILL)
+    text = log.read_text(errors="replace")
+    assert status == 0
+    assert seconds < 10
+    assert "Traceback" not in text
+    assert not emulator.requests("getUpdates"), "stopped before taking any update"
