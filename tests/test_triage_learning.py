@@ -17,7 +17,7 @@ from bot.__main__ import main
 from bot.config import Config, TriageConfig, load_config
 from bot.domain import tickets
 from bot.domain.learned import LearnedModel, LearnedRow, features, load_default
-from bot.domain.triage import CONDUCT_DOUBT, TRIAGE, Classifier
+from bot.domain.triage import CONDUCT_DOUBT, CONDUCT_DOUBT_PEOPLE, TRIAGE, Classifier
 from bot.learned_store import REFRESH_TTL
 from bot.learning import corpus, fit, learn_from_outcomes, read_history, text_features
 from storage.db import Database
@@ -490,10 +490,11 @@ def test_a_weak_conduct_signal_holds_a_complaint_that_speaks_of_the_services_peo
     # in such a story is enough to let the operators route it, and they are told why
     plain = classifier.classify(text)
     assert (plain.category, plain.agency) == (topic, agency)
-    monkeypatch.setattr(LearnedModel, "conduct_of", lambda self, rows, values: 0.15)
+    weak = (CONDUCT_DOUBT_PEOPLE + CONDUCT_DOUBT) / 2  # too weak to hold a story of no one
+    monkeypatch.setattr(LearnedModel, "conduct_of", lambda self, rows, values: weak)
     held = classifier.classify(text)
     assert (held.category, held.agency) == (topic, TRIAGE)
-    assert any(e.startswith("conduct 0.15") for e in held.evidence)
+    assert any(e.startswith(f"conduct {weak:.2f}") for e in held.evidence)
     road = classifier.classify("Đường Nguyễn Ái Quốc có nhiều ổ gà rất nguy hiểm, xe máy té")
     assert road.agency == "xay-dung"  # no people spoken of: the same signal routes it
 
