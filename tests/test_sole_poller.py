@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy import text
 from bot.app import HotlineApp
 from bot.channels.emulator import TelegramEmulator
 from bot.channels.zalo_emulator import ZaloEmulator
+from bot.chat import Incoming
 from bot.config import Config, WebConfig
 from bot.sole_poller import SolePoller
 from handlers.messages import t
@@ -275,7 +277,7 @@ async def test_one_zalo_instance_polls_and_the_other_takes_over(
 
 
 def _polls_zalo(app: HotlineApp) -> bool:
-    return app.zalo is not None and app.zalo.poller is not None and app.zalo.poller.polling
+    return app.zalo is not None and _polls_zalo_channel(app.zalo)
 
 
 @pytest.mark.postgres
@@ -333,3 +335,51 @@ def _polling_logs(logs: list[Path]) -> int:
 
 def _standing_by_logs(logs: list[Path]) -> int:
     return sum(log.read_text().count(STANDS_BY) for log in logs if log.exists())
+
+
+async def test_stopping_zalo_polling_finishes_the_update_in_hand(
+    config: Config, sqlite_db: Database
+) -> None:
+    from bot.channels.zalo import ZaloChannel
+
+    handled: list[str] = []
+    started = asyncio.Event()
+
+    async def slow_handle(incoming: Incoming) -> None:
+        started.set()
+        await asyncio.sleep(0.5)  # a transaction in flight when the stop comes
+        handled.append(incoming.text or "")
+
+    async with ZaloEmulator() as emu:
+        emu.register_private_chat(ZALO_CITIZEN, "Nguyễn Văn An")
+        zalo = zalo_config(config, emu, "sqlite+aiosqlite://").zalo
+        channel = ZaloChannel(zalo, db=sqlite_db, handle=slow_handle, clock=FakeClock())
+        await channel.start()
+        try:
+            await emu.send_text(ZALO_CITIZEN, "/help")
+            await asyncio.wait_for(started.wait(), timeout=10)
+        finally:
+            await asyncio.wait_for(channel.stop(), timeout=10)
+    assert handled == ["/help"], "the update in hand was handled, not cancelled"
+
+
+async def test_stopping_zalo_polling_hangs_up_the_long_poll(
+    config: Config, sqlite_db: Database
+) -> None:
+    from bot.channels.zalo import STOP_SECONDS, ZaloChannel
+
+    async def handle(incoming: Incoming) -> None:
+        raise AssertionError(f"no update was sent, got {incoming}")
+
+    async with ZaloEmulator() as emu:
+        zalo = zalo_config(config, emu, "sqlite+aiosqlite://").zalo
+        channel = ZaloChannel(zalo, db=sqlite_db, handle=handle, clock=FakeClock())
+        await channel.start()
+        await eventually(lambda: _polls_zalo_channel(channel), 10, "polling")
+        await asyncio.sleep(0.3)  # the long poll is on the wire
+        # The 30 s poll in flight is abandoned: stopping does not wait it out.
+        await asyncio.wait_for(channel.stop(), timeout=STOP_SECONDS / 2)
+
+
+def _polls_zalo_channel(channel: Any) -> bool:
+    return channel.poller is not None and channel.poller.polling

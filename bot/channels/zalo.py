@@ -12,7 +12,7 @@ import contextlib
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ CHANNEL = "zalo"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 MAX_TEXT_LENGTH = 2000  # sendMessage text and sendPhoto caption: 1 to 2000 characters
 POLL_TIMEOUT = 30
+STOP_SECONDS = 8.0  # what stopping waits for the update in hand before cancelling it
 
 Handle = Callable[[Incoming], Awaitable[Any]]
 Clock = Callable[[], datetime]
@@ -426,12 +427,16 @@ class ZaloChannel:
         log.info("zalo channel started (%s)", self.config.mode)
 
     async def stop(self) -> None:
-        """Stop polling and close the HTTP session."""
+        """Stop polling (the updates in hand are handled first) and close the HTTP session."""
         self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=STOP_SECONDS)
+            except TimeoutError:
+                log.warning("zalo polling did not stop within %.0f s; cancelled", STOP_SECONDS)
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         await self.client.close()
 
@@ -450,12 +455,13 @@ class ZaloChannel:
         failures = 0
         while not until.is_set():
             try:
-                updates = await self.client.get_updates(self.poll_timeout)
+                updates = await _unless_set(until, self.client.get_updates(self.poll_timeout))
             except (ZaloApiError, ZaloNetworkError) as exc:
                 failures += 1
                 delay = min(2.0**failures, 30.0)
                 log.warning("zalo getUpdates failed (%s); retrying in %.0f s", exc, delay)
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(until.wait(), timeout=delay)
                 continue
             failures = 0
             for update in updates:
@@ -463,6 +469,26 @@ class ZaloChannel:
                     await self.receive(update)
                 except Exception:  # one bad update must not stop the channel
                     log.exception("could not handle a zalo update")
+
+
+async def _unless_set(
+    event: asyncio.Event, call: Coroutine[Any, Any, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Await a long poll, abandoned (nothing taken) as soon as `event` is set."""
+    fetch = asyncio.ensure_future(call)
+    stopped = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if fetch.done():
+        return fetch.result()
+    # Hanging up before an answer comes, as any stop mid-poll does: waiting out a 30 s long
+    # poll would overrun the 10 s a stop has.
+    fetch.cancel()
+    with contextlib.suppress(asyncio.CancelledError, ZaloApiError, ZaloNetworkError):
+        await fetch
+    return []
 
 
 async def option_pressed(db: Database, incoming: Incoming) -> Incoming:
