@@ -92,7 +92,6 @@ class Metrics:
             "Share of the last 30 days' tickets that went to the operators' queue at intake.",
             registry=registry,
         )
-
         self.polling = Gauge(
             "hotline_polling",
             "1 where this instance polls the channel, 0 where it stands by for another.",
