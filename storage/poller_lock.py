@@ -42,12 +42,14 @@ class PollerLock:
         self.channel = channel
         self._connection: AsyncConnection | None = None
         self._file: int | None = None
-        self._in_memory = db.is_sqlite and db.sqlite_path is None
+        # Nothing to lock (an in-memory database, or no lock file could be made): this instance
+        # is taken to be the only one.
+        self._alone = db.is_sqlite and db.sqlite_path is None
 
     @property
     def held(self) -> bool:
         """Whether this instance took the lock (and has not let it go)."""
-        return self._connection is not None or self._file is not None or self._in_memory
+        return self._connection is not None or self._file is not None or self._alone
 
     async def try_acquire(self) -> bool:
         """Take the lock if no other instance holds it; return whether this instance does."""
@@ -105,7 +107,14 @@ class PollerLock:
 
     def _lock_file(self) -> bool:
         path = f"{self.db.sqlite_path}.{self.channel}-poller.lock"
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            # A folder this process may not write to: it is taken to be the only instance
+            # rather than leave the channel unpolled.
+            log.warning("cannot create %s (%s); polling without a poller lock", path, exc)
+            self._alone = True
+            return True
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -383,3 +383,16 @@ async def test_stopping_zalo_polling_hangs_up_the_long_poll(
 
 def _polls_zalo_channel(channel: Any) -> bool:
     return channel.poller is not None and channel.poller.polling
+
+
+async def test_an_sqlite_lock_file_that_cannot_be_made_leaves_the_channel_polled(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refused(*_args: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("storage.poller_lock.os.open", refused)
+    lock = PollerLock(sqlite_db, "telegram")
+    assert await lock.try_acquire(), "the only instance polls rather than nobody"
+    assert await lock.still_held()
+    assert "polling without a poller lock" in caplog.text
