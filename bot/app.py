@@ -13,7 +13,6 @@ from typing import Any
 
 from aiohttp import web
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.channels import telegram as telegram_channel
@@ -160,7 +159,7 @@ class HotlineApp:
         application = telegram_channel.build_application(self.config.telegram)
         try:
             await application.initialize()
-        except TelegramError:
+        except BaseException:  # a Bot API error, or a signal cancelling the start
             await telegram_channel.close_transports(application)
             raise
         self.telegram = application

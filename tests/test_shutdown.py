@@ -13,6 +13,21 @@ from tests.processes import answers, eventually, start_bot, stop_bot, write_conf
 CHATS = list(range(930_001, 930_161))
 
 
+def assert_stopped_cleanly(status: int | None, seconds: float, log: Path) -> None:
+    """Exit 0 within the 10 s a stop has, and a log without tracebacks or errors."""
+    text = log.read_text(errors="replace")
+    assert status == 0
+    assert seconds < 10
+    assert "Traceback" not in text
+    assert " ERROR " not in text
+
+
+def sqlite_bot_files(tmp_path: Path, emulator: TelegramEmulator) -> tuple[Path, Path]:
+    """A polling config on an SQLite file in `tmp_path`, and the log the bot writes."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    return write_config(tmp_path / "config.toml", emulator, url), tmp_path / "bot.log"
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 async def test_signal_under_load_exits_cleanly_and_loses_nothing(
     tmp_path: Path, sig: signal.Signals
@@ -20,10 +35,7 @@ async def test_signal_under_load_exits_cleanly_and_loses_nothing(
     async with TelegramEmulator() as emulator:
         for chat in CHATS:
             await emulator.register_private_chat(chat, f"Dân {chat}")
-        config = write_config(
-            tmp_path / "config.toml", emulator, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-        )
-        log = tmp_path / "bot.log"
+        config, log = sqlite_bot_files(tmp_path, emulator)
         process = start_bot(config, log)
         try:
             await eventually(lambda: bool(emulator.requests("getUpdates")), 30, "polling")
@@ -35,11 +47,7 @@ async def test_signal_under_load_exits_cleanly_and_loses_nothing(
             status, seconds = await stop_bot(process, sig)
         finally:
             await stop_bot(process, signal.SIGKILL)
-        text = log.read_text(errors="replace")
-        assert status == 0
-        assert seconds < 10
-        assert "Traceback" not in text
-        assert " ERROR " not in text
+        assert_stopped_cleanly(status, seconds, log)
 
         restarted = start_bot(config, log)
         try:
@@ -62,18 +70,12 @@ async def test_signal_under_load_exits_cleanly_and_loses_nothing(
 async def test_signal_during_start_up_stops_what_started_and_exits_0(tmp_path: Path) -> None:
     async with TelegramEmulator() as emulator:
         emulator.delay_next("getMe", 30.0)  # start-up waits on a Bot API that does not answer
-        config = write_config(
-            tmp_path / "config.toml", emulator, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-        )
-        log = tmp_path / "bot.log"
+        config, log = sqlite_bot_files(tmp_path, emulator)
         process = start_bot(config, log)
         try:
             await eventually(lambda: bool(emulator.requests("getMe")), 30, "starting")
             status, seconds = await stop_bot(process, signal.SIGTERM)
         finally:
             await stop_bot(process, signal.SIGKILL)
-    text = log.read_text(errors="replace")
-    assert status == 0
-    assert seconds < 10
-    assert "Traceback" not in text
+    assert_stopped_cleanly(status, seconds, log)
     assert not emulator.requests("getUpdates"), "stopped before taking any update"
