@@ -11,6 +11,7 @@ beside the database, which the kernel frees when the holder's process ends.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import hashlib
@@ -26,6 +27,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 # What a lost database connection raises (a restarted server, a cut network).
 CONNECTION_ERRORS = (DBAPIError, InterfaceError, OperationalError, OSError)
+CHECK_TIMEOUT = 5.0  # seconds the lock's session has to answer a check
 
 
 def poller_lock_key(channel: str) -> int:
@@ -81,9 +83,11 @@ class PollerLock:
         if self._connection is None:
             return self.held
         try:
-            await self._connection.execute(text("SELECT 1"))
-        except CONNECTION_ERRORS as exc:
-            log.warning("the %s poller lock's connection is gone: %s", self.channel, exc)
+            # A server cut off without a reset answers nothing: that session is as good as gone.
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                await self._connection.execute(text("SELECT 1"))
+        except (TimeoutError, *CONNECTION_ERRORS) as exc:
+            log.warning("the %s poller lock's connection is gone: %r", self.channel, exc)
             await self._drop_connection()
             return False
         return True

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.app import HotlineApp
 from bot.channels.emulator import TelegramEmulator
@@ -396,3 +397,24 @@ async def test_an_sqlite_lock_file_that_cannot_be_made_leaves_the_channel_polled
     assert await lock.try_acquire(), "the only instance polls rather than nobody"
     assert await lock.still_held()
     assert "polling without a poller lock" in caplog.text
+
+
+@pytest.mark.postgres
+async def test_a_lock_whose_server_stopped_answering_is_given_up(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(pg_url)
+    lock = PollerLock(db, "telegram")
+    try:
+        assert await lock.try_acquire()
+
+        async def no_answer(*_args: object, **_kwargs: object) -> None:
+            await asyncio.sleep(3600)  # a server cut off without a reset
+
+        monkeypatch.setattr("storage.poller_lock.CHECK_TIMEOUT", 0.2)
+        monkeypatch.setattr(AsyncConnection, "execute", no_answer)
+        assert not await asyncio.wait_for(lock.still_held(), timeout=5)
+        assert not lock.held
+    finally:
+        await lock.release()
+        await db.dispose()
