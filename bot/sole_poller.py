@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from storage.poller_lock import CONNECTION_ERRORS, PollerLock
 
 log = logging.getLogger(__name__)
 Poll = Callable[[asyncio.Event], Awaitable[None]]
+T = TypeVar("T")
 # A standing-by instance asks for the lock this often: the longest a channel goes unpolled
 # after its poller dies.
 STANDBY_SECONDS = 2.0
@@ -50,7 +52,7 @@ class SolePoller:
                     if not standing_by:
                         log.info("%s: another instance polls; this one stands by", channel)
                         standing_by = True
-                    await _wait(stop, self.standby_seconds)
+                    await wait_until(stop, self.standby_seconds)
                     continue
                 standing_by = False
                 log.info("%s: this instance polls", channel)
@@ -88,14 +90,38 @@ class SolePoller:
 
     async def _watch(self, stop: asyncio.Event, until: asyncio.Event) -> None:
         """Set `until` at `stop`, or once the lock's session is gone."""
-        while not await _wait(stop, self.check_seconds):
+        while not await wait_until(stop, self.check_seconds):
             if not await self.lock.still_held():
                 break
         until.set()
 
 
-async def _wait(event: asyncio.Event, seconds: float) -> bool:
+async def wait_until(event: asyncio.Event, seconds: float) -> bool:
     """Wait up to `seconds` for `event`; return whether it is set."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), timeout=seconds)
     return event.is_set()
+
+
+async def unless_set(
+    event: asyncio.Event, call: Awaitable[T], quiet: tuple[type[BaseException], ...] = ()
+) -> T | None:
+    """Await `call` (a long poll), or hang it up as soon as `event` is set: then None.
+
+    What the call hung up raises (`quiet`) is of no interest any more.
+    """
+    fetch = asyncio.ensure_future(call)
+    stopped = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        fetch.cancel()
+        raise
+    finally:
+        stopped.cancel()
+    if fetch.done():
+        return fetch.result()
+    fetch.cancel()
+    with contextlib.suppress(asyncio.CancelledError, *quiet):
+        await fetch
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 import weakref
@@ -42,18 +43,14 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._sqlite_path = str(Path(path).resolve()) if self.is_sqlite and path else None
-        self._sqlite_file = self.is_sqlite and bool(path) and path != ":memory:"
+        # the file, for what lives beside it (None for PostgreSQL or in memory)
+        self.sqlite_path = self._sqlite_path if path and path != ":memory:" else None
         self._autocommit: AsyncEngine | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         else:
             _ping_when_idle(self.engine)
             self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-
-    @property
-    def sqlite_path(self) -> str | None:
-        """The SQLite database file's absolute path; None for PostgreSQL or in memory."""
-        return self._sqlite_path if self._sqlite_file else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -103,8 +100,13 @@ class Database:
         await self.engine.dispose()
 
 
-# Names the start-up work among PostgreSQL's advisory locks ("hotline" and 1).
-STARTUP_LOCK = 0x686F_746C_696E_6501
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit number naming `name` among PostgreSQL's advisory locks."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+STARTUP_LOCK = advisory_key("hotline-startup")  # migrations and the directory sync
 
 
 async def serialise_startup(executor: AsyncConnection | AsyncSession) -> None:

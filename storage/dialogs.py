@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import advisory_key
 from storage.models import DialogState, ProcessedUpdate
 from storage.upsert import insert_for
 
@@ -133,8 +133,7 @@ async def save_dialogs(
 
 def _lock_key(chat: ChatKey) -> int:
     """A stable signed 64-bit number for a chat (PostgreSQL advisory locks take bigint)."""
-    digest = hashlib.blake2b(f"{chat[0]}:{chat[1]}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return advisory_key(f"{chat[0]}:{chat[1]}")
 
 
 async def lock_chats(*, session: AsyncSession, chats: Iterable[ChatKey]) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import hashlib
 import logging
 import os
 
@@ -22,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.db import Database
+from storage.db import Database, advisory_key
 
 log = logging.getLogger(__name__)
 # What a lost database connection raises (a restarted server, a cut network).
@@ -31,9 +30,8 @@ CHECK_TIMEOUT = 5.0  # seconds the lock's session has to answer a check
 
 
 def poller_lock_key(channel: str) -> int:
-    """A stable signed 64-bit advisory lock number naming a channel's poller."""
-    digest = hashlib.blake2b(f"hotline-poller:{channel}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    """The advisory lock number naming a channel's poller."""
+    return advisory_key(f"hotline-poller:{channel}")
 
 
 class PollerLock:

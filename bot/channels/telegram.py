@@ -28,6 +28,7 @@ from bot.chat import Attachment, Contact, Incoming, Location, Reply
 from bot.config import Config, TelegramConfig
 from bot.evidence import Downloader, EvidenceTooLarge, EvidenceUnavailable, is_url
 from bot.outbox import DeliveryError
+from bot.sole_poller import unless_set, wait_until
 from handlers.messages import t
 
 log = logging.getLogger(__name__)
@@ -163,19 +164,13 @@ class TelegramIntake:
         acknowledged: int | None = None
         failures = 0
         while not stop.is_set():
-            fetch = asyncio.ensure_future(self._get_updates(offset, self.poll_timeout))
-            stopped = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            if not fetch.done():
-                # The long poll in flight already carried the offset: what was handled is
-                # acknowledged, so nothing is left to confirm.
-                fetch.cancel()
-                with contextlib.suppress(asyncio.CancelledError, TelegramError):
-                    await fetch
-                return
             try:
-                updates = fetch.result()
+                fetch = self._get_updates(offset, self.poll_timeout)
+                updates = await unless_set(stop, fetch, (TelegramError,))
+                if updates is None:
+                    # The long poll hung up had carried the offset: what was handled is
+                    # acknowledged, so nothing is left to confirm.
+                    return
                 acknowledged = offset
                 if updates:
                     # Stop or not, the batch in hand is finished before anything else.
@@ -186,8 +181,7 @@ class TelegramIntake:
                 failures += 1
                 delay = min(0.5 * 2 ** (failures - 1), 10.0)
                 log.warning("telegram intake: %s; trying again in %.1f s", exc, delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                await wait_until(stop, delay)
         if offset is not None and offset != acknowledged:
             # Acknowledge the last batch handled, so the next start does not fetch it again
             # (were it fetched again, the processed-update records would skip it).

@@ -12,7 +12,7 @@ import contextlib
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from bot.chat import Attachment, Incoming, Reply
 from bot.config import ZaloConfig
 from bot.evidence import EvidenceLinks, is_url
 from bot.outbox import DeliveryError
-from bot.sole_poller import SolePoller
+from bot.sole_poller import SolePoller, unless_set, wait_until
 from handlers.messages import fmt_datetime, t
 from storage import channel_options
 from storage.db import Database
@@ -455,13 +455,15 @@ class ZaloChannel:
         failures = 0
         while not until.is_set():
             try:
-                updates = await _unless_set(until, self.client.get_updates(self.poll_timeout))
+                fetch = self.client.get_updates(self.poll_timeout)
+                # Hung up at a stop, as any stop mid-poll is: waiting out a 30 s long poll
+                # would overrun the 10 s a stop has.
+                updates = await unless_set(until, fetch, (ZaloApiError, ZaloNetworkError)) or []
             except (ZaloApiError, ZaloNetworkError) as exc:
                 failures += 1
                 delay = min(2.0**failures, 30.0)
                 log.warning("zalo getUpdates failed (%s); retrying in %.0f s", exc, delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(until.wait(), timeout=delay)
+                await wait_until(until, delay)
                 continue
             failures = 0
             for update in updates:
@@ -469,26 +471,6 @@ class ZaloChannel:
                     await self.receive(update)
                 except Exception:  # one bad update must not stop the channel
                     log.exception("could not handle a zalo update")
-
-
-async def _unless_set(
-    event: asyncio.Event, call: Coroutine[Any, Any, list[dict[str, Any]]]
-) -> list[dict[str, Any]]:
-    """Await a long poll, abandoned (nothing taken) as soon as `event` is set."""
-    fetch = asyncio.ensure_future(call)
-    stopped = asyncio.ensure_future(event.wait())
-    try:
-        await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopped.cancel()
-    if fetch.done():
-        return fetch.result()
-    # Hanging up before an answer comes, as any stop mid-poll does: waiting out a 30 s long
-    # poll would overrun the 10 s a stop has.
-    fetch.cancel()
-    with contextlib.suppress(asyncio.CancelledError, ZaloApiError, ZaloNetworkError):
-        await fetch
-    return []
 
 
 async def option_pressed(db: Database, incoming: Incoming) -> Incoming:
