@@ -20,7 +20,7 @@ from bot.metrics import Metrics
 from bot.outbox import outbox_rows
 from handlers.context import Context
 from handlers.messages import language_of
-from handlers.router import role_of, route
+from handlers.router import read_ahead, role_of, route
 from storage import outbox as outbox_store
 from storage.db import Database
 from storage.dialogs import (
@@ -124,6 +124,7 @@ class Inbox:
             session=session, updates=[(msg.channel, msg.update_id) for msg in messages], now=now
         )
         dialogs = await load_dialogs(session=session, chats=chats)
+        await read_ahead(session, self.config, messages, now)
         changed: dict[tuple[str, str], Dialog] = {}
         queued: list[dict[str, Any]] = []
         results: list[list[Reply]] = []

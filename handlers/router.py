@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Incoming, Reply, Role
 from bot.config import Config
+from bot.domain import dossiers
 from handlers import (
     agency,
     citizen,
@@ -120,6 +124,18 @@ def role_of(config: Config, msg: Incoming) -> tuple[Role, str | None]:
             if item.zalo_chat_id and chat == item.zalo_chat_id:
                 return Role.AGENCY, item.id
     return Role.UNKNOWN, None
+
+
+async def read_ahead(
+    session: AsyncSession, config: Config, messages: Sequence[Incoming], now: datetime
+) -> None:
+    """Before a batch is handled: read in a few statements what its citizens' lookups need."""
+    await dossiers.read_ahead_lookups(
+        session=session,
+        config=config,
+        messages=[(m.channel, m.user_id, m.text) for m in messages if m.role == Role.CITIZEN],
+        now=now,
+    )
 
 
 async def route(ctx: Context, msg: Incoming) -> list[Reply]:

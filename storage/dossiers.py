@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -108,6 +109,7 @@ async def list_watch_due(*, session: AsyncSession, now: datetime, limit: int) ->
 # -- lookup attempts ------------------------------------------------------------------------
 
 
+_READ_AHEAD = "hotline.lookups_read_ahead"  # session.info key of a `read_ahead`
 _ATTEMPTS: Any = LookupAttempt.__table__  # type: ignore[attr-defined]
 _INSERT_ATTEMPT = _ATTEMPTS.insert()
 # A user's tries beside the dossier of one code, in one read: a lookup needs both. Both are
@@ -169,6 +171,63 @@ async def record_attempt(
     _pending(session).append(row)
 
 
+@dataclass(frozen=True)
+class _ReadAhead:
+    """What `read_ahead` read for a transaction's lookups."""
+
+    since: datetime
+    skipped: str
+    dossiers: dict[str, Dossier | None]
+    tries: dict[tuple[str, str], list[Attempt]]  # (channel, user id) → tries, oldest first
+
+    def answers(
+        self, channel: str, user_id: str, code: str, since: datetime, skipped: str
+    ) -> bool:
+        return (
+            code in self.dossiers
+            and (channel, user_id) in self.tries
+            and since >= self.since
+            and skipped == self.skipped
+        )
+
+
+async def read_ahead(
+    *,
+    session: AsyncSession,
+    codes: Iterable[str],
+    users: Iterable[tuple[str, str]],
+    since: datetime,
+    skipped: str,
+) -> None:
+    """Read the dossiers of `codes` and the tries of `users` ((channel, user id)) from `since`
+    on, but those of outcome `skipped`, for the rest of the transaction: `attempts_and_dossier`
+    then answers the lookups of a batch from them, not with a statement each.
+
+    Nothing else writes dossiers or tries inside a batch's transaction (tries are written at
+    its commit), so what was read stays what a statement would read.
+    """
+    wanted = sorted(set(codes))
+    everyone = set(users)
+    query = select(Dossier).where(col(Dossier.code).in_(wanted))
+    found = {d.code: d for d in (await session.exec(query)).all()} if wanted else {}
+    tries: dict[tuple[str, str], list[Attempt]] = {user: [] for user in everyone}
+    for channel in sorted({channel for channel, _ in everyone}):
+        result = await session.execute(
+            sa_select(_ATTEMPTS.c.user_id, _ATTEMPTS.c.code, _ATTEMPTS.c.outcome, _ATTEMPTS.c.at)
+            .where(
+                _ATTEMPTS.c.channel == channel,
+                _ATTEMPTS.c.user_id.in_(sorted(u for c, u in everyone if c == channel)),
+                _ATTEMPTS.c.at >= since,
+                _ATTEMPTS.c.outcome != skipped,
+            )
+            .order_by(_ATTEMPTS.c.at, _ATTEMPTS.c.id)
+        )
+        for user_id, tried, outcome, at in result:
+            tries[(channel, user_id)].append(Attempt(tried, outcome, at))
+    dossiers = {code: found.get(code) for code in wanted}
+    session.info[_READ_AHEAD] = _ReadAhead(since, skipped, dossiers, tries)
+
+
 async def attempts_and_dossier(
     *,
     session: AsyncSession,
@@ -180,15 +239,20 @@ async def attempts_and_dossier(
 ) -> tuple[list[Attempt], Dossier | None]:
     """Return the user's tries from `since` on, oldest first, but those of outcome `skipped`,
     and the dossier of `code` (None for no such dossier): one read serves the rate limit, the
-    lock-out and the card of a lookup."""
-    values = {"channel": channel, "user_id": user_id, "since": since, "skipped": skipped}
-    result = await session.execute(_ATTEMPTS_WITH_DOSSIER, {**values, "code": code})
+    lock-out and the card of a lookup (none when `read_ahead` read them already)."""
+    ahead: _ReadAhead | None = session.info.get(_READ_AHEAD)
     dossier: Dossier | None = None
     tries: list[Attempt] = []
-    for found, tried, outcome, at in result:
-        dossier = dossier or found
-        if at is not None:
-            tries.append(Attempt(tried, outcome, at))
+    if ahead is not None and ahead.answers(channel, user_id, code, since, skipped):
+        dossier = ahead.dossiers[code]
+        tries = [attempt for attempt in ahead.tries[(channel, user_id)] if attempt.at >= since]
+    else:
+        values = {"channel": channel, "user_id": user_id, "since": since, "skipped": skipped}
+        result = await session.execute(_ATTEMPTS_WITH_DOSSIER, {**values, "code": code})
+        for found, tried, outcome, at in result:
+            dossier = dossier or found
+            if at is not None:
+                tries.append(Attempt(tried, outcome, at))
     tries += [
         Attempt(row["code"], row["outcome"], row["at"])
         for row in _pending(session)  # recorded in this transaction, not yet written

@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Reply
 from bot.config import Config
+from bot.domain import dossiers
 from bot.domain.dossiers import (
     Outcome,
     find_dossier_codes,
@@ -584,3 +586,105 @@ async def test_verified_card_offers_unsubscribe_once_subscribed(
         )
     assert "Đã bỏ theo dõi" in removed[0].text
     assert "chưa theo dõi" in again[0].text
+
+
+# -- a batch's lookups read ahead (issue 10) ------------------------------------------------
+
+
+class _RolledBack(Exception):
+    """Ends a transaction without committing it."""
+
+
+def _counting(db: Database) -> list[str]:
+    """Record every statement `db` sends from now on."""
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    return sent
+
+
+async def test_lookups_read_ahead_answer_as_their_own_statements_would_without_them(
+    db: Database, config: Config
+) -> None:
+    """The same replies, rate limit and lock-out included, with no statement per lookup."""
+    other = "H23.22-261103-0002"
+    await add(db, make_dossier(), make_dossier(code=other, applicant_id="075088005678"))
+    strict = dataclasses.replace(
+        config, lookup=dataclasses.replace(config.lookup, max_wrong_last4=2, per_minute=3)
+    )
+    await lookup(db, strict, last4="9999", now=NOW - timedelta(minutes=5))  # committed before
+    asked = [
+        ("7", CODE, "8888"),  # the second wrong try: the lock-out
+        ("8", other, None),
+        ("8", "H23.22-261104-0999", None),  # no such dossier
+        ("8", CODE, None),
+        ("8", CODE, None),  # the fourth in a minute: rate-limited
+        ("9", "H23.22-261104-0999", None),
+    ]
+    messages = [("telegram", user, f"/hoso {code}") for user, code, _ in asked]
+
+    async def answers(session: AsyncSession) -> list[str]:
+        return [
+            (await lookup_in(session, strict, code, last4, user=user, now=NOW)).text
+            for user, code, last4 in asked
+        ]
+
+    with pytest.raises(_RolledBack):
+        async with db.transaction() as session:
+            alone = await answers(session)
+            raise _RolledBack
+    sent = _counting(db)
+    async with db.transaction() as session:
+        named = await dossiers.read_ahead_lookups(
+            session=session, config=strict, messages=messages, now=NOW
+        )
+        read = len(sent)
+        ahead = await answers(session)
+        assert sent[read:] == []  # every lookup answered from what was read ahead
+    assert named == len(asked)
+    assert ahead == alone
+    assert "tạm khóa" in ahead[0]
+    assert ahead[4] == t("dossier.rate_limited", "vi", seconds=60)
+    async with db.transaction() as session:
+        outcomes = (await session.exec(select(LookupAttempt.outcome))).all()
+    assert sorted(outcomes).count("limited") == 1
+
+
+async def test_a_lone_lookup_is_not_read_ahead(db: Database, config: Config) -> None:
+    await add(db, make_dossier())
+    sent = _counting(db)
+    async with db.transaction() as session:
+        named = await dossiers.read_ahead_lookups(
+            session=session, config=config, messages=[("telegram", "7", CODE)], now=NOW
+        )
+        assert sent == []
+        reply = await lookup_in(session, config)
+    assert named == 1
+    assert "Đang xử lý" in reply.text
+
+
+async def test_a_batch_of_updates_reads_its_dossiers_in_one_statement(
+    db: Database, config: Config
+) -> None:
+    from bot.chat import Incoming
+    from bot.domain.triage import Classifier
+    from bot.inbox import Inbox
+
+    await add(db, make_dossier())
+    inbox = Inbox(db=db, config=config, classifier=Classifier.from_config(config))
+    (alone,) = await inbox.handle(
+        Incoming(channel="telegram", chat_id="6", user_id="6", update_id="1", text=f"/hoso {CODE}")
+    )
+    sent = _counting(db)
+    batch = [
+        Incoming(
+            channel="telegram", chat_id=user, user_id=user, update_id=user, text=f"/hoso {CODE}"
+        )
+        for user in ("10", "11", "12", "13", "14")
+    ]
+    results = await inbox.handle_batch(batch)
+    assert [[reply.text for reply in replies] for replies in results] == [[alone.text]] * 5
+    assert sum("FROM dossier" in statement for statement in sent) == 1

@@ -62,7 +62,7 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -299,6 +299,41 @@ class Lookup:
     subscribed: bool = False
 
 
+def _history_since(config: Config, now: datetime) -> datetime:
+    """How far back a lookup reads its user's tries: the rate limit's and the lock-out's."""
+    window = timedelta(minutes=config.lookup.lockout_minutes)
+    return now - max(RATE_WINDOW, LOCK_HISTORY_WINDOWS * window)
+
+
+READ_AHEAD_FROM = 2  # lookups in a batch: for one alone, its own statement is cheaper
+
+
+async def read_ahead_lookups(
+    *,
+    session: AsyncSession,
+    config: Config,
+    messages: Iterable[tuple[str, str, str]],
+    now: datetime,
+) -> int:
+    """Before a batch is handled, read in a few statements what the lookups among its
+    messages ((channel, user id, text)) will need; return how many messages name a code."""
+    named = [
+        (channel, user, codes)
+        for channel, user, text in messages
+        if (codes := find_dossier_codes(text))
+    ]
+    if len(named) < READ_AHEAD_FROM:
+        return len(named)
+    await store.read_ahead(
+        session=session,
+        codes=(code for _, _, codes in named for code in codes),
+        users=((channel, user) for channel, user, _ in named),
+        since=_history_since(config, now),
+        skipped=Outcome.LIMITED,
+    )
+    return len(named)
+
+
 async def look_up(
     *,
     session: AsyncSession,
@@ -319,7 +354,7 @@ async def look_up(
         session=session,
         channel=channel,
         user_id=user_id,
-        since=now - max(RATE_WINDOW, LOCK_HISTORY_WINDOWS * window),
+        since=_history_since(config, now),
         skipped=Outcome.LIMITED,
         code=normalized or "",
     )
