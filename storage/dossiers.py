@@ -183,6 +183,7 @@ class _ReadAhead:
     def answers(
         self, channel: str, user_id: str, code: str, since: datetime, skipped: str
     ) -> bool:
+        """Whether one lookup's read (this user, this code, from `since` on) is in here."""
         return (
             code in self.dossiers
             and (channel, user_id) in self.tries
