@@ -67,7 +67,8 @@ bench-lists: $(STAMP)
 TRIAGE_DATA = tests/data/complaints-dev.jsonl tests/data/complaints-holdout.jsonl \
 	tests/data/complaints-holdout2.jsonl tests/data/complaints-train-tune.jsonl \
 	tests/data/complaints-writers.jsonl tests/data/complaints-service-conduct.jsonl \
-	tests/data/complaints-english-indirect.jsonl
+	tests/data/complaints-english-indirect.jsonl \
+	tests/data/complaints-conduct-in-service.jsonl
 .PHONY: triage-weights
 triage-weights: $(STAMP)
 	$(PY) -m bot.learning $(TRIAGE_DATA)
