@@ -299,10 +299,9 @@ class Lookup:
     subscribed: bool = False
 
 
-def _history_since(config: Config, now: datetime) -> datetime:
+def _history_since(lockout: timedelta, now: datetime) -> datetime:
     """How far back a lookup reads its user's tries: the rate limit's and the lock-out's."""
-    window = timedelta(minutes=config.lookup.lockout_minutes)
-    return now - max(RATE_WINDOW, LOCK_HISTORY_WINDOWS * window)
+    return now - max(RATE_WINDOW, LOCK_HISTORY_WINDOWS * lockout)
 
 
 READ_AHEAD_FROM = 2  # lookups in a batch: for one alone, its own statement is cheaper
@@ -328,7 +327,7 @@ async def read_ahead_lookups(
         session=session,
         codes=(code for _, _, codes in named for code in codes),
         users=((channel, user) for channel, user, _ in named),
-        since=_history_since(config, now),
+        since=_history_since(timedelta(minutes=config.lookup.lockout_minutes), now),
         skipped=Outcome.LIMITED,
     )
     return len(named)
@@ -354,7 +353,7 @@ async def look_up(
         session=session,
         channel=channel,
         user_id=user_id,
-        since=_history_since(config, now),
+        since=_history_since(window, now),
         skipped=Outcome.LIMITED,
         code=normalized or "",
     )
