@@ -500,6 +500,34 @@ def test_a_weak_conduct_signal_holds_a_complaint_that_speaks_of_the_services_peo
     assert road.agency == "xay-dung"  # no people spoken of: the same signal routes it
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "đoạn" (a stretch of road) folds to the "đoàn" of an inspection team
+        "Đoạn đường Nguyễn Ái Quốc có nhiều ổ gà rất nguy hiểm, xe máy té",
+        "doan duong Nguyen Ai Quoc co nhieu o ga rat nguy hiem, xe may te",
+        # "thấy" (to see) folds to "thầy" (a teacher)
+        "Tôi thấy đường Nguyễn Ái Quốc có nhiều ổ gà rất nguy hiểm, xe máy té",
+        "toi thay duong Nguyen Ai Quoc co nhieu o ga rat nguy hiem, xe may te",
+    ],
+)
+def test_words_that_only_fold_like_a_services_people_hold_nothing(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    weak = (CONDUCT_DOUBT_PEOPLE + CONDUCT_DOUBT) / 2
+    monkeypatch.setattr(LearnedModel, "conduct_of", lambda self, rows, values: weak)
+    decision = classifier.classify(text)
+    assert (decision.category, decision.agency) == ("giao-thong", "xay-dung")
+
+
+def test_a_stretch_of_road_through_a_ward_is_no_ward_staff(classifier: Classifier) -> None:
+    decision = classifier.classify(
+        "Người ta bán trái cây chiếm lòng đường đoạn qua phường Xuân Lập, xe dừng mua gây kẹt xe"
+    )
+    assert (decision.category, decision.agency) == ("trat-tu-do-thi", "ubnd-xa")
+    assert decision.subject_agency is None
+
+
 # --- a province's conduct ----------------------------------------------------------------------
 
 SLANG = "zuplo"  # a province's own word for a bribe, unknown to the shipped data

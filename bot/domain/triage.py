@@ -618,89 +618,108 @@ _ADDRESSEE_CUES = frozenset(
 _ADDRESSEE_ACCENTED = frozenset({"đề", "nghị", "kính", "gửi", "kiến", "mong", "nhờ", "báo"})
 ADDRESSEE_WEIGHT = 0.3  # an agency addressed counts this much as one complained about
 # Words naming an agency's people ("cán bộ thuế", "đoàn kiểm tra của Sở ...", "officers").
-_STAFF_WORDS = frozenset(
-    {
-        ("can", "bo"),
-        ("nhan", "vien"),
-        ("cong", "chuc"),
-        ("doan",),
-        ("doan", "kiem", "tra"),
-        ("officer",),
-        ("officers",),
-        ("inspectors",),
-        ("staff",),
-        # titles name one of the agency's people as surely as "cán bộ" does
-        ("chu", "tich"),
-        ("giam", "doc"),
-        ("truong", "phong"),
-        ("pho", "phong"),
-        ("truong", "ban"),
-        ("truong", "cong", "an"),
-        ("pho", "cong", "an"),
-        ("canh", "sat"),
-        ("chief",),
-        ("director",),
-    }
+_STAFF_PHRASES = (
+    "cán bộ",
+    "nhân viên",
+    "công chức",
+    "đoàn",
+    "đoàn kiểm tra",
+    "officer",
+    "officers",
+    "inspectors",
+    "staff",
+    # titles name one of the agency's people as surely as "cán bộ" does
+    "chủ tịch",
+    "giám đốc",
+    "trưởng phòng",
+    "phó phòng",
+    "trưởng ban",
+    "trưởng công an",
+    "phó công an",
+    "cảnh sát",
+    "chief",
+    "director",
 )
-
-
-_STAFF_FIRST = frozenset(words[0] for words in _STAFF_WORDS)
 # The people a citizen meets in a public service, and the words that quote them.
-_SERVICE_PEOPLE = frozenset(
-    {
-        ("co", "giao"),
-        ("thay",),
-        ("giao", "vien"),
-        ("hieu", "truong"),
-        ("dieu", "duong"),
-        ("bac", "si"),
-        ("y", "ta"),
-        ("ho", "noi"),
-        ("ho", "bao"),
-        ("teacher",),
-        ("principal",),
-        ("nurse",),
-        ("doctor",),
-        ("they", "said"),
-        ("they", "told"),
-    }
+_SERVICE_PHRASES = (
+    "cô giáo",
+    "thầy",
+    "thầy giáo",
+    "thầy cô",
+    "giáo viên",
+    "hiệu trưởng",
+    "điều dưỡng",
+    "bác sĩ",
+    "y tá",
+    "họ nói",
+    "họ bảo",
+    "teacher",
+    "principal",
+    "nurse",
+    "doctor",
+    "they said",
+    "they told",
 )
-_SERVICE_PEOPLE_FIRST = frozenset(words[0] for words in _SERVICE_PEOPLE)
+# Alone and typed without diacritics these are other words more often than not: "doan" is
+# "đoạn" (a stretch of road) and "thay" is "thấy" (to see) or "thay" (to change).
+_NEEDS_MARKS = frozenset({("doan",), ("thay",)})
 
 
-def _staff_named(folded: tuple[str, ...], start: int, end: int) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Phrases:
+    """Short phrases matched on folded tokens, whose typed diacritics must not contradict."""
+
+    accented: dict[tuple[str, ...], tuple[str, ...]]
+    first: frozenset[str]
+
+    @classmethod
+    def of(cls, phrases: Iterable[str]) -> _Phrases:
+        accented = {tuple(fold_diacritics(p).split()): tuple(p.split()) for p in phrases}
+        return cls(accented, frozenset(k[0] for k in accented))
+
+    def at(self, norm: NormalizedText, index: int, size: int) -> bool:
+        """Tell whether one of the phrases is written at `index`, `size` words long."""
+        key = norm.folded_tokens[index : index + size]
+        accented = self.accented.get(key)
+        if accented is None or len(key) < size:
+            return False
+        typed = norm.tokens[index : index + size]
+        if key in _NEEDS_MARKS and typed[0].isascii():
+            return False
+        return _typed_as(typed, accented)
+
+    def anywhere(self, norm: NormalizedText, start: int = 0, end: int | None = None) -> bool:
+        """Tell whether one of the phrases is written between `start` and `end`."""
+        folded = norm.folded_tokens
+        stop = len(folded) if end is None else min(end, len(folded))
+        if self.first.isdisjoint(folded[start:stop]):
+            return False
+        return any(
+            self.at(norm, index, size)
+            for index in range(start, stop)
+            if folded[index] in self.first
+            for size in (3, 2, 1)
+            if index + size <= stop
+        )
+
+
+_STAFF = _Phrases.of(_STAFF_PHRASES)
+_SERVICE_PEOPLE = _Phrases.of(_SERVICE_PHRASES)
+
+
+def _staff_named(norm: NormalizedText, start: int, end: int) -> bool:
     """Tell whether an agency name is introduced as its staff (just before or inside it)."""
-    window = folded[max(0, start - 6) : min(end, start + 3)]
-    if _STAFF_FIRST.isdisjoint(window):
-        return False
-    for size in (3, 2, 1):
-        for index in range(len(window) - size + 1):
-            if tuple(window[index : index + size]) in _STAFF_WORDS:
-                return True
-    return False
+    return _STAFF.anywhere(norm, max(0, start - 6), min(end, start + 3))
 
 
-def _speaks_of_staff(folded: tuple[str, ...]) -> bool:
+def _speaks_of_staff(norm: NormalizedText) -> bool:
     """Tell whether a text speaks of an agency's people anywhere ("nhân viên ở đó")."""
-    return _has_words(folded, _STAFF_WORDS, _STAFF_FIRST)
+    return _STAFF.anywhere(norm)
 
 
-def _speaks_of_service_people(folded: tuple[str, ...]) -> bool:
+def _speaks_of_service_people(norm: NormalizedText) -> bool:
     """Tell whether a text speaks of people met in a service ("cô giáo", "họ nói")."""
-    return _has_words(folded, _SERVICE_PEOPLE, _SERVICE_PEOPLE_FIRST)
-
-
-def _has_words(
-    folded: tuple[str, ...], wanted: frozenset[tuple[str, ...]], first: frozenset[str]
-) -> bool:
-    if first.isdisjoint(folded):
-        return False
-    return any(
-        tuple(folded[index : index + size]) in wanted
-        for index, word in enumerate(folded)
-        if word in first
-        for size in (3, 2, 1)
-    )
+    return _SERVICE_PEOPLE.anywhere(norm)
 
 
 @dataclass
@@ -957,10 +976,8 @@ class Classifier:
                 if k.entry.weight > 0
             )
         ]
-        analysis.staff_named = _speaks_of_staff(norm.folded_tokens)
-        analysis.people_named = analysis.staff_named or _speaks_of_service_people(
-            norm.folded_tokens
-        )
+        analysis.staff_named = _speaks_of_staff(norm)
+        analysis.people_named = analysis.staff_named or _speaks_of_service_people(norm)
         if self.learned is not None:
             analysis.learned = self.learned.score_tokens(norm.folded_tokens, norm.breaks)
         # Words that name an agency's people ("cán bộ địa chính", "officer at the tax office")
@@ -1104,7 +1121,7 @@ class Classifier:
             if ward is not None and match.end <= ward.start <= match.end + 1:
                 agency = self.commune_level_of.get(agency, agency)
             weight = ADDRESSEE_WEIGHT if self._addressed(norm, match.start) else 1.0
-            staff = _staff_named(norm.folded_tokens, match.start, match.end)
+            staff = _staff_named(norm, match.start, match.end)
             mentions.append(_Mention(agency, match.start, match.end, weight, staff))
         if ward is not None and self.commune is not None:
             inside = any(m.start <= ward.start < m.end for m in mentions)
