@@ -56,7 +56,7 @@ REGULARISATION = 50.0  # LogisticRegression C, chosen by cross-validation by wri
 CONDUCT_REGULARISATION = 20.0  # the conduct detector's C, chosen the same way
 MIN_WEIGHT = 0.02  # exported weights smaller than this change no decision
 MIN_DELTA = 0.05  # learned rows smaller than this are noise of the refit
-PROVINCE_WEIGHT = 2.0  # a province's own tickets count more than the shipped corpus
+PROVINCE_WEIGHT = 6.0  # a province's own tickets count more than the shipped corpus
 
 
 @dataclass(frozen=True, slots=True)
