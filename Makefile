@@ -68,7 +68,8 @@ TRIAGE_DATA = tests/data/complaints-dev.jsonl tests/data/complaints-holdout.json
 	tests/data/complaints-holdout2.jsonl tests/data/complaints-train-tune.jsonl \
 	tests/data/complaints-writers.jsonl tests/data/complaints-service-conduct.jsonl \
 	tests/data/complaints-english-indirect.jsonl \
-	tests/data/complaints-conduct-in-service.jsonl
+	tests/data/complaints-conduct-in-service.jsonl tests/data/complaints-everyday-chat.jsonl \
+	tests/data/complaints-indirect-long.jsonl tests/data/complaints-told-as-stories.jsonl
 .PHONY: triage-weights
 triage-weights: $(STAMP)
 	$(PY) -m bot.learning $(TRIAGE_DATA)
