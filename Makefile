@@ -8,10 +8,13 @@ STAMP := $(VENV)/.installed-stamp
 # --- reports (issue 9) ---
 .PHONY: bench-report
 
+# An editable install leaves the project's own modules uncompiled: where bytecode is not
+# written (PYTHONDONTWRITEBYTECODE), every `hotline` start would compile them again.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m compileall -q bot storage handlers > /dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
