@@ -148,6 +148,25 @@ def test_with_rows_adds_a_phrase_unknown_to_the_shipped_weights() -> None:
     assert NONSENSE not in model.index  # the shipped model is left as it was
 
 
+def test_exported_weights_load_as_the_model_that_was_fitted(tmp_path: Path) -> None:
+    from bot.learning import Example, export
+
+    told = [
+        ("nước máy đục ngầu cả tuần", "cap-nuoc"),
+        ("cán bộ đòi phong bì mới ký", "nhung-nhieu"),
+        ("karaoke hát tới khuya", "trat-tu-do-thi"),
+    ]
+    model = fit([Example(text, category) for text, category in told * 2], ["nhung-nhieu"])
+    path = tmp_path / "weights.npz"
+    export(model, {"blend": 0.8}, path)
+    loaded = LearnedModel.load(path)
+    assert loaded.classes == model.classes and loaded.features == model.features
+    assert loaded.conduct_weights is not None and model.conduct_weights is not None
+    assert (loaded.conduct_weights == model.conduct_weights.astype("float32")).all()
+    found = text_features("nước máy đục")
+    assert loaded.score(found).probabilities == pytest.approx(model.score(found).probabilities)
+
+
 # --- conduct first ---------------------------------------------------------------------------
 
 
