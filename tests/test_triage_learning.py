@@ -528,6 +528,7 @@ def test_a_weak_conduct_signal_holds_a_complaint_that_speaks_of_the_services_peo
         # "thấy" (to see) folds to "thầy" (a teacher)
         "Tôi thấy đường Nguyễn Ái Quốc có nhiều ổ gà rất nguy hiểm, xe máy té",
         "toi thay duong Nguyen Ai Quoc co nhieu o ga rat nguy hiem, xe may te",
+        "toi thay co nhieu o ga tren duong Nguyen Ai Quoc rat nguy hiem, xe may te",
     ],
 )
 def test_words_that_only_fold_like_a_services_people_hold_nothing(

@@ -648,7 +648,6 @@ _SERVICE_PHRASES = (
     "cô giáo",
     "thầy",
     "thầy giáo",
-    "thầy cô",
     "giáo viên",
     "hiệu trưởng",
     "điều dưỡng",
