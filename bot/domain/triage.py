@@ -106,9 +106,10 @@ CONDUCT_SWITCH = 0.6
 CONDUCT_DOUBT = 0.4
 # A complaint that tells what a teacher, a nurse or "they" at the office said or did may be about
 # the agency it would go to: a weaker conduct signal is enough to let the operators route it
-# (0.3 since the detector also learned conduct in schools, clinics and utilities, which lifted
-# its signal on plain service stories that name their staff).
-CONDUCT_DOUBT_PEOPLE = 0.3
+# (0.2 since the detector also learned conduct in schools, clinics and utilities, which lifted
+# its signal on plain service stories that name their staff; 0.3 let a teacher's paid lessons
+# "for better marks", heard at 0.25, reach the school authority in an untouched set).
+CONDUCT_DOUBT_PEOPLE = 0.2
 SERVICE_PROBABILITY = 0.05
 # An amount of money stands for the word "tiền" in phrases: a number before a unit of money,
 # or written in one piece ("500k", "20tr").
