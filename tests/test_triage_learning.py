@@ -540,6 +540,17 @@ def test_words_that_only_fold_like_a_services_people_hold_nothing(
     assert (decision.category, decision.agency) == ("giao-thong", "xay-dung")
 
 
+def test_the_person_in_charge_always_away_is_a_complaint_about_that_office(
+    classifier: Classifier,
+) -> None:
+    decision = classifier.classify(
+        "UBND xã Gia Kiệm: người phụ trách chứng thực hay vắng, dân xếp hàng chờ cả buổi mới "
+        "sao y được giấy tờ."
+    )
+    assert decision.subject_agency == "ubnd-xa"
+    assert decision.agency != "ubnd-xa"
+
+
 def test_a_stretch_of_road_through_a_ward_is_no_ward_staff(classifier: Classifier) -> None:
     decision = classifier.classify(
         "Người ta bán trái cây chiếm lòng đường đoạn qua phường Xuân Lập, xe dừng mua gây kẹt xe"

@@ -626,6 +626,7 @@ _STAFF_PHRASES = (
     "cán bộ",
     "nhân viên",
     "công chức",
+    "người phụ trách",
     "đoàn",
     "đoàn kiểm tra",
     "officer",
