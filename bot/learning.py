@@ -203,7 +203,7 @@ def export(model: LearnedModel, calibration: dict[str, Any], path: Path) -> None
     if model.conduct_weights is not None:
         arrays["conduct_weights"] = model.conduct_weights.astype(np.float32)
         arrays["conduct_intercept"] = np.array(model.conduct_intercept)
-    # stored, not deflated: inflating the weights was a fifth of `hotline classify`'s start-up
+    # stored, not deflated: inflating the weights was a quarter of `hotline classify`'s start-up
     with path.open("wb") as out:
         np.savez(out, **arrays)
 

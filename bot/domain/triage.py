@@ -615,11 +615,6 @@ def _province_key(name: str) -> str:
 
 # --- the classifier --------------------------------------------------------------------------
 
-# Words before an agency name that make it the addressee rather than the one complained about.
-_ADDRESSEE_CUES = frozenset(
-    {("de", "nghi"), ("kinh", "gui"), ("gui",), ("kien", "nghi"), ("mong",), ("nho",), ("bao",)}
-)
-_ADDRESSEE_ACCENTED = frozenset({"đề", "nghị", "kính", "gửi", "kiến", "mong", "nhờ", "báo"})
 ADDRESSEE_WEIGHT = 0.3  # an agency addressed counts this much as one complained about
 # Words naming an agency's people ("cán bộ thuế", "đoàn kiểm tra của Sở ...", "officers").
 _STAFF_PHRASES = (
@@ -664,22 +659,22 @@ _SERVICE_PHRASES = (
     "they said",
     "they told",
 )
-# Alone and typed without diacritics these are other words more often than not: "doan" is
-# "đoạn" (a stretch of road) and "thay" is "thấy" (to see) or "thay" (to change).
-_NEEDS_MARKS = frozenset({("doan",), ("thay",)})
 
 
 @dataclass(frozen=True, slots=True)
 class _Phrases:
-    """Short phrases matched on folded tokens, whose typed diacritics must not contradict."""
+    """Short phrases matched on folded tokens, whose typed diacritics must not contradict;
+    those in `needs_marks` count only when typed with some."""
 
     accented: dict[tuple[str, ...], tuple[str, ...]]
     first: frozenset[str]
+    needs_marks: frozenset[tuple[str, ...]] = frozenset()
 
     @classmethod
-    def of(cls, phrases: Iterable[str]) -> _Phrases:
+    def of(cls, phrases: Iterable[str], needs_marks: Iterable[str] = ()) -> _Phrases:
         accented = {tuple(fold_diacritics(p).split()): tuple(p.split()) for p in phrases}
-        return cls(accented, frozenset(k[0] for k in accented))
+        marked = frozenset(tuple(fold_diacritics(p).split()) for p in needs_marks)
+        return cls(accented, frozenset(k[0] for k in accented), marked)
 
     def at(self, norm: NormalizedText, index: int, size: int) -> bool:
         """Tell whether one of the phrases is written at `index`, `size` words long."""
@@ -688,7 +683,7 @@ class _Phrases:
         if accented is None or len(key) < size:
             return False
         typed = norm.tokens[index : index + size]
-        if key in _NEEDS_MARKS and typed[0].isascii():
+        if key in self.needs_marks and all(t.isascii() for t in typed):
             return False
         return _typed_as(typed, accented)
 
@@ -707,8 +702,12 @@ class _Phrases:
         )
 
 
-_STAFF = _Phrases.of(_STAFF_PHRASES)
-_SERVICE_PEOPLE = _Phrases.of(_SERVICE_PHRASES)
+# Alone and typed without diacritics these are other words more often than not: "doan" is
+# "đoạn" (a stretch of road) and "thay" is "thấy" (to see) or "thay" (to change).
+_STAFF = _Phrases.of(_STAFF_PHRASES, needs_marks=["đoàn"])
+_SERVICE_PEOPLE = _Phrases.of(_SERVICE_PHRASES, needs_marks=["thầy"])
+# Words before an agency name that make it the addressee rather than the one complained about.
+_ADDRESSEE = _Phrases.of(["đề nghị", "kính gửi", "gửi", "kiến nghị", "mong", "nhờ", "báo"])
 
 
 def _staff_named(norm: NormalizedText, start: int, end: int) -> bool:
@@ -1135,14 +1134,7 @@ class Classifier:
 
     @staticmethod
     def _addressed(norm: NormalizedText, start: int) -> bool:
-        for size in (2, 1):
-            if start - size < 0:
-                continue
-            if tuple(norm.folded_tokens[start - size : start]) in _ADDRESSEE_CUES:
-                typed = norm.tokens[start - size : start]
-                if all(t.isascii() or t in _ADDRESSEE_ACCENTED for t in typed):
-                    return True
-        return False
+        return any(_ADDRESSEE.at(norm, start - size, size) for size in (2, 1) if start >= size)
 
     # -- decision --
 
