@@ -263,6 +263,7 @@ def test_classify_commune_matter_without_commune_goes_to_operators(
         "trước đây ở huyện Long Thành",  # old districts span many communes now
         "xa lòng thành quá",  # typed diacritics contradict the ward name
         "phường 5 quận 3",
+        "xin cho Tam Hiep biet lich tiem",  # bare "cho" is "for", not a market
     ],
 )
 def test_find_ward_does_not_guess(classifier: Classifier, text: str) -> None:
@@ -280,6 +281,21 @@ def test_find_ward_does_not_guess(classifier: Classifier, text: str) -> None:
 )
 def test_find_ward_reads_the_english_kind_after_the_name(
     classifier: Classifier, text: str, ward: str | None
+) -> None:
+    assert classifier.find_ward(text) == ward
+
+
+@pytest.mark.parametrize(
+    ("text", "ward"),
+    [
+        ("Nhà tôi cách chợ Tam Hiệp một con hẻm, karaoke hát tới 2 giờ sáng", "Phường Tam Hiệp"),
+        ("Trước cổng chợ Hố Nai xe ba gác đậu giữa làn đường", "Phường Hố Nai"),
+        # a ward named outright wins over the market's name
+        ("Tôi ở phường Trảng Dài, hay đi chợ Tam Hiệp", "Phường Trảng Dài"),
+    ],
+)
+def test_find_ward_reads_a_market_named_after_its_commune(
+    classifier: Classifier, text: str, ward: str
 ) -> None:
     assert classifier.find_ward(text) == ward
 

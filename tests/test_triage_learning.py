@@ -19,7 +19,14 @@ from bot.domain import tickets
 from bot.domain.learned import LearnedModel, LearnedRow, features, load_default
 from bot.domain.triage import CONDUCT_DOUBT, CONDUCT_DOUBT_PEOPLE, TRIAGE, Classifier
 from bot.learned_store import REFRESH_TTL
-from bot.learning import corpus, fit, learn_from_outcomes, read_history, text_features
+from bot.learning import (
+    Example,
+    corpus,
+    fit,
+    learn_from_outcomes,
+    read_history,
+    text_features,
+)
 from storage.db import Database
 from storage.learned import examples as stored_examples
 from storage.learned import learned_phrases, learning_version, replace_phrases
@@ -90,11 +97,11 @@ def test_learned_scores_match_scikit_learn_on_the_same_features() -> None:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from bot.learning import REGULARISATION, _idf, _matrix, text_features
+    from bot.learning import MIN_DF, REGULARISATION, _idf, _matrix, text_features
 
     examples = [e for e in corpus() if e.group == "dev"][:120]
     documents = [text_features(e.text) for e in examples]
-    idf = _idf(documents)
+    idf = _idf(documents, MIN_DF)
     columns = {f: i for i, f in enumerate(sorted(idf))}
     reference = LogisticRegression(C=REGULARISATION, max_iter=2000).fit(
         _matrix(documents, columns, idf), [e.category for e in examples]
@@ -104,6 +111,18 @@ def test_learned_scores_match_scikit_learn_on_the_same_features() -> None:
     expected = reference.predict_proba(_matrix([text_features(probe)], columns, idf))[0]
     got = model.score(text_features(probe)).probabilities
     assert np.allclose([got[str(c)] for c in reference.classes_], expected, atol=2e-3)
+
+
+def test_a_phrase_of_a_single_shipped_complaint_is_no_feature() -> None:
+    # it could only memorise that one complaint; two complaints make it a phrase of the topic
+    examples = [e for e in corpus() if e.group == "dev"][:120] + [
+        Example("Đèn đường hẻm qwxyz tắt cả tuần", "giao-thong"),
+        Example("Đèn đường hẻm plokm tắt cả tuần", "giao-thong"),
+        Example("Hẻm plokm tối om vì đèn hỏng", "giao-thong"),
+    ]
+    model = fit(examples)
+    assert "plokm" in model.index
+    assert "qwxyz" not in model.index
 
 
 def test_features_do_not_span_clause_punctuation() -> None:
@@ -149,7 +168,7 @@ def test_with_rows_adds_a_phrase_unknown_to_the_shipped_weights() -> None:
 
 
 def test_exported_weights_load_as_the_model_that_was_fitted(tmp_path: Path) -> None:
-    from bot.learning import Example, export
+    from bot.learning import export
 
     told = [
         ("nước máy đục ngầu cả tuần", "cap-nuoc"),
@@ -562,11 +581,12 @@ def test_a_stretch_of_road_through_a_ward_is_no_ward_staff(classifier: Classifie
 # --- a province's conduct ----------------------------------------------------------------------
 
 SLANG = "zuplo"  # a province's own word for a bribe, unknown to the shipped data
+ONCE = "phà Mbrol"  # a local place told in a single ticket of the province
 
 
 @pytest.fixture(scope="module")
 def conduct_rows(config: Config) -> list[LearnedRow]:
-    from bot.learning import Example, conduct_categories, fit_delta
+    from bot.learning import conduct_categories, fit_delta
 
     told = [
         f"Cán bộ bên một cửa nói hồ sơ đất muốn nhanh thì {SLANG} cho anh em",
@@ -574,7 +594,17 @@ def conduct_rows(config: Config) -> list[LearnedRow]:
         f"Xin xác nhận ở phường mà phải {SLANG} mới được ký",
     ]
     province = [Example(text, "nhung-nhieu") for text in told * 3]
+    province.append(Example(f"Bến {ONCE} thu tiền vé xe máy gấp đôi giá niêm yết", "thi-truong"))
     return fit_delta(province, conduct_categories(config))
+
+
+def test_a_provinces_phrase_told_in_one_ticket_is_learned(conduct_rows: list[LearnedRow]) -> None:
+    # the shipped corpus needs two complaints for a phrase; a province's own local names
+    # count from one ticket, since they come back in the province's next complaints
+    (place,) = text_features(ONCE)[-1:]
+    taught = {(row.phrase, row.category): row for row in conduct_rows}
+    assert taught[(place, "thi-truong")].weight > 0
+    assert taught[(place, "thi-truong")].tickets == 1
 
 
 def test_learning_a_provinces_conduct_teaches_the_conduct_detector(

@@ -472,7 +472,11 @@ _WARD_PREFIXES: dict[tuple[str, ...], tuple[tuple[str, ...], bool, str | None]] 
     ("o",): (("ở",), False, None),
     ("tai",): (("tại",), False, None),
     ("in",): (("in",), False, None),  # English: "a factory in Nhon Trach"
+    # a market bears its commune's name ("chợ Tam Hiệp", "cổng chợ Hố Nai")
+    ("cho",): (("chợ",), False, None),
 }
+# Introducing words that count only as typed: bare "cho" is the everyday "for", not "chợ".
+_WARD_PREFIXES_AS_TYPED = frozenset({("cho",)})
 _WARD_PREFIX_LENGTHS = sorted({len(k) for k in _WARD_PREFIXES}, reverse=True)
 _WARD_PREFIX_FIRST = frozenset(k[0] for k in _WARD_PREFIXES)
 # English puts the kind after the name: "Trang Dai ward", "Long Thanh commune".
@@ -551,7 +555,10 @@ class WardIndex:
             if spec is None or len(key) < length:
                 continue
             accented, strong, division = spec
-            if not _typed_as(tokens[start : start + length], accented):
+            typed = tokens[start : start + length]
+            if not _typed_as(typed, accented) or (
+                key in _WARD_PREFIXES_AS_TYPED and typed != accented
+            ):
                 continue
             name_start = start + length
             for size in range(min(self.max_length, len(folded) - name_start), 0, -1):
