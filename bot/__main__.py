@@ -500,15 +500,20 @@ async def _triage(args: argparse.Namespace, config: Config, db: Any, now: dateti
             return EXIT_BAD_INPUT
         for line, reason in report.rejected:
             print(f"{args.file}:{line}: {reason}; skipped", file=sys.stderr)
+        measured = (
+            f"; routing threshold {report.threshold:.2f}, measured on its tickets"
+            if report.threshold is not None
+            else ""
+        )
         print(
             f"learned from {report.taught} of {report.read} rows: "
-            f"{report.phrases} phrase weights; {len(report.rejected)} rows skipped"
+            f"{report.phrases} phrase weights; {len(report.rejected)} rows skipped{measured}"
         )
         return EXIT_BAD_INPUT if report.rejected else EXIT_OK
     if args.triage_command == "learned":
-        from bot.domain.learned import CONDUCT_ROWS
+        from bot.domain.learned import CONDUCT_ROWS, THRESHOLD_ROWS
 
-        known = {c.id for c in config.categories} | {CONDUCT_ROWS}
+        known = {c.id for c in config.categories} | {CONDUCT_ROWS, THRESHOLD_ROWS}
         if args.category is not None and args.category not in known:
             print(f"hotline: unknown category {args.category!r}", file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -516,7 +521,8 @@ async def _triage(args: argparse.Namespace, config: Config, db: Any, now: dateti
             rows = await learned_phrases(session, args.category)
         print("phrase\tcategory\tweight\ttickets")
         for row in rows:
-            if row.phrase and row.tickets:
+            # the threshold's row has no phrase: its weight is the routing threshold
+            if (row.phrase or row.category_id == THRESHOLD_ROWS) and row.tickets:
                 print(f"{row.phrase}\t{row.category_id}\t{row.weight:+.3f}\t{row.tickets}")
         return EXIT_OK
     phrase = " ".join(normalize(args.phrase).folded_tokens)

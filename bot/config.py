@@ -161,6 +161,9 @@ class TriageConfig:
     """When the machine decides and when operators do."""
 
     confidence_threshold: float = 0.75
+    # true: always route from confidence_threshold, never from the threshold measured on the
+    # province's own tickets by `hotline triage learn`
+    fixed_threshold: bool = False
     similar_ticket_days: int = 14
 
 
@@ -556,6 +559,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
             confidence_threshold=triage.number(
                 "confidence_threshold", TriageConfig.confidence_threshold, 0, 1
             ),
+            fixed_threshold=triage.flag("fixed_threshold"),
             similar_ticket_days=int(
                 triage.number("similar_ticket_days", TriageConfig.similar_ticket_days, 0, 365)
             ),

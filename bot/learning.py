@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import Config
 from bot.domain.learned import (
     CONDUCT_ROWS,
+    THRESHOLD_ROWS,
     WEIGHTS_FILE,
     LearnedModel,
     LearnedRow,
@@ -43,6 +44,7 @@ from storage.learned import (
     add_examples,
     examples_since,
     learned_at,
+    learned_weights,
     new_outcomes,
     replace_phrases,
 )
@@ -334,6 +336,7 @@ class LearnReport:
     taught: int
     phrases: int
     rejected: list[tuple[int, str]]
+    threshold: float | None = None  # measured on the province's tickets, when enough
 
 
 def read_history(path: Path, config: Config) -> tuple[list[StoredExample], list[tuple[int, str]]]:
@@ -404,29 +407,123 @@ def _teaching(taught: Sequence[StoredExample], config: Config) -> list[Example]:
     return [
         Example(e.text, fallback, RETURNED_WEIGHT)
         if e.source == RETURNED
-        else Example(e.text, e.category)
+        else Example(e.text, e.category, agency=e.agency or "")
         for e in taught
         if e.category
     ]
 
 
-async def relearn(session: AsyncSession, config: Config, now: datetime) -> int:
-    """Refit the learned phrases from every stored example; return how many rows there are."""
-    taught = await stored_examples(session)
-    rows = fit_delta(_teaching(taught, config), conduct_categories(config)) if taught else []
+async def relearn(
+    session: AsyncSession, config: Config, now: datetime, *, measure: bool = False
+) -> tuple[int, float | None]:
+    """Refit the learned phrases from every stored example; return how many rows there are
+    and the routing threshold they carry. `measure` measures the threshold anew on the
+    province's tickets (slow: a refit per fold); otherwise the one measured before is kept."""
+    taught = _teaching(await stored_examples(session), config)
+    rows = fit_delta(taught, conduct_categories(config)) if taught else []
+    measured = _measured_row(taught, config) if measure else await _stored_threshold(session)
+    rows = _with_threshold(rows, measured)
+    await _store(session, rows, now)
+    return len(rows), measured.weight if measured and rows else None
+
+
+async def _stored_threshold(session: AsyncSession) -> LearnedRow | None:
+    rows = await learned_weights(session)
+    return next((LearnedRow(*row) for row in rows if row[1] == THRESHOLD_ROWS), None)
+
+
+def _measured_row(taught: Sequence[Example], config: Config) -> LearnedRow | None:
+    threshold = measure_threshold(taught, config)
+    if threshold is None:
+        return None
+    return LearnedRow("", THRESHOLD_ROWS, threshold, sum(1 for e in taught if e.weight == 1.0))
+
+
+def _with_threshold(rows: list[LearnedRow], threshold: LearnedRow | None) -> list[LearnedRow]:
+    """The rows, and the threshold's row when one was measured (nothing to carry it without
+    rows: the shipped weights alone route from the config's threshold)."""
+    return [*rows, threshold] if threshold is not None and rows else rows
+
+
+async def _store(session: AsyncSession, rows: Sequence[LearnedRow], now: datetime) -> None:
     await replace_phrases(
         session, ((r.phrase, r.category, r.weight, r.tickets) for r in rows), now
     )
-    return len(rows)
+
+
+# The routing threshold measured on a province's own tickets: each fold of them scored by a
+# refit taught without it, the lowest threshold from which they were routed right at least
+# THRESHOLD_TARGET of the time, within THRESHOLD_RANGE (a province's tickets are a sample of
+# its next complaints, not all of them: never below the range's floor).
+THRESHOLD_FOLDS = 5
+THRESHOLD_TARGET = 0.97
+THRESHOLD_RANGE = (0.6, 0.9)
+THRESHOLD_STEP = 0.05
+THRESHOLD_MIN_TICKETS = 100  # fewer measure nothing: the config's threshold stays
+THRESHOLD_MIN_ROUTED = 30  # a precision measured on fewer routed tickets says too little
+
+
+def measure_threshold(taught: Sequence[Example], config: Config) -> float | None:
+    """Measure the routing threshold on a province's tickets (None if too few)."""
+    from bot.domain.triage import TRIAGE, Classifier
+
+    measured = [i for i, e in enumerate(taught) if e.weight == 1.0]  # not the returned ones
+    if len(measured) < THRESHOLD_MIN_TICKETS:
+        return None
+    shipped = load_default()
+    if shipped is None:
+        return None
+    proposing = Classifier.from_config(config)
+    proposing.threshold = 0.0  # every proposal, with its confidence
+    proposing.measured_threshold = False
+    scored: list[tuple[bool, float]] = []
+    for fold in range(THRESHOLD_FOLDS):
+        held = set(measured[fold::THRESHOLD_FOLDS])
+        rows = fit_delta(
+            [e for i, e in enumerate(taught) if i not in held], conduct_categories(config)
+        )
+        engine = proposing.with_learned(shipped.with_rows(rows))
+        for index in sorted(held):
+            example = taught[index]
+            decision = engine.classify(example.text)
+            if decision.agency == TRIAGE:
+                continue  # the operators' either way
+            right = (
+                decision.agency == example.agency
+                if example.agency
+                else decision.category == example.category
+            )
+            scored.append((right, decision.confidence))
+    return lowest_threshold(scored)
+
+
+def lowest_threshold(scored: Sequence[tuple[bool, float]]) -> float:
+    """The lowest threshold of THRESHOLD_RANGE from which every higher one, too, routes
+    right at least THRESHOLD_TARGET of (right, confidence) proposals (those routing too few to
+    tell count as neither); the range's top when none does."""
+    low, high = THRESHOLD_RANGE
+    steps = round((high - low) / THRESHOLD_STEP)
+    chosen = high
+    for step in range(steps, -1, -1):
+        threshold = round(low + step * THRESHOLD_STEP, 4)
+        kept = [right for right, confidence in scored if confidence >= threshold]
+        if len(kept) < THRESHOLD_MIN_ROUTED:
+            continue  # too few to tell: look lower, where more are routed
+        if sum(kept) < THRESHOLD_TARGET * len(kept):
+            break
+        chosen = threshold
+    return chosen
 
 
 async def learn_file(path: Path, db: Database, config: Config, now: datetime) -> LearnReport:
     """`hotline triage learn FILE`: store a history file's good rows and refit."""
     good, rejected = read_history(path, config)
+    phrases, threshold = 0, None
     async with db.transaction() as session:
         await add_examples(session, good, now)
-        phrases = await relearn(session, config, now) if good else 0
-    return LearnReport(len(good) + len(rejected), len(good), phrases, rejected)
+        if good:
+            phrases, threshold = await relearn(session, config, now, measure=True)
+    return LearnReport(len(good) + len(rejected), len(good), phrases, rejected, threshold)
 
 
 RELEARN_INTERVAL = timedelta(hours=1)  # outcomes are refitted at most this often
@@ -474,13 +571,14 @@ async def learn_from_outcomes(db: Database, config: Config, now: datetime) -> in
         due = (last is None or now - last >= RELEARN_INTERVAL) and await examples_since(
             session, last
         ) > 0
-        taught = await stored_examples(session) if due else []
+        taught = _teaching(await stored_examples(session), config) if due else []
+        threshold = await _stored_threshold(session) if due else None
     if due:
-        rows = await asyncio.to_thread(fit_delta, _teaching(taught, config))
+        # the conduct detector's rows too: a province's words for a bribe, learned from its
+        # history file, must outlive the next refit
+        rows = await asyncio.to_thread(fit_delta, taught, conduct_categories(config))
         async with db.transaction() as session:
-            await replace_phrases(
-                session, ((r.phrase, r.category, r.weight, r.tickets) for r in rows), now
-            )
+            await _store(session, _with_threshold(rows, threshold), now)
         log.info("triage relearned from %s examples: %s phrase weights", len(taught), len(rows))
     return added
 

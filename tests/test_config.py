@@ -38,6 +38,7 @@ operators_chat_id = -100123
 extra_days_off = ["2026-12-31"]
 [triage]
 confidence_threshold = 0.7
+fixed_threshold = true
 """,
     )
     config = load_config(path, environ={})
@@ -45,6 +46,8 @@ confidence_threshold = 0.7
     assert config.telegram.base_url == "https://api.telegram.org/bot"
     assert config.calendar.extra_days_off == frozenset({date(2026, 12, 31)})
     assert config.triage.confidence_threshold == 0.7
+    assert config.triage.fixed_threshold
+    assert not load_config(None, environ={}).triage.fixed_threshold  # measured by default
     assert len(config.agencies) == 16  # arrays not given keep the defaults
 
 
@@ -79,6 +82,7 @@ def test_config_path_prefers_environment(tmp_path: Path, monkeypatch: pytest.Mon
             "not a date",
         ),
         ("[triage]\nconfidence_threshold = 2", "triage.confidence_threshold", "between 0 and 1"),
+        ("[triage]\nfixed_threshold = 'yes'", "triage.fixed_threshold", "expected"),
         ("[web]\nport = 'eighty'", "web.port", "expected a number"),
         (
             "[[agency]]\nid = 'a'\nname = 'A'\nsupervisor = 'zzz'",

@@ -16,7 +16,14 @@ import pytest
 from bot.__main__ import main
 from bot.config import Config, TriageConfig, load_config
 from bot.domain import tickets
-from bot.domain.learned import LearnedModel, LearnedRow, features, load_default
+from bot.domain.learned import (
+    CONDUCT_ROWS,
+    THRESHOLD_ROWS,
+    LearnedModel,
+    LearnedRow,
+    features,
+    load_default,
+)
 from bot.domain.triage import CONDUCT_DOUBT, CONDUCT_DOUBT_PEOPLE, TRIAGE, Classifier
 from bot.learned_store import REFRESH_TTL
 from bot.learning import (
@@ -310,6 +317,78 @@ def test_below_threshold_goes_to_the_operators(config: Config) -> None:
     assert (held.category, held.agency) == ("cap-nuoc", TRIAGE)
 
 
+# --- the threshold measured on a province's tickets ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scored", "threshold"),
+    [
+        # right everywhere: from the floor of the range, never below it
+        ([(True, c / 100) for c in range(40, 100)] * 2, 0.6),
+        # half wrong between 0.7 and 0.75 (under 97 % from 0.7 down), none above
+        ([(True, c / 100) for c in range(75, 100)] * 4 + [(False, 0.72), (True, 0.73)] * 5, 0.75),
+        # wrong more often than 3 in 100 even at 0.9: the top of the range
+        ([(True, 0.95)] * 30 + [(False, 0.95)] * 2, 0.9),
+        # too few routed to say anything: the top of the range
+        ([(True, 0.99)] * 10, 0.9),
+    ],
+)
+def test_lowest_threshold_that_routes_the_provinces_tickets_right(
+    scored: list[tuple[bool, float]], threshold: float
+) -> None:
+    from bot.learning import lowest_threshold
+
+    assert lowest_threshold(scored) == threshold
+
+
+def test_a_measured_threshold_routes_unless_the_config_fixes_it(config: Config) -> None:
+    text = "Nhà tôi mất nước ba ngày nay rồi"
+    shipped = load_default()
+    assert shipped is not None
+    strict = dataclasses.replace(config, triage=TriageConfig(confidence_threshold=0.999))
+    fixed = dataclasses.replace(
+        config, triage=TriageConfig(confidence_threshold=0.999, fixed_threshold=True)
+    )
+    measured = shipped.with_rows([LearnedRow("", THRESHOLD_ROWS, 0.6, 360)])
+    assert measured.threshold == 0.6
+    routed = Classifier.from_config(strict).with_learned(measured).classify(text)
+    held = Classifier.from_config(fixed).with_learned(measured).classify(text)
+    assert (routed.category, routed.agency) == ("cap-nuoc", "xay-dung")
+    assert (held.category, held.agency) == ("cap-nuoc", TRIAGE)
+
+
+async def test_learning_a_history_measures_the_routing_threshold_on_its_tickets(
+    db: Database, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.learning as learning
+
+    # two folds of a small history instead of five of a year's: the same measure, faster
+    monkeypatch.setattr(learning, "THRESHOLD_FOLDS", 2)
+    monkeypatch.setattr(learning, "THRESHOLD_MIN_TICKETS", 12)
+    monkeypatch.setattr(learning, "THRESHOLD_MIN_ROUTED", 4)
+    told = [
+        ("Nước máy khu tôi đục ngầu cả tuần nay", "cap-nuoc"),
+        ("Ống nước bể trước nhà, nước chảy lênh láng mấy ngày", "cap-nuoc"),
+        ("Đường vào ấp 3 ổ gà chi chít, xe máy té liên tục", "giao-thong"),
+        ("Đèn tín hiệu ngã tư hư hai tuần chưa ai sửa", "giao-thong"),
+        ("Quán karaoke phường Tam Hiệp hát tới 1 giờ sáng", "trat-tu-do-thi"),
+        ("Xưởng gỗ xả bụi và mùi sơn ra khu dân cư", "moi-truong"),
+    ]
+    history = tmp_path / "history.jsonl"
+    rows = [{"text": text, "category": category} for text, category in told] * 3
+    history.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+
+    report = await learning.learn_file(history, db, config, MONDAY_9)
+    async with db.transaction() as session:
+        stored = await learned_phrases(session, THRESHOLD_ROWS)
+    low, high = learning.THRESHOLD_RANGE
+    assert report.threshold is not None and low <= report.threshold <= high
+    assert [(p.weight, p.tickets) for p in stored] == [(report.threshold, 18)]
+    # too few tickets measure nothing: the threshold stays the config's
+    few = [learning.Example(text, category) for text, category in told]
+    assert learning.measure_threshold(few, config) is None
+
+
 # --- learn / learned / forget ----------------------------------------------------------------
 
 HISTORY = [{"text": f"Nước máy {NONSENSE} đục ngầu cả tuần", "category": "cap-nuoc"}] * 6 + [
@@ -453,6 +532,9 @@ async def test_outcomes_teach_a_resolved_ticket_and_a_returned_one_once(
             reason="không thuộc thẩm quyền",
             now=later,
         )
+    async with db.transaction() as session:
+        # what `hotline triage learn` of a history measured, before these outcomes
+        await replace_phrases(session, [("", THRESHOLD_ROWS, 0.65, 300)], MONDAY_9)
     first = await learn_from_outcomes(db, cfg, later)
     again = await learn_from_outcomes(db, cfg, later + timedelta(hours=2))
     async with db.transaction() as session:
@@ -464,8 +546,12 @@ async def test_outcomes_teach_a_resolved_ticket_and_a_returned_one_once(
         ("resolved", "giao-thong", "xay-dung"),
         ("returned", "cap-nuoc", "xay-dung"),
     ]
-    assert version == 1  # refitted once: nothing new on the second pass
+    assert version == 2  # refitted once: nothing new on the second pass
     assert phrases
+    # the refit keeps the threshold measured on the history, and refits the conduct detector
+    kept = [(p.weight, p.tickets) for p in phrases if p.category_id == THRESHOLD_ROWS]
+    assert kept == [(0.65, 300)]
+    assert any(p.category_id == CONDUCT_ROWS for p in phrases)
 
 
 async def test_outcomes_of_a_ticket_routed_by_the_machine_teach_nothing_when_resolved(

@@ -105,6 +105,9 @@ MIN_PUSH = 0.05  # a phrase pushing less than this explains nothing
 # The learned rows that shift the conduct detector rather than a category: no category id has
 # parentheses, and `hotline triage learned` shows them under this name.
 CONDUCT_ROWS = "(conduct)"
+# The learned row that carries the confidence threshold measured on a province's own tickets
+# (its weight), and how many tickets measured it.
+THRESHOLD_ROWS = "(threshold)"
 
 
 class LearnedModel:
@@ -122,6 +125,7 @@ class LearnedModel:
         tickets: dict[tuple[str, str], int] | None = None,
         conduct: tuple[Any, float] | None = None,
         conduct_floor: tuple[Any, float] | None = None,
+        threshold: float | None = None,
     ) -> None:
         import numpy as np
 
@@ -149,6 +153,8 @@ class LearnedModel:
             if conduct_floor is not None
             else None
         )
+        # the confidence threshold measured on the province's tickets, when learned
+        self.threshold = threshold
 
     @classmethod
     def load(cls, source: Any) -> LearnedModel:
@@ -187,8 +193,12 @@ class LearnedModel:
 
     def with_rows(self, rows: Iterable[LearnedRow]) -> LearnedModel:
         """Return a copy with learned rows added to the weights (unknown categories skipped);
-        rows of CONDUCT_ROWS are added to the conduct detector's."""
+        rows of CONDUCT_ROWS are added to the conduct detector's, a THRESHOLD_ROWS row sets
+        the confidence threshold."""
         import numpy as np
+
+        rows = list(rows)
+        threshold = next((r.weight for r in rows if r.category == THRESHOLD_ROWS), None)
 
         # The conduct detector is one more column while the rows are added.
         columns = dict(self.position)
@@ -229,6 +239,7 @@ class LearnedModel:
             tickets=tickets,
             conduct=conduct,
             conduct_floor=floor,
+            threshold=threshold,
         )
 
     def score(self, found: Iterable[str]) -> LearnedScores:

@@ -863,8 +863,10 @@ class Classifier:
         wards: WardIndex | None = None,
         learned: LearnedModel | None = None,
         calibration: Calibration | None = None,
+        measured_threshold: bool = True,
     ) -> None:
         self.learned = learned
+        self.measured_threshold = measured_threshold
         self.calibration = calibration or Calibration()
         self.categories = {c.id: c for c in categories}
         self.agencies = {a.id: a for a in agencies}
@@ -919,7 +921,18 @@ class Classifier:
             wards=WardIndex.for_province(config.hotline.province),
             learned=model,
             calibration=Calibration.shipped() if model is not None else None,
+            measured_threshold=not config.triage.fixed_threshold,
         )
+
+    @property
+    def routing_threshold(self) -> float:
+        """The confidence a proposal needs to be routed without the operators: the one
+        measured on the province's own tickets when learning measured one (unless the config
+        fixes it), else the config's."""
+        learned = self.learned
+        if learned is None or learned.threshold is None or not self.measured_threshold:
+            return self.threshold
+        return learned.threshold
 
     def with_learned(self, learned: LearnedModel | None) -> Classifier:
         """Return this classifier with another learned model (a province's rows on top)."""
@@ -1197,7 +1210,7 @@ class Classifier:
                 category_id, TRIAGE, confidence, track, ward, None, evidence, alternatives
             )
         agency, subject = routes[category_id]
-        if confidence < self.threshold or doubt:
+        if confidence < self.routing_threshold or doubt:
             agency = TRIAGE  # rule 4, on the proposal's own confidence
         return Decision(
             category_id, agency, confidence, track, ward, subject, evidence, alternatives
