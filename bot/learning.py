@@ -58,7 +58,7 @@ REGULARISATION = 50.0  # LogisticRegression C, chosen by cross-validation by wri
 CONDUCT_REGULARISATION = 20.0  # the conduct detector's C, chosen the same way
 MIN_WEIGHT = 0.02  # exported weights smaller than this change no decision
 MIN_DF = 2  # a phrase of a single shipped complaint only memorises that complaint
-MIN_DELTA = 0.05  # learned rows smaller than this are noise of the refit
+MIN_DELTA = 0.1  # learned rows smaller than this are noise of the refit (and cost start-up)
 PROVINCE_WEIGHT = 20.0  # a province's own tickets count more than the shipped corpus (chosen on
 # pairs of a history and the same province's later complaints)
 
@@ -457,7 +457,7 @@ async def _store(session: AsyncSession, rows: Sequence[LearnedRow], now: datetim
 # its next complaints, not all of them: never below the range's floor).
 THRESHOLD_FOLDS = 5
 THRESHOLD_TARGET = 0.97
-THRESHOLD_RANGE = (0.6, 0.9)
+THRESHOLD_RANGE = (0.65, 0.9)
 THRESHOLD_STEP = 0.05
 THRESHOLD_MIN_TICKETS = 100  # fewer measure nothing: the config's threshold stays
 THRESHOLD_MIN_ROUTED = 30  # a precision measured on fewer routed tickets says too little
