@@ -526,6 +526,10 @@ async def _triage(args: argparse.Namespace, config: Config, db: Any, now: dateti
                 print(f"{row.phrase}\t{row.category_id}\t{row.weight:+.3f}\t{row.tickets}")
         return EXIT_OK
     phrase = " ".join(normalize(args.phrase).folded_tokens)
+    if not phrase:
+        # the empty phrase carries the learned intercepts and the measured threshold
+        print(f"hotline: {args.phrase!r} is no phrase: give the words to forget", file=sys.stderr)
+        return EXIT_BAD_INPUT
     async with db.transaction() as session:
         removed = await forget_phrase(session, phrase, now)
     if not removed:

@@ -468,6 +468,19 @@ def test_forget_removes_a_phrase_then_says_nothing_is_left(
     assert f"{NONSENSE}\tcap-nuoc" in listing.out
 
 
+@pytest.mark.parametrize("phrase", ["", " ... "])
+def test_forget_of_no_words_is_refused_and_forgets_nothing(
+    learned: tuple[Path, Run], phrase: str
+) -> None:
+    config, _ = learned
+    before = run_cli("triage", "learned", "--config", str(config))
+    refused = run_cli("triage", "forget", phrase, "--config", str(config))
+    after = run_cli("triage", "learned", "--config", str(config))
+    assert refused.status == 2
+    assert "is no phrase" in refused.err
+    assert after.out == before.out
+
+
 def test_learn_missing_file_exits_2(tmp_path: Path) -> None:
     run = run_cli(
         "triage", "learn", str(tmp_path / "none.csv"), "--config", str(write_config(tmp_path))
