@@ -74,7 +74,8 @@ TRIAGE_DATA = tests/data/complaints-dev.jsonl tests/data/complaints-holdout.json
 	tests/data/complaints-conduct-in-service.jsonl tests/data/complaints-everyday-chat.jsonl \
 	tests/data/complaints-indirect-long.jsonl tests/data/complaints-told-as-stories.jsonl \
 	tests/data/complaints-borders.jsonl tests/data/complaints-other-voices.jsonl \
-	tests/data/complaints-conduct-habits.jsonl tests/data/complaints-cross-section.jsonl
+	tests/data/complaints-conduct-habits.jsonl tests/data/complaints-cross-section.jsonl \
+	tests/data/complaints-near-misses.jsonl
 .PHONY: triage-weights
 triage-weights: $(STAMP)
 	$(PY) -m bot.learning $(TRIAGE_DATA)

@@ -586,7 +586,23 @@ async def learn_from_outcomes(db: Database, config: Config, now: datetime) -> in
 BLEND = 0.8  # the learned share of the combined score, chosen by cross-validation by group
 # groups written by people who never saw the engine or its keyword lists: the calibration is
 # fitted on them
-UNSEEN_GROUPS = ("tr", "n", "m", "v", "p", "w", "g", "t5", "t6", "t7", "t8", "t9", "t10", "t11")
+UNSEEN_GROUPS = (
+    "tr",
+    "n",
+    "m",
+    "v",
+    "p",
+    "w",
+    "g",
+    "t5",
+    "t6",
+    "t7",
+    "t8",
+    "t9",
+    "t10",
+    "t11",
+    "t12",
+)
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 
 

@@ -251,6 +251,37 @@ def test_a_departments_own_inspectors_are_that_departments_staff(
 
 
 @pytest.mark.parametrize(
+    ("text", "agency"),
+    [
+        (
+            "Chị cán bộ BHXH ở quầy hướng dẫn tôi rất nhiệt tình, in cả tờ quá trình đóng. "
+            "Nhưng trên ứng dụng VssID vẫn không hiện 4 năm tôi làm ở công ty cũ",
+            "bhxh",
+        ),
+        (
+            "Chị cán bộ thuế hướng dẫn qua điện thoại rất rõ, nhưng thông báo thuế cho thuê "
+            "nhà tính sai diện tích",
+            "thue",
+        ),
+    ],
+)
+def test_staff_spoken_of_without_a_word_of_conduct_leave_the_topic_to_its_agency(
+    classifier: Classifier, text: str, agency: str
+) -> None:
+    decision = classifier.classify(text)
+    assert (decision.agency, decision.subject_agency) == (agency, None)
+
+
+def test_staff_spoken_of_with_a_word_of_conduct_are_the_subject(classifier: Classifier) -> None:
+    decision = classifier.classify(
+        "Chị cán bộ BHXH ở quầy hướng dẫn rất nhiệt tình, in cả tờ quá trình đóng, "
+        "rồi nói muốn rút một lần cho nhanh thì gửi chị 2 triệu"
+    )
+    assert decision.subject_agency == "bhxh"
+    assert decision.agency != "bhxh"
+
+
+@pytest.mark.parametrize(
     ("heard", "routed_to_topic", "filed_as_conduct"),
     [(0.1, True, False), (0.45, False, False), (0.9, False, True)],
 )

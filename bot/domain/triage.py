@@ -1308,9 +1308,12 @@ class Classifier:
         """Tell whether a complaint outside the conduct categories is about `agency`'s staff."""
         if not analysis.mentions:
             return False  # only an agency the complaint names can be the one it is about
-        if any(m.staff and m.agency == agency for m in analysis.mentions):
-            return True
         conduct = max((analysis.scores.get(c, 0.0) for c in self.conflict), default=0.0)
+        if any(m.staff and m.agency == agency for m in analysis.mentions):
+            # its staff spoken of, unless nothing in it sounds like conduct: "chị cán bộ BHXH
+            # hướng dẫn rất nhiệt tình, nhưng trên ứng dụng vẫn không hiện 4 năm đóng"
+            heard = analysis.learned.conduct if analysis.learned is not None else None
+            return conduct > 0 or heard is None or heard >= CONDUCT_DOUBT_PEOPLE
         if conduct < CONDUCT_EVIDENCE:
             return False  # never enough, whatever the topic's score
         top = max(analysis.scores.values(), default=0.0)
