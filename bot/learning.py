@@ -436,7 +436,12 @@ def _measured_row(taught: Sequence[Example], config: Config) -> LearnedRow | Non
     threshold = measure_threshold(taught, config)
     if threshold is None:
         return None
-    return LearnedRow("", THRESHOLD_ROWS, threshold, sum(1 for e in taught if e.weight == 1.0))
+    return LearnedRow("", THRESHOLD_ROWS, threshold, sum(map(_told, taught)))
+
+
+def _told(example: Example) -> bool:
+    """Whether the province told this example's category (not a ticket an agency returned)."""
+    return example.weight != RETURNED_WEIGHT
 
 
 def _with_threshold(rows: list[LearnedRow], threshold: LearnedRow | None) -> list[LearnedRow]:
@@ -467,7 +472,7 @@ def measure_threshold(taught: Sequence[Example], config: Config) -> float | None
     """Measure the routing threshold on a province's tickets (None if too few)."""
     from bot.domain.triage import TRIAGE, Classifier
 
-    measured = [i for i, e in enumerate(taught) if e.weight == 1.0]  # not the returned ones
+    measured = [i for i, e in enumerate(taught) if _told(e)]
     if len(measured) < THRESHOLD_MIN_TICKETS:
         return None
     shipped = load_default()
