@@ -388,6 +388,40 @@ def test_a_measured_threshold_routes_unless_the_config_fixes_it(config: Config) 
     assert (held.category, held.agency) == ("cap-nuoc", TRIAGE)
 
 
+@pytest.mark.parametrize(("fixed", "agency"), [(False, "xay-dung"), (True, TRIAGE)])
+def test_hotline_classify_routes_from_the_threshold_learning_measured(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fixed: bool,
+    agency: str,
+) -> None:
+    import asyncio
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'learn.db'}"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\nurl = "{url}"\n[triage]\nconfidence_threshold = 0.999\n'
+        f"fixed_threshold = {str(fixed).lower()}\n",
+        "utf-8",
+    )
+
+    async def store() -> None:
+        db = Database(url)
+        await db.upgrade()
+        async with db.transaction() as session:
+            rows = [(NONSENSE, "cap-nuoc", 0.5, 3), ("", THRESHOLD_ROWS, 0.6, 360)]
+            await replace_phrases(session, rows, MONDAY_9)
+        await db.dispose()
+
+    asyncio.run(store())
+    monkeypatch.setattr("sys.stdin", io.StringIO("Nhà tôi mất nước ba ngày nay rồi\n"))
+    assert main(["classify", "--config", str(config)]) == 0
+    decision = json.loads(capsys.readouterr().out)
+    assert 0.6 <= decision["confidence"] < 0.999
+    assert (decision["category"], decision["agency"]) == ("cap-nuoc", agency)
+
+
 async def test_learning_a_history_measures_the_routing_threshold_on_its_tickets(
     db: Database, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
