@@ -479,8 +479,7 @@ def measure_threshold(taught: Sequence[Example], config: Config) -> float | None
     if shipped is None:
         return None
     proposing = Classifier.from_config(config)
-    proposing.threshold = 0.0  # every proposal, with its confidence
-    proposing.measured_threshold = False
+    proposing.threshold = 0.0  # every proposal, with its confidence (the refits measure none)
     scored: list[tuple[bool, float]] = []
     for fold in range(THRESHOLD_FOLDS):
         held = set(measured[fold::THRESHOLD_FOLDS])
@@ -493,13 +492,14 @@ def measure_threshold(taught: Sequence[Example], config: Config) -> float | None
             decision = engine.classify(example.text)
             if decision.agency == TRIAGE:
                 continue  # the operators' either way
-            right = (
-                decision.agency == example.agency
-                if example.agency
-                else decision.category == example.category
-            )
+            right = _routed_right(example, decision.category, decision.agency)
             scored.append((right, decision.confidence))
     return lowest_threshold(scored)
+
+
+def _routed_right(example: Example, category: str, agency: str) -> bool:
+    """Routing is right when the agency is; without an agency label, when the category is."""
+    return agency == example.agency if example.agency else category == example.category
 
 
 def lowest_threshold(scored: Sequence[tuple[bool, float]]) -> float:
@@ -591,23 +591,7 @@ async def learn_from_outcomes(db: Database, config: Config, now: datetime) -> in
 BLEND = 0.8  # the learned share of the combined score, chosen by cross-validation by group
 # groups written by people who never saw the engine or its keyword lists: the calibration is
 # fitted on them
-UNSEEN_GROUPS = (
-    "tr",
-    "n",
-    "m",
-    "v",
-    "p",
-    "w",
-    "g",
-    "t5",
-    "t6",
-    "t7",
-    "t8",
-    "t9",
-    "t10",
-    "t11",
-    "t12",
-)
+UNSEEN_GROUPS = ("t", "n", "m", "v", "p", "w", "g")  # "t": tr1-tr4 and t5 on
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 
 
@@ -632,11 +616,7 @@ def out_of_fold(examples: Sequence[Example], config: Config) -> list[tuple[bool,
             if example.group == group:
                 analyses[index].learned = model.score(found[index])
                 category, agency, signals = combined.signals(analyses[index])
-                # routing is right when the agency is; without an agency label, the category
-                right = (
-                    agency == example.agency if example.agency else category == example.category
-                )
-                result[index] = (right, signals)
+                result[index] = (_routed_right(example, category, agency), signals)
     return result
 
 

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz, process
 
@@ -459,24 +459,33 @@ class WardMention:
     strong: bool
 
 
-# Words that introduce a commune name: folded tokens -> (accented tokens, strong, division).
+class _Prefix(NamedTuple):
+    """A word introducing a commune name: as it is accented, whether it says a commune name
+    follows (else the name only may), the kind of division it names, and whether it counts
+    only typed with its diacritics."""
+
+    accented: tuple[str, ...]
+    strong: bool
+    division: str | None
+    as_typed: bool = False
+
+
+# Words that introduce a commune name, by their folded tokens.
 # Old district and city names ("huyện Long Thành") are left out: each now spans many communes.
-_WARD_PREFIXES: dict[tuple[str, ...], tuple[tuple[str, ...], bool, str | None]] = {
-    ("xa",): (("xã",), True, "xã"),
-    ("x",): (("x",), True, "xã"),
-    ("phuong",): (("phường",), True, "phường"),
-    ("p",): (("p",), True, "phường"),
-    ("thi", "tran"): (("thị", "trấn"), True, "xã"),
-    ("dac", "khu"): (("đặc", "khu"), True, "đặc khu"),
-    ("thi", "xa"): (("thị", "xã"), True, "phường"),
-    ("o",): (("ở",), False, None),
-    ("tai",): (("tại",), False, None),
-    ("in",): (("in",), False, None),  # English: "a factory in Nhon Trach"
-    # a market bears its commune's name ("chợ Tam Hiệp", "cổng chợ Hố Nai")
-    ("cho",): (("chợ",), False, None),
+_WARD_PREFIXES: dict[tuple[str, ...], _Prefix] = {
+    ("xa",): _Prefix(("xã",), True, "xã"),
+    ("x",): _Prefix(("x",), True, "xã"),
+    ("phuong",): _Prefix(("phường",), True, "phường"),
+    ("p",): _Prefix(("p",), True, "phường"),
+    ("thi", "tran"): _Prefix(("thị", "trấn"), True, "xã"),
+    ("dac", "khu"): _Prefix(("đặc", "khu"), True, "đặc khu"),
+    ("thi", "xa"): _Prefix(("thị", "xã"), True, "phường"),
+    ("o",): _Prefix(("ở",), False, None),
+    ("tai",): _Prefix(("tại",), False, None),
+    ("in",): _Prefix(("in",), False, None),  # English: "a factory in Nhon Trach"
+    # a market bears its commune's name ("chợ Tam Hiệp"); bare "cho" is the everyday "for"
+    ("cho",): _Prefix(("chợ",), False, None, as_typed=True),
 }
-# Introducing words that count only as typed: bare "cho" is the everyday "for", not "chợ".
-_WARD_PREFIXES_AS_TYPED = frozenset({("cho",)})
 _WARD_PREFIX_LENGTHS = sorted({len(k) for k in _WARD_PREFIXES}, reverse=True)
 _WARD_PREFIX_FIRST = frozenset(k[0] for k in _WARD_PREFIXES)
 # English puts the kind after the name: "Trang Dai ward", "Long Thanh commune".
@@ -554,11 +563,9 @@ class WardIndex:
             spec = _WARD_PREFIXES.get(key)
             if spec is None or len(key) < length:
                 continue
-            accented, strong, division = spec
+            accented, strong, division, as_typed = spec
             typed = tokens[start : start + length]
-            if not _typed_as(typed, accented) or (
-                key in _WARD_PREFIXES_AS_TYPED and typed != accented
-            ):
+            if (typed != accented) if as_typed else not _typed_as(typed, accented):
                 continue
             name_start = start + length
             for size in range(min(self.max_length, len(folded) - name_start), 0, -1):
