@@ -10,10 +10,18 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
 
 from bot.config import AgencyConfig, CategoryConfig, Config, Keyword, TriageConfig, load_config
 from bot.domain.text import fold_diacritics, normalize
-from bot.domain.triage import TRIAGE, Classifier, Decision, WardIndex
+from bot.domain.triage import (
+    SPELLING_CUTOFF,
+    TRIAGE,
+    Classifier,
+    Decision,
+    WardIndex,
+    spelling_candidates,
+)
 
 DEV_SET = Path(__file__).parent / "data" / "complaints-dev.jsonl"
 HOLDOUT = Path(__file__).parent / "data" / "complaints-holdout.jsonl"
@@ -773,3 +781,27 @@ def test_classify_renamed_commune_agency_keeps_the_commune_rule(config: Config) 
     accused = renamed.classify("cán bộ phường Tam Hiệp đòi tiền cà phê mới ký xác nhận")
     assert accused.subject_agency == "ubnd-cap-xa"
     assert accused.agency == "thanh-tra"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text("abcdeghiklmnoprstuvxy", min_size=5, max_size=16), st.data())
+def test_spelling_candidates_keep_every_word_the_cutoff_can_reach(
+    typed: str, data: st.DataObject
+) -> None:
+    # the word compared with: the typed one with a few letters changed, dropped or added
+    letters = st.text("abcdeghiklmnoprstuvxy", max_size=4)
+    known = data.draw(letters) + typed[data.draw(st.integers(0, 2)) :] + data.draw(letters)
+    if fuzz.ratio(typed, known) >= SPELLING_CUTOFF:
+        assert known in spelling_candidates([known], len(typed))
+
+
+def test_spelling_repair_finds_the_same_word_among_candidates_of_its_length(
+    classifier: Classifier,
+) -> None:
+    typed_words = ("khongg", "constructon", "apartmnt", "bureacracy", "behaviourr", "xyzzyq")
+    for typed in typed_words:
+        everywhere = process.extractOne(
+            typed, classifier.vocabulary, scorer=fuzz.ratio, score_cutoff=SPELLING_CUTOFF
+        )
+        assert classifier._spell(typed) == (everywhere[0] if everywhere else None)
+    assert classifier._spell("constructon") == "construction"

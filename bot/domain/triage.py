@@ -66,7 +66,7 @@ from bot.domain.text import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TRIAGE", "Classifier", "Decision", "WardIndex", "clear_caches"]
+__all__ = ["TRIAGE", "Classifier", "Decision", "WardIndex", "clear_caches", "spelling_candidates"]
 
 # The commune-level agency of the shipped directory, for the benchmark's baseline only: routing
 # reads `commune_level` from the config.
@@ -92,6 +92,7 @@ SPELLING_CREDIT = 0.8  # a token repaired by spelling correction
 MIN_SIMILARITY = 0.55  # weaker phrase matches are ignored
 MAX_SPELLING_LOOKUPS = 64  # per complaint, so that a 100 KB paste stays fast
 SPELLING_MIN_LENGTH = 5  # shorter words have too many neighbours to repair safely
+SPELLING_CUTOFF = 85  # fuzz.ratio from which an unknown word is read as a known one
 MENTION_MIN_SIMILARITY = 0.74
 AGENCY_HINT = 0.3  # a category handled by an agency the complaint names
 CONDUCT_EVIDENCE = 0.5  # conduct evidence that makes a named agency the one complained about
@@ -253,6 +254,14 @@ class _PhraseIndex:
                         if child is not None:
                             stack.append((child, position + 2, position))
         return matches
+
+
+def spelling_candidates(vocabulary: Sequence[str], length: int) -> list[str]:
+    """The words of `vocabulary` (in its order) that a word of `length` letters can reach
+    SPELLING_CUTOFF with: fuzz.ratio is at most 1 - |a - b| / (a + b) for lengths a and b, so
+    the others need not be compared (each comparison costs, the vocabulary is a thousand)."""
+    slack = 1.0 - SPELLING_CUTOFF / 100
+    return [w for w in vocabulary if abs(len(w) - length) <= slack * (len(w) + length) + 1e-9]
 
 
 _FOLDED_FILLERS = {fold_diacritics(word): word for word in FILLERS}
@@ -910,6 +919,7 @@ class Classifier:
         )
         self._known = frozenset(self.keywords.vocabulary | self.names.vocabulary)
         self._spelling: dict[str, str | None] = {}
+        self._spelling_candidates: dict[int, list[str]] = {}
 
     @classmethod
     def from_config(
@@ -1124,7 +1134,13 @@ class Classifier:
         return keys, credits
 
     def _spell(self, key: str) -> str | None:
-        found = process.extractOne(key, self.vocabulary, scorer=fuzz.ratio, score_cutoff=85)
+        candidates = self._spelling_candidates.get(len(key))
+        if candidates is None:
+            candidates = spelling_candidates(self.vocabulary, len(key))
+            self._spelling_candidates[len(key)] = candidates
+        found = process.extractOne(
+            key, candidates, scorer=fuzz.ratio, score_cutoff=SPELLING_CUTOFF
+        )
         repaired = found[0] if found else None
         if len(self._spelling) > 100_000:
             self._spelling.clear()
