@@ -443,7 +443,6 @@ def _add_learned(classifier: Any, config: Config) -> None:
     """Put the database's learned phrases on top of the classifier's shipped weights."""
     if classifier.learned is None:
         return
-    from bot.domain.learned import LearnedRow
     from storage.learned_read import LearnedUnreadable, read_learned_weights
 
     async def through_storage() -> list[tuple[str, str, float, int]]:
@@ -463,7 +462,7 @@ def _add_learned(classifier: Any, config: Config) -> None:
         log.warning("no learned triage phrases read: %s", exc)
         return
     if rows:
-        classifier.learned = classifier.learned.with_rows(LearnedRow(*row) for row in rows)
+        classifier.learned = classifier.learned.with_rows(rows)
 
 
 def cmd_triage(args: argparse.Namespace, config: Config) -> int:

@@ -24,7 +24,7 @@ REFRESH_TTL = timedelta(seconds=30)
 
 async def load_rows(session: AsyncSession) -> list[LearnedRow]:
     """Return every learned phrase as rows the learned model adds."""
-    return [LearnedRow(*row) for row in await learned_weights(session)]
+    return list(map(LearnedRow._make, await learned_weights(session)))
 
 
 class LearnedRefresher:

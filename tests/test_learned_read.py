@@ -32,6 +32,7 @@ async def test_both_databases_give_what_the_storage_layer_gives(db: Database) ->
     # The reader runs its own event loop, as the command does.
     read = await asyncio.to_thread(read_learned_weights, db.url, never)
     assert sorted(read) == sorted(expected) == sorted(ROWS)
+    assert {tuple(map(type, row)) for row in read} == {(str, str, float, int)}
 
 
 def test_a_missing_sqlite_file_is_not_created(tmp_path: Path) -> None:

@@ -174,6 +174,24 @@ def test_with_rows_adds_a_phrase_unknown_to_the_shipped_weights() -> None:
     assert NONSENSE not in model.index  # the shipped model is left as it was
 
 
+def test_with_rows_takes_rows_as_the_database_gives_them_and_adds_up_equal_ones() -> None:
+    model = load_default()
+    assert model is not None
+    rows = [
+        (NONSENSE, "cap-nuoc", 1.5, 2),
+        (NONSENSE, "cap-nuoc", 2.5, 1),
+        ("", "cap-nuoc", 0.25, 0),
+    ]
+    from_tuples = model.with_rows(rows)  # what the SQLite reader returns
+    from_rows = model.with_rows([LearnedRow(*row) for row in rows])
+    column = model.position["cap-nuoc"]
+    for taught in (from_tuples, from_rows):
+        assert taught.matrix[taught.index[NONSENSE], column] == 4.0
+        assert taught.intercept[column] == model.intercept[column] + 0.25
+        assert taught.tickets[(NONSENSE, "cap-nuoc")] == 1  # the last row's count
+    assert (from_tuples.matrix == from_rows.matrix).all()
+
+
 def test_exported_weights_load_as_the_model_that_was_fitted(tmp_path: Path) -> None:
     from bot.learning import export
 

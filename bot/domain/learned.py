@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "LearnedModel",
@@ -51,9 +51,10 @@ def features(folded_tokens: Sequence[str], breaks: Iterable[int] = ()) -> list[s
     return list(found)
 
 
-@dataclass(frozen=True, slots=True)
-class LearnedRow:
-    """One learned weight: a phrase (folded n-gram) for a category, and what taught it."""
+class LearnedRow(NamedTuple):
+    """One learned weight: a phrase (folded n-gram) for a category, and what taught it.
+
+    A tuple: a province's year of tickets is some 100,000 of them, made at every start-up."""
 
     phrase: str
     category: str
@@ -191,14 +192,14 @@ class LearnedModel:
             z = max(z, intercept + (float(values @ weights[rows]) if present else 0.0))
         return 1.0 / (1.0 + math.exp(-z))
 
-    def with_rows(self, rows: Iterable[LearnedRow]) -> LearnedModel:
-        """Return a copy with learned rows added to the weights (unknown categories skipped);
-        rows of CONDUCT_ROWS are added to the conduct detector's, a THRESHOLD_ROWS row sets
-        the confidence threshold."""
+    def with_rows(self, rows: Iterable[tuple[str, str, float, int]]) -> LearnedModel:
+        """Return a copy with learned rows (`LearnedRow`s, or tuples of the same fields) added
+        to the weights (unknown categories skipped); rows of CONDUCT_ROWS are added to the
+        conduct detector's, a THRESHOLD_ROWS row sets the confidence threshold."""
         import numpy as np
 
         rows = list(rows)
-        threshold = next((r.weight for r in rows if r.category == THRESHOLD_ROWS), None)
+        threshold = next((w for _, c, w, _ in rows if c == THRESHOLD_ROWS), None)
 
         # The conduct detector is one more column while the rows are added.
         columns = dict(self.position)
@@ -208,22 +209,32 @@ class LearnedModel:
             columns[CONDUCT_ROWS] = len(self.classes)
             matrix = np.column_stack([matrix, conduct_weights])
             intercept = np.append(intercept, self.conduct_intercept)
-        rows = [r for r in rows if r.category in columns]
-        new = [p for p in dict.fromkeys(r.phrase for r in rows) if p and p not in self.index]
+        rows = [r for r in rows if r[1] in columns]
+        intercept = intercept.copy()
+        for phrase, category, weight, _ in rows:
+            if not phrase:  # the empty phrase carries the intercept's shift
+                intercept[columns[category]] += weight
+        # Column by column, in C where it can be: a province's rows are many (start-up).
+        phrased = [r for r in rows if r[0]]
+        phrases, categories, weights, counts = (
+            zip(*phrased, strict=True) if phrased else ((), (), (), ())
+        )
+        new = [p for p in dict.fromkeys(phrases) if p not in self.index]
         features = self.features + new
         idf = np.concatenate([self.idf, np.full(len(new), self.default_idf)])
         matrix = np.vstack([matrix, np.zeros((len(new), matrix.shape[1]))])
-        intercept = intercept.copy()
         index = dict(zip(features, range(len(features)), strict=True))
-        tickets: dict[tuple[str, str], int] = {}
-        for row in rows:
-            column = columns[row.category]
-            if not row.phrase:  # the empty phrase carries the intercept's shift
-                intercept[column] += row.weight
-                continue
-            matrix[index[row.phrase], column] += row.weight
-            if row.tickets:
-                tickets[(row.phrase, row.category)] = row.tickets
+        # one vectorised add, not one indexing per row: equal (phrase, category) rows add up
+        count = len(phrased)
+        np.add.at(
+            matrix,
+            (
+                np.fromiter(map(index.__getitem__, phrases), np.intp, count),
+                np.fromiter(map(columns.__getitem__, categories), np.intp, count),
+            ),
+            np.fromiter(weights, np.float64, count),
+        )
+        tickets = {(p, c): t for p, c, t in zip(phrases, categories, counts, strict=True) if t}
         conduct = floor = None
         if conduct_weights is not None:
             conduct = (matrix[:, -1].copy(), float(intercept[-1]))
