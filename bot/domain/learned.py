@@ -109,6 +109,7 @@ CONDUCT_ROWS = "(conduct)"
 # The learned row that carries the confidence threshold measured on a province's own tickets
 # (its weight), and how many tickets measured it.
 THRESHOLD_ROWS = "(threshold)"
+CONDUCT = -1  # the column of CONDUCT_ROWS while learned rows are added (no category's)
 
 
 class LearnedModel:
@@ -200,52 +201,50 @@ class LearnedModel:
 
         rows = list(rows)
         threshold = next((w for _, c, w, _ in rows if c == THRESHOLD_ROWS), None)
-
-        # The conduct detector is one more column while the rows are added.
-        columns = dict(self.position)
-        matrix, intercept = self.matrix, self.intercept
-        conduct_weights = self.conduct_weights
-        if conduct_weights is not None:
-            columns[CONDUCT_ROWS] = len(self.classes)
-            matrix = np.column_stack([matrix, conduct_weights])
-            intercept = np.append(intercept, self.conduct_intercept)
-        rows = [r for r in rows if r[1] in columns]
-        intercept = intercept.copy()
+        # the column each row adds to: a category's, or CONDUCT for the conduct detector's
+        column_of = dict(self.position)
+        if self.conduct_weights is not None:
+            column_of[CONDUCT_ROWS] = CONDUCT
+        rows = [r for r in rows if r[1] in column_of]
+        intercept = self.intercept.copy()
+        conduct_intercept = self.conduct_intercept
         for phrase, category, weight, _ in rows:
-            if not phrase:  # the empty phrase carries the intercept's shift
-                intercept[columns[category]] += weight
+            if phrase:
+                continue
+            # the empty phrase carries the intercept's shift
+            if category == CONDUCT_ROWS:
+                conduct_intercept += weight
+            else:
+                intercept[column_of[category]] += weight
         # Column by column, in C where it can be: a province's rows are many (start-up).
         phrased = [r for r in rows if r[0]]
-        phrases, categories, weights, counts = (
-            zip(*phrased, strict=True) if phrased else ((), (), (), ())
-        )
+        phrases = [r[0] for r in phrased]
         new = [p for p in dict.fromkeys(phrases) if p not in self.index]
         features = self.features + new
-        idf = np.concatenate([self.idf, np.full(len(new), self.default_idf)])
-        matrix = np.vstack([matrix, np.zeros((len(new), matrix.shape[1]))])
         index = dict(zip(features, range(len(features)), strict=True))
+        at_feature = np.fromiter(map(index.__getitem__, phrases), np.intp, len(phrased))
+        at_column = np.fromiter((column_of[r[1]] for r in phrased), np.intp, len(phrased))
+        weights = np.fromiter((r[2] for r in phrased), np.float64, len(phrased))
+        to_conduct = at_column == CONDUCT
         # one vectorised add, not one indexing per row: equal (phrase, category) rows add up
-        count = len(phrased)
-        np.add.at(
-            matrix,
-            (
-                np.fromiter(map(index.__getitem__, phrases), np.intp, count),
-                np.fromiter(map(columns.__getitem__, categories), np.intp, count),
-            ),
-            np.fromiter(weights, np.float64, count),
-        )
-        tickets = {(p, c): t for p, c, t in zip(phrases, categories, counts, strict=True) if t}
+        matrix = np.zeros((len(features), len(self.classes)))
+        matrix[: len(self.features)] = self.matrix
+        keep = ~to_conduct
+        np.add.at(matrix, (at_feature[keep], at_column[keep]), weights[keep])
         conduct = floor = None
-        if conduct_weights is not None:
-            conduct = (matrix[:, -1].copy(), float(intercept[-1]))
-            matrix, intercept = np.ascontiguousarray(matrix[:, :-1]), intercept[:-1]
-            below, shift = self.conduct_floor or (conduct_weights, self.conduct_intercept)
+        if self.conduct_weights is not None:
+            conduct_weights = np.zeros(len(features))
+            conduct_weights[: len(self.features)] = self.conduct_weights
+            np.add.at(conduct_weights, at_feature[to_conduct], weights[to_conduct])
+            conduct = (conduct_weights, conduct_intercept)
+            below, shift = self.conduct_floor or (self.conduct_weights, self.conduct_intercept)
             floor = (np.concatenate([below, np.zeros(len(features) - len(below))]), shift)
+        tickets = {(r[0], r[1]): r[3] for r in phrased if r[3]}
         return LearnedModel(
             self.classes,
             intercept,
             features,
-            idf,
+            np.concatenate([self.idf, np.full(len(new), self.default_idf)]),
             matrix,
             tickets=tickets,
             conduct=conduct,
