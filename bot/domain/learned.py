@@ -54,7 +54,7 @@ def features(folded_tokens: Sequence[str], breaks: Iterable[int] = ()) -> list[s
 class LearnedRow(NamedTuple):
     """One learned weight: a phrase (folded n-gram) for a category, and what taught it.
 
-    A tuple: a province's year of tickets is some 100,000 of them, made at every start-up."""
+    A tuple: a province's year of tickets teaches some 100,000 of them."""
 
     phrase: str
     category: str
