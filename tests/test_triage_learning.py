@@ -300,6 +300,30 @@ def test_staff_spoken_of_with_a_word_of_conduct_are_the_subject(classifier: Clas
 
 
 @pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (
+            "Tờ khai thuế điện tử nộp không được, ngân hàng bảo lỗi do hệ thống thuế, bên hỗ trợ "
+            "phần mềm bảo lỗi do ngân hàng. Chi cục Thuế trả lời là không thuộc phạm vi giải "
+            "quyết của chi cục. Hai tuần rồi tôi vẫn chưa nộp được, sắp bị phạt chậm nộp.",
+            "thue",
+        ),
+        (
+            "Thẻ BHYT của con tôi in sai ngày sinh, lên bệnh viện thì bảo ra BHXH sửa, gọi BHXH "
+            "tỉnh thì được trả lời là không thuộc phạm vi xử lý, bảo hỏi lại trường học.",
+            "bhxh",
+        ),
+    ],
+)
+def test_passing_the_buck_about_the_topics_agency_never_goes_to_it(
+    classifier: Classifier, text: str, named: str
+) -> None:
+    # One clear sign of passing the buck about the agency the topic would go to is enough,
+    # however many words the topic itself has (online-service faults have many).
+    assert classifier.classify(text).agency != named
+
+
+@pytest.mark.parametrize(
     ("heard", "routed_to_topic", "filed_as_conduct"),
     [(0.1, True, False), (0.45, False, False), (0.9, False, True)],
 )

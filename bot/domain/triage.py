@@ -96,6 +96,7 @@ SPELLING_CUTOFF = 85  # fuzz.ratio from which an unknown word is read as a known
 MENTION_MIN_SIMILARITY = 0.74
 AGENCY_HINT = 0.3  # a category handled by an agency the complaint names
 CONDUCT_EVIDENCE = 0.5  # conduct evidence that makes a named agency the one complained about
+CONDUCT_CLEAR = 1.0  # one clear sign of conduct: enough, however rich the topic's own words
 # With no agency named, a topic the learned model sees this likely names the service given.
 # The conduct detector (an official asked for money, was rude, passed the citizen on): from
 # CONDUCT_SWITCH the complaint is filed as conduct whatever its topic; from CONDUCT_DOUBT it
@@ -1342,7 +1343,13 @@ class Classifier:
         top = max(analysis.scores.values(), default=0.0)
         # with staff spoken of, conduct evidence need not outweigh the topic: "lên bảo hiểm xã
         # hội hỏi lương hưu, nhân viên ở đó nói ... xúc phạm" is about that agency's staff
-        needed = CONDUCT_EVIDENCE if analysis.staff_named else max(CONDUCT_EVIDENCE, 0.5 * top)
+        # without them, it must weigh half the topic, or be a clear sign itself: "Sở KH-CN trả
+        # lời là không thuộc phạm vi hỗ trợ" about a portal fault told in many portal words
+        needed = (
+            CONDUCT_EVIDENCE
+            if analysis.staff_named
+            else max(CONDUCT_EVIDENCE, min(0.5 * top, CONDUCT_CLEAR))
+        )
         return conduct >= needed and self._subject(analysis, agency) == agency
 
     def _accused(self, analysis: _Analysis, oversight: str) -> str | None:
