@@ -459,7 +459,10 @@ async def _store(session: AsyncSession, rows: Sequence[LearnedRow], now: datetim
 # The routing threshold measured on a province's own tickets: each fold of them scored by a
 # refit taught without it, the lowest threshold from which they were routed right at least
 # THRESHOLD_TARGET of the time, within THRESHOLD_RANGE (a province's tickets are a sample of
-# its next complaints, not all of them: never below the range's floor).
+# its next complaints, not all of them: never below the range's floor) and never above the
+# config's calibrated threshold: operators log tickets as one-line summaries, harder to read
+# than the messages the bot receives, and a threshold raised on them held back 4-6 points of
+# complaints the calibrated one routes right (history-hx, on m12 and m13).
 THRESHOLD_FOLDS = 5
 THRESHOLD_TARGET = 0.97
 THRESHOLD_RANGE = (0.65, 0.9)
@@ -494,7 +497,7 @@ def measure_threshold(taught: Sequence[Example], config: Config) -> float | None
                 continue  # the operators' either way
             right = _routed_right(example, decision.category, decision.agency)
             scored.append((right, decision.confidence))
-    return lowest_threshold(scored)
+    return lowest_threshold(scored, ceiling=config.triage.confidence_threshold)
 
 
 def _routed_right(example: Example, category: str, agency: str) -> bool:
@@ -502,11 +505,13 @@ def _routed_right(example: Example, category: str, agency: str) -> bool:
     return agency == example.agency if example.agency else category == example.category
 
 
-def lowest_threshold(scored: Sequence[tuple[bool, float]]) -> float:
-    """The lowest threshold of THRESHOLD_RANGE from which every higher one, too, routes
-    right at least THRESHOLD_TARGET of (right, confidence) proposals (those routing too few to
-    tell count as neither); the range's top when none does."""
-    low, high = THRESHOLD_RANGE
+def lowest_threshold(scored: Sequence[tuple[bool, float]], ceiling: float = 1.0) -> float:
+    """The lowest threshold of THRESHOLD_RANGE, and not above `ceiling`, from which every
+    higher one, too, routes right at least THRESHOLD_TARGET of (right, confidence) proposals
+    (those routing too few to tell count as neither); the top when none does."""
+    low, high = THRESHOLD_RANGE[0], min(THRESHOLD_RANGE[1], ceiling)
+    if high <= low:
+        return high
     steps = round((high - low) / THRESHOLD_STEP)
     chosen = high
     for step in range(steps, -1, -1):

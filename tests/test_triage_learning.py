@@ -414,6 +414,25 @@ def test_lowest_threshold_that_routes_the_provinces_tickets_right(
     assert lowest_threshold(scored) == threshold
 
 
+def test_the_measured_threshold_is_never_above_the_configs() -> None:
+    from bot.learning import lowest_threshold
+
+    # tickets that would need 0.9 (wrong 1 in 16 even at 0.95) leave the config's 0.75
+    hard = [(True, 0.95)] * 30 + [(False, 0.95)] * 2
+    assert lowest_threshold(hard, ceiling=0.75) == 0.75
+    # tickets right everywhere still lower it to the floor
+    assert lowest_threshold([(True, c / 100) for c in range(40, 100)] * 2, ceiling=0.75) == 0.65
+    # a ceiling under the floor is the threshold
+    assert lowest_threshold(hard, ceiling=0.6) == 0.6
+    # a threshold measured before the config lowered its own never routes above the config's
+    shipped = load_default()
+    assert shipped is not None
+    engine = Classifier.from_config(
+        load_config(), learned=shipped.with_rows([("", THRESHOLD_ROWS, 0.9, 300)])
+    )
+    assert engine.routing_threshold == engine.threshold == 0.75
+
+
 def test_a_measured_threshold_routes_unless_the_config_fixes_it(config: Config) -> None:
     text = "Nhà tôi mất nước ba ngày nay rồi"
     shipped = load_default()

@@ -946,11 +946,11 @@ class Classifier:
     def routing_threshold(self) -> float:
         """The confidence a proposal needs to be routed without the operators: the one
         measured on the province's own tickets when learning measured one (unless the config
-        fixes it), else the config's."""
+        fixes it), else the config's; never above the config's."""
         learned = self.learned
         if learned is None or learned.threshold is None or not self.measured_threshold:
             return self.threshold
-        return learned.threshold
+        return min(learned.threshold, self.threshold)
 
     def with_learned(self, learned: LearnedModel | None) -> Classifier:
         """Return this classifier with another learned model (a province's rows on top)."""
