@@ -44,7 +44,7 @@ from storage.learned import (
     add_examples,
     examples_since,
     learned_at,
-    learned_weights,
+    learned_phrases,
     new_outcomes,
     replace_phrases,
 )
@@ -428,8 +428,8 @@ async def relearn(
 
 
 async def _stored_threshold(session: AsyncSession) -> LearnedRow | None:
-    rows = await learned_weights(session)
-    return next((LearnedRow(*row) for row in rows if row[1] == THRESHOLD_ROWS), None)
+    stored = await learned_phrases(session, THRESHOLD_ROWS)  # its one row, not every weight
+    return next((LearnedRow(r.phrase, r.category_id, r.weight, r.tickets) for r in stored), None)
 
 
 def _measured_row(taught: Sequence[Example], config: Config) -> LearnedRow | None:
